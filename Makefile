@@ -1,0 +1,112 @@
+# dnsvigil build. `make` builds build/dnsvigil; `make test` runs every test suite;
+# `make run` runs the agent with a local default output. V=1 shows commands.
+OUTPUT ?= build
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+# VMLINUX_H=path uses a given header; otherwise it is generated from the running kernel's BTF,
+# falling back to the committed copy on machines without BTF.
+VMLINUX_H ?= $(OUTPUT)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	  -D_GNU_SOURCE -I$(OUTPUT) -Iagent -Ibpf
+LDLIBS += -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_OBJS := $(patsubst agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
+# Everything but main.o is linkable into tests, fuzzers and benchmarks.
+LIB_OBJS := $(filter-out $(OUTPUT)/agent/main.o,$(AGENT_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test test-unit test-bpf test-e2e test-fuzz run bench fuzz clean
+
+all: deps $(OUTPUT)/dnsvigil
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)if [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
+	else cp bpf/vmlinux/vmlinux.h $@; fi
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/dnsvigil: $(AGENT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+FUZZ_SECONDS ?= 60
+$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c agent/dns.c agent/dns.h | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent \
+		tests/fuzz/fuzz_dns.c agent/dns.c -o $@
+
+test: deps test-unit test-bpf test-fuzz test-e2e
+
+test-unit: $(UNIT_BINS)
+	$(Q)scripts/run-tests.sh unit $(UNIT_BINS)
+
+test-bpf: $(BPFTEST_BINS)
+	$(Q)scripts/run-tests.sh bpf $(BPFTEST_BINS)
+
+test-fuzz: $(OUTPUT)/fuzz_dns
+	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
+	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus 2>$(OUTPUT)/fuzz.log \
+		&& echo "fuzz: 1 passed, 0 failed" || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
+
+test-e2e: $(OUTPUT)/dnsvigil
+	$(Q)tests/e2e/run.sh $(OUTPUT)
+
+fuzz: $(OUTPUT)/fuzz_dns
+	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
+	$(OUTPUT)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus
+
+run: deps $(OUTPUT)/dnsvigil
+	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
+
+bench: deps $(OUTPUT)/dnsvigil
+	$(Q)scripts/bench.sh $(OUTPUT)
+
+clean:
+	rm -rf $(OUTPUT)

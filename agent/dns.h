@@ -1,0 +1,88 @@
+/* DNS message parser: RFC 1035 wire format + EDNS0 (RFC 6891) into presentation strings. */
+#ifndef DNSVIGIL_DNS_H
+#define DNSVIGIL_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNS_MAX_NAME 255	/* wire length limit (RFC 1035 2.3.4) */
+#define DNS_MAX_PRESENTATION 1024 /* "\DDD" escapes can quadruple a label */
+#define DNS_HEADER_LEN 12
+
+/* dns_msg.flags bits, in the order JSON prints them */
+#define DNS_FLAG_AA (1 << 0)
+#define DNS_FLAG_TC (1 << 1)
+#define DNS_FLAG_RD (1 << 2)
+#define DNS_FLAG_RA (1 << 3)
+#define DNS_FLAG_AD (1 << 4)
+#define DNS_FLAG_CD (1 << 5)
+
+struct dns_rr {
+	const char *name; /* presentation format, no trailing dot; "." for the root */
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	const char *data; /* zone-file presentation of the RDATA */
+};
+
+struct dns_edns_opt {
+	uint16_t code;
+	const char *name; /* "ECS", "COOKIE", "PADDING", ... or NULL when unknown */
+	const char *data; /* decoded for known options, lowercase hex otherwise */
+};
+
+struct dns_edns {
+	bool present;
+	uint16_t udp_size;
+	uint8_t version;
+	bool do_bit;
+	uint8_t ext_rcode_hi; /* upper 8 bits of the 12-bit rcode */
+	size_t n_opts;
+	struct dns_edns_opt *opts;
+};
+
+struct dns_section {
+	size_t n;
+	struct dns_rr *rrs;
+};
+
+struct dns_msg {
+	size_t size; /* bytes on the wire */
+	uint16_t id;
+	bool qr;
+	uint8_t opcode;
+	uint16_t rcode; /* 12-bit when EDNS is present */
+	uint8_t flags;  /* DNS_FLAG_* */
+	uint16_t qdcount, ancount, nscount, arcount;
+	bool has_question;
+	const char *qname; /* first question; NULL without one */
+	uint16_t qtype;
+	uint16_t qclass;
+	struct dns_section an, ns, ar; /* OPT is not listed in ar: see edns */
+	struct dns_edns edns;
+	/* NULL for a well-formed message; otherwise why parsing stopped. Fields parsed
+	 * before that point stay valid (header always, when size >= 12). */
+	const char *malformed;
+};
+
+struct dns_parser;
+
+struct dns_parser *dns_parser_new(void);
+void dns_parser_free(struct dns_parser *p);
+
+/* Parses msg[0..len). Strings and arrays in *out live in the parser and stay valid until the
+ * next call. Returns 0, or -EBADMSG with out->malformed set (never crashes on any input),
+ * or -ENOMEM. */
+int dns_parse(struct dns_parser *p, const uint8_t *msg, size_t len, struct dns_msg *out);
+
+/* Mnemonics. Unknown values come out as "TYPE65534", "CLASS7", "RCODE23", "OPCODE9". The
+ * returned pointer is either static or buf (at least DNS_MNEMONIC_LEN bytes). */
+#define DNS_MNEMONIC_LEN 16
+const char *dns_type_str(uint16_t type, char *buf);
+const char *dns_class_str(uint16_t rclass, char *buf);
+const char *dns_rcode_str(uint16_t rcode, char *buf);
+const char *dns_opcode_str(uint8_t opcode, char *buf);
+
+
+#endif

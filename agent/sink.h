@@ -1,0 +1,42 @@
+/* Sinks render events from the one event model (agent/event.h) to an output. */
+#ifndef DNSVIGIL_SINK_H
+#define DNSVIGIL_SINK_H
+
+#include "event.h"
+
+struct sink;
+
+struct sink_ops {
+	/* Renders and buffers one event. 0 or a negative errno. */
+	int (*write)(struct sink *s, const struct event *ev);
+	/* Pushes buffered output to its destination. */
+	int (*flush)(struct sink *s);
+	void (*free)(struct sink *s);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+};
+
+/* JSON lines to path ("-" = stdout), one object per event (the README's schema). */
+int sink_jsonl_new(const char *path, const char *host, struct sink **out);
+/* One short human-readable line per DNS/timeout event on stdout, for a person at a terminal. */
+int sink_pretty_new(struct sink **out);
+
+static inline int sink_write(struct sink *s, const struct event *ev)
+{
+	return s->ops->write(s, ev);
+}
+
+static inline int sink_flush(struct sink *s)
+{
+	return s->ops->flush(s);
+}
+
+static inline void sink_free(struct sink *s)
+{
+	if (s)
+		s->ops->free(s);
+}
+
+#endif

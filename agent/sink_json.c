@@ -1,0 +1,352 @@
+/* JSON lines: the public event contract documented in the README. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "sink.h"
+#include "stats.h"
+
+/* Raw bytes of a malformed message are printed up to this many. */
+#define RAW_HEX_MAX 1024
+
+struct sink_jsonl {
+	struct sink base;
+	FILE *out;
+	bool owns_out;
+	char *host;
+	struct jbuf buf;
+};
+
+static const char *const flag_names[] = { "aa", "tc", "rd", "ra", "ad", "cd" };
+
+static void render_process(struct jbuf *b, const struct proc_info *p)
+{
+	static const struct proc_info unknown = {
+		.pid = -1, .tid = -1, .ppid = -1, .uid = -1, .gid = -1,
+	};
+
+	if (!p)
+		p = &unknown;
+	jbuf_lit(b, "{");
+	/* Numbers < 0 and empty strings are unknown: null, never a made-up value. */
+#define NUM(key, v, first)                       \
+	do {                                      \
+		jbuf_key(b, key, first);          \
+		if ((v) < 0)                      \
+			jbuf_lit(b, "null");      \
+		else                              \
+			jbuf_i64(b, v);           \
+	} while (0)
+	NUM("pid", p->pid, true);
+	NUM("tid", p->tid, false);
+	NUM("ppid", p->ppid, false);
+	NUM("uid", p->uid, false);
+	NUM("gid", p->gid, false);
+#undef NUM
+	jbuf_key(b, "comm", false);
+	jbuf_str(b, p->comm[0] ? p->comm : NULL);
+	jbuf_key(b, "exe", false);
+	jbuf_str(b, p->exe);
+	jbuf_key(b, "cmdline", false);
+	jbuf_str(b, p->cmdline);
+	jbuf_key(b, "cgroup", false);
+	jbuf_str(b, p->cgroup);
+	jbuf_key(b, "container_id", false);
+	jbuf_str(b, p->container_id);
+	jbuf_lit(b, "}");
+}
+
+static const char *role_name(uint8_t role)
+{
+	return role == ROLE_CLIENT ? "client" : role == ROLE_SERVER ? "server" : NULL;
+}
+
+static void render_net(struct jbuf *b, const struct net_info *n)
+{
+	jbuf_lit(b, "{\"transport\":");
+	jbuf_lit(b, n->transport == IPPROTO_TCP ? "\"tcp\"" : "\"udp\"");
+	jbuf_key(b, "family", false);
+	jbuf_u64(b, n->family);
+	jbuf_key(b, "direction", false);
+	jbuf_lit(b, n->direction == DV_EGRESS ? "\"egress\"" : "\"ingress\"");
+	jbuf_key(b, "role", false);
+	jbuf_str(b, role_name(n->role));
+	jbuf_key(b, "src_ip", false);
+	jbuf_ip(b, n->family, n->src_ip);
+	jbuf_key(b, "src_port", false);
+	jbuf_u64(b, n->src_port);
+	jbuf_key(b, "dst_ip", false);
+	jbuf_ip(b, n->family, n->dst_ip);
+	jbuf_key(b, "dst_port", false);
+	jbuf_u64(b, n->dst_port);
+	jbuf_key(b, "socket_cookie", false);
+	jbuf_u64(b, n->socket_cookie);
+	jbuf_lit(b, "}");
+}
+
+static void render_section(struct jbuf *b, const struct dns_section *sec)
+{
+	char tbuf[DNS_MNEMONIC_LEN], cbuf[DNS_MNEMONIC_LEN];
+
+	jbuf_lit(b, "[");
+	for (size_t i = 0; i < sec->n; i++) {
+		const struct dns_rr *rr = &sec->rrs[i];
+
+		jbuf_lit(b, i ? ",{\"name\":" : "{\"name\":");
+		jbuf_str(b, rr->name);
+		jbuf_key(b, "type", false);
+		jbuf_str(b, dns_type_str(rr->type, tbuf));
+		jbuf_key(b, "class", false);
+		jbuf_str(b, dns_class_str(rr->rclass, cbuf));
+		jbuf_key(b, "ttl", false);
+		jbuf_u64(b, rr->ttl);
+		jbuf_key(b, "data", false);
+		jbuf_str(b, rr->data);
+		jbuf_lit(b, "}");
+	}
+	jbuf_lit(b, "]");
+}
+
+static void render_edns(struct jbuf *b, const struct dns_edns *e)
+{
+	if (!e->present) {
+		jbuf_lit(b, "null");
+		return;
+	}
+	jbuf_lit(b, "{\"udp_size\":");
+	jbuf_u64(b, e->udp_size);
+	jbuf_key(b, "version", false);
+	jbuf_u64(b, e->version);
+	jbuf_key(b, "do", false);
+	jbuf_lit(b, e->do_bit ? "true" : "false");
+	jbuf_key(b, "options", false);
+	jbuf_lit(b, "[");
+	for (size_t i = 0; i < e->n_opts; i++) {
+		jbuf_lit(b, i ? ",{\"code\":" : "{\"code\":");
+		jbuf_u64(b, e->opts[i].code);
+		jbuf_key(b, "name", false);
+		jbuf_str(b, e->opts[i].name);
+		jbuf_key(b, "data", false);
+		jbuf_str(b, e->opts[i].data);
+		jbuf_lit(b, "}");
+	}
+	jbuf_lit(b, "]}");
+}
+
+static void render_dns(struct jbuf *b, const struct dns_msg *m)
+{
+	char mbuf[DNS_MNEMONIC_LEN];
+	bool first = true;
+
+	jbuf_lit(b, "{\"id\":");
+	jbuf_u64(b, m->id);
+	jbuf_key(b, "qr", false);
+	jbuf_lit(b, m->qr ? "true" : "false");
+	jbuf_key(b, "opcode", false);
+	jbuf_str(b, dns_opcode_str(m->opcode, mbuf));
+	jbuf_key(b, "rcode", false);
+	jbuf_str(b, dns_rcode_str(m->rcode, mbuf));
+	jbuf_key(b, "flags", false);
+	jbuf_lit(b, "[");
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+		if (!(m->flags & (1u << i)))
+			continue;
+		if (!first)
+			jbuf_lit(b, ",");
+		jbuf_str(b, flag_names[i]);
+		first = false;
+	}
+	jbuf_lit(b, "]");
+	jbuf_key(b, "qname", false);
+	jbuf_str(b, m->has_question ? m->qname : NULL);
+	jbuf_key(b, "qtype", false);
+	jbuf_str(b, m->has_question ? dns_type_str(m->qtype, mbuf) : NULL);
+	jbuf_key(b, "qclass", false);
+	jbuf_str(b, m->has_question ? dns_class_str(m->qclass, mbuf) : NULL);
+	jbuf_key(b, "answers", false);
+	render_section(b, &m->an);
+	jbuf_key(b, "authority", false);
+	render_section(b, &m->ns);
+	jbuf_key(b, "additional", false);
+	render_section(b, &m->ar);
+	jbuf_key(b, "edns", false);
+	render_edns(b, &m->edns);
+	jbuf_key(b, "size", false);
+	jbuf_u64(b, m->size);
+	jbuf_lit(b, "}");
+}
+
+static void render_timeout(struct jbuf *b, const struct timeout_info *t)
+{
+	char mbuf[DNS_MNEMONIC_LEN];
+
+	jbuf_lit(b, "{\"id\":");
+	jbuf_u64(b, t->id);
+	jbuf_key(b, "qname", false);
+	jbuf_str(b, t->qname);
+	jbuf_key(b, "qtype", false);
+	jbuf_str(b, dns_type_str(t->qtype, mbuf));
+	jbuf_key(b, "qclass", false);
+	jbuf_str(b, dns_class_str(t->qclass, mbuf));
+	jbuf_lit(b, "},\"waited_ns\":");
+	jbuf_u64(b, t->waited_ns);
+}
+
+static void render_stats(struct jbuf *b, const struct stats *s)
+{
+	static const char *const drop_names[DV_DROP_NR] = {
+		[DV_DROP_RINGBUF_FULL] = "ringbuf_full",
+		[DV_DROP_LOAD_BYTES] = "load_bytes_failed",
+		[DV_DROP_TOO_LONG] = "payload_too_long",
+		[DV_DROP_HDR_NOT_LINEAR] = "headers_not_linear",
+	};
+#define FIELD(name)                          \
+	do {                                 \
+		jbuf_key(b, #name, false);   \
+		jbuf_u64(b, s->name);        \
+	} while (0)
+	jbuf_lit(b, "\"stats\":{\"uptime_ns\":");
+	jbuf_u64(b, s->uptime_ns);
+	FIELD(records);
+	FIELD(packets);
+	FIELD(bytes);
+	FIELD(messages);
+	FIELD(parse_errors);
+	FIELD(incomplete_packets);
+	FIELD(truncated_packets);
+	FIELD(tcp_gaps);
+	FIELD(tcp_incomplete_at_close);
+	FIELD(tcp_evicted_streams);
+	FIELD(unattributed_packets);
+	FIELD(owner_scans);
+	FIELD(responses_matched);
+	FIELD(responses_unmatched);
+	FIELD(timeouts);
+	FIELD(pending_evicted);
+	FIELD(events_written);
+	FIELD(sink_errors);
+#undef FIELD
+	jbuf_key(b, "kernel_drops", false);
+	for (int i = 0; i < DV_DROP_NR; i++) {
+		jbuf_lit(b, i ? "," : "{");
+		jbuf_key(b, drop_names[i], true);
+		jbuf_u64(b, s->kernel_drops[i]);
+	}
+	jbuf_lit(b, "},\"ringbuf_drops_per_cpu\":[");
+	for (int cpu = 0; cpu < s->ncpus && cpu < STATS_MAX_CPUS; cpu++) {
+		if (cpu)
+			jbuf_lit(b, ",");
+		jbuf_u64(b, s->ringbuf_drops_per_cpu[cpu]);
+	}
+	jbuf_lit(b, "]}");
+}
+
+static const char *const type_names[] = {
+	[EVENT_DNS] = "dns",
+	[EVENT_TIMEOUT] = "timeout",
+	[EVENT_STATS] = "stats",
+};
+
+static int jsonl_write(struct sink *s, const struct event *ev)
+{
+	struct sink_jsonl *j = (struct sink_jsonl *)s;
+	struct jbuf *b = &j->buf;
+
+	jbuf_reset(b);
+	jbuf_lit(b, "{\"type\":\"");
+	jbuf_lit(b, type_names[ev->type]);
+	jbuf_lit(b, "\",\"ts\":");
+	jbuf_time(b, ev->ts_ns);
+	jbuf_key(b, "host", false);
+	jbuf_str(b, j->host);
+	jbuf_lit(b, ",");
+	if (ev->type == EVENT_STATS) {
+		render_stats(b, ev->stats);
+	} else {
+		jbuf_key(b, "process", true);
+		render_process(b, ev->process);
+		jbuf_key(b, "net", false);
+		render_net(b, &ev->net);
+		jbuf_key(b, "dns", false);
+		if (ev->type == EVENT_TIMEOUT) {
+			render_timeout(b, ev->timeout);
+		} else {
+			render_dns(b, ev->dns);
+			jbuf_key(b, "latency_ns", false);
+			if (ev->latency_ns < 0)
+				jbuf_lit(b, "null");
+			else
+				jbuf_i64(b, ev->latency_ns);
+			if (ev->dns->malformed) {
+				jbuf_key(b, "malformed", false);
+				jbuf_str(b, ev->dns->malformed);
+				jbuf_key(b, "raw", false);
+				jbuf_hex(b, ev->raw, ev->raw_len < RAW_HEX_MAX ? ev->raw_len : RAW_HEX_MAX);
+			}
+		}
+	}
+	jbuf_lit(b, "}\n");
+	if (b->failed)
+		return -ENOMEM;
+	if (fwrite(b->p, 1, b->len, j->out) != b->len)
+		return -EIO;
+	return 0;
+}
+
+static int jsonl_flush(struct sink *s)
+{
+	struct sink_jsonl *j = (struct sink_jsonl *)s;
+
+	return fflush(j->out) ? -errno : 0;
+}
+
+static void jsonl_free(struct sink *s)
+{
+	struct sink_jsonl *j = (struct sink_jsonl *)s;
+
+	if (j->owns_out)
+		fclose(j->out);
+	else
+		fflush(j->out);
+	jbuf_free(&j->buf);
+	free(j->host);
+	free(j);
+}
+
+static const struct sink_ops jsonl_ops = {
+	.write = jsonl_write,
+	.flush = jsonl_flush,
+	.free = jsonl_free,
+};
+
+int sink_jsonl_new(const char *path, const char *host, struct sink **out)
+{
+	struct sink_jsonl *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	j->base.ops = &jsonl_ops;
+	j->host = strdup(host);
+	if (strcmp(path, "-") == 0) {
+		j->out = stdout;
+	} else {
+		j->out = fopen(path, "a");
+		j->owns_out = true;
+	}
+	if (!j->out || !j->host) {
+		int err = j->out ? -ENOMEM : -errno;
+
+		log_warn("opening %s", path);
+		if (j->owns_out && j->out)
+			fclose(j->out);
+		free(j->host);
+		free(j);
+		return err;
+	}
+	*out = &j->base;
+	return 0;
+}

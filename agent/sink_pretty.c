@@ -1,0 +1,113 @@
+/* One line per DNS or timeout event, for a person watching a terminal. Stats are left to the
+ * JSON sink. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sink.h"
+
+/* Answers shown per line before "..." */
+#define PRETTY_MAX_ANSWERS 4
+
+struct sink_pretty {
+	struct sink base;
+};
+
+static void print_clock(uint64_t realtime_ns)
+{
+	time_t secs = realtime_ns / 1000000000ull;
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	printf("%02d:%02d:%02d.%06llu ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	       (unsigned long long)(realtime_ns % 1000000000ull) / 1000);
+}
+
+static void print_who(const struct proc_info *p)
+{
+	if (p && p->pid >= 0)
+		printf("%s[%d] ", p->comm[0] ? p->comm : "?", p->pid);
+	else
+		printf("?[?] ");
+}
+
+static void print_endpoints(const struct net_info *n)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	int af = n->family == 6 ? AF_INET6 : AF_INET;
+
+	inet_ntop(af, n->src_ip, src, sizeof(src));
+	inet_ntop(af, n->dst_ip, dst, sizeof(dst));
+	printf("%s%d %-6s %s%s%s:%u > %s%s%s:%u ", n->transport == IPPROTO_TCP ? "tcp" : "udp",
+	       n->family, n->role == ROLE_CLIENT ? "client" : n->role == ROLE_SERVER ? "server" : "?",
+	       af == AF_INET6 ? "[" : "", src, af == AF_INET6 ? "]" : "", n->src_port,
+	       af == AF_INET6 ? "[" : "", dst, af == AF_INET6 ? "]" : "", n->dst_port);
+}
+
+static int pretty_write(struct sink *s, const struct event *ev)
+{
+	char tbuf[DNS_MNEMONIC_LEN], rbuf[DNS_MNEMONIC_LEN];
+	const struct dns_msg *m = ev->dns;
+
+	(void)s;
+	if (ev->type == EVENT_STATS)
+		return 0;
+	print_clock(ev->ts_ns);
+	print_who(ev->process);
+	print_endpoints(&ev->net);
+	if (ev->type == EVENT_TIMEOUT) {
+		printf("TIMEOUT id=%u %s %s after %.1fms\n", ev->timeout->id,
+		       dns_type_str(ev->timeout->qtype, tbuf), ev->timeout->qname,
+		       ev->timeout->waited_ns / 1e6);
+		return 0;
+	}
+	printf("%s id=%u %s %s", m->qr ? "R" : "Q", m->id,
+	       m->has_question ? dns_type_str(m->qtype, tbuf) : "-",
+	       m->has_question ? m->qname : "-");
+	if (m->qr) {
+		printf(" %s", dns_rcode_str(m->rcode, rbuf));
+		if (ev->latency_ns >= 0)
+			printf(" %.3fms", ev->latency_ns / 1e6);
+		for (size_t i = 0; i < m->an.n && i < PRETTY_MAX_ANSWERS; i++)
+			printf("%s%s %s", i ? ", " : ": ", dns_type_str(m->an.rrs[i].type, tbuf),
+			       m->an.rrs[i].data);
+		if (m->an.n > PRETTY_MAX_ANSWERS)
+			printf(", ... (%zu answers)", m->an.n);
+	}
+	if (m->malformed)
+		printf(" MALFORMED: %s", m->malformed);
+	printf("\n");
+	return ferror(stdout) ? -EIO : 0;
+}
+
+static int pretty_flush(struct sink *s)
+{
+	(void)s;
+	return fflush(stdout) ? -errno : 0;
+}
+
+static void pretty_free(struct sink *s)
+{
+	fflush(stdout);
+	free(s);
+}
+
+static const struct sink_ops pretty_ops = {
+	.write = pretty_write,
+	.flush = pretty_flush,
+	.free = pretty_free,
+};
+
+int sink_pretty_new(struct sink **out)
+{
+	struct sink_pretty *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->base.ops = &pretty_ops;
+	*out = &p->base;
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* Counters the agent reports in its periodic {"type":"stats"} event. Cumulative since start:
+ * a consumer takes differences between two events. */
+#ifndef DNSVIGIL_STATS_H
+#define DNSVIGIL_STATS_H
+
+#include <stdint.h>
+
+#include "dnsvigil.h"
+
+#define STATS_MAX_CPUS 256
+
+struct stats {
+	uint64_t uptime_ns;
+	uint64_t records;      /* ring-buffer records (chunks) consumed */
+	uint64_t packets;      /* packets reassembled from their chunks */
+	uint64_t bytes;        /* DNS payload bytes in those packets */
+	uint64_t messages;     /* DNS messages delivered to the parser */
+	uint64_t parse_errors; /* malformed messages (still emitted, with "malformed") */
+	uint64_t incomplete_packets; /* packets missing a chunk (lost in the kernel) */
+	uint64_t truncated_packets;  /* payload beyond what the kernel copies */
+	uint64_t tcp_gaps;
+	uint64_t tcp_incomplete_at_close;
+	uint64_t tcp_evicted_streams;
+	uint64_t unattributed_packets; /* no owning process found */
+	uint64_t owner_scans;          /* /proc socket scans for unknown owners */
+	uint64_t responses_matched;
+	uint64_t responses_unmatched;
+	uint64_t timeouts;
+	uint64_t pending_evicted; /* queries forgotten unanswered because the table was full */
+	uint64_t events_written;
+	uint64_t sink_errors;
+	uint64_t kernel_drops[DV_DROP_NR];
+	int ncpus;
+	uint64_t ringbuf_drops_per_cpu[STATS_MAX_CPUS];
+};
+
+#endif

@@ -1,0 +1,326 @@
+#include "wire.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sockowner.skel.h"
+#include "wire.skel.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* Where we mount cgroup2 on hosts that have none mounted. */
+#define OWN_CGROUP2_MOUNT "/run/dnsvigil/cgroup2"
+
+struct wire {
+	struct wire_bpf *wire_skel;
+	struct sockowner_bpf *owner_skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[16];
+	int n_links;
+	int cgroup_fd;
+	int ncpus;
+	wire_record_fn fn;
+	void *ctx;
+	int consumed;
+	struct wire_features features;
+	char cgroup_path[512];
+};
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* The cgroup v2 root: /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones,
+ * any other cgroup2 mount from mountinfo, else one we mount. */
+static int find_cgroup2_root(char *out, size_t size)
+{
+	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	char line[1024], mnt[511], fstype[64];
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+		if (is_cgroup2(usual[i])) {
+			snprintf(out, size, "%s", usual[i]);
+			return 0;
+		}
+	}
+	f = fopen("/proc/self/mountinfo", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS" */
+			char *sep = strstr(line, " - ");
+
+			if (!sep || sscanf(line, "%*s %*s %*s %*s %510s", mnt) != 1 ||
+			    sscanf(sep + 3, "%63s", fstype) != 1)
+				continue;
+			if (strcmp(fstype, "cgroup2") == 0) {
+				snprintf(out, size, "%s", mnt);
+				fclose(f);
+				return 0;
+			}
+		}
+		fclose(f);
+	}
+	if (mkdir("/run/dnsvigil", 0700) && errno != EEXIST)
+		return -errno;
+	if (mkdir(OWN_CGROUP2_MOUNT, 0700) && errno != EEXIST)
+		return -errno;
+	if (mount("cgroup2", OWN_CGROUP2_MOUNT, "cgroup2", 0, NULL) && errno != EBUSY)
+		return -errno;
+	log_info("mounted cgroup2 at %s", OWN_CGROUP2_MOUNT);
+	snprintf(out, size, "%s", OWN_CGROUP2_MOUNT);
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !log_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void set_ports(volatile __u16 *dst, const uint16_t *ports)
+{
+	for (int i = 0; i < DV_MAX_PORTS; i++)
+		dst[i] = ports[i];
+}
+
+/* Loads the wire skeleton, first asking for the task helpers in the egress program; kernels
+ * that refuse them (before they reached cgroup_skb) get the program without. */
+static int load_wire(struct wire *w, const struct wire_opts *opts)
+{
+	for (int with_task = 1; with_task >= 0; with_task--) {
+		int err;
+
+		w->wire_skel = wire_bpf__open();
+		if (!w->wire_skel)
+			return -errno;
+		set_ports(w->wire_skel->rodata->dns_ports, opts->ports);
+		w->wire_skel->rodata->have_task_helpers = with_task;
+		w->wire_skel->rodata->egress_task_owner = with_task;
+		err = bpf_map__set_max_entries(w->wire_skel->maps.events, opts->ringbuf_bytes);
+		if (err)
+			return err;
+		/* Retries are expected on old kernels: keep their verifier noise out of the log. */
+		libbpf_set_print(with_task && !log_verbose ? NULL : libbpf_print);
+		err = wire_bpf__load(w->wire_skel);
+		libbpf_set_print(libbpf_print);
+		if (!err) {
+			w->features.task_helpers_in_egress = with_task;
+			return 0;
+		}
+		wire_bpf__destroy(w->wire_skel);
+		w->wire_skel = NULL;
+		if (!with_task)
+			return err;
+		log_debug("wire programs refused the task helpers, loading without");
+	}
+	return -EINVAL;
+}
+
+static int load_owner(struct wire *w, const struct wire_opts *opts)
+{
+	for (int with_task = 1; with_task >= 0; with_task--) {
+		struct sockowner_bpf *s;
+		int err;
+
+		s = sockowner_bpf__open();
+		if (!s)
+			return -errno;
+		set_ports(s->rodata->dns_ports, opts->ports);
+		s->rodata->have_task_helpers = with_task;
+		err = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(w->wire_skel->maps.events));
+		err = err ?: bpf_map__reuse_fd(s->maps.sock_owner,
+					       bpf_map__fd(w->wire_skel->maps.sock_owner));
+		err = err ?: bpf_map__reuse_fd(s->maps.drops, bpf_map__fd(w->wire_skel->maps.drops));
+		if (!err) {
+			libbpf_set_print(with_task && !log_verbose ? NULL : libbpf_print);
+			err = sockowner_bpf__load(s);
+			libbpf_set_print(libbpf_print);
+		}
+		if (!err) {
+			w->owner_skel = s;
+			w->features.task_helpers_in_sock_hooks = with_task;
+			return 0;
+		}
+		sockowner_bpf__destroy(s);
+		if (!with_task)
+			return err;
+		log_debug("socket hooks refused the task helpers, loading without");
+	}
+	return -EINVAL;
+}
+
+static int attach(struct wire *w, struct bpf_program *prog)
+{
+	struct bpf_link *link;
+
+	if (w->n_links >= (int)(sizeof(w->links) / sizeof(w->links[0])))
+		return -E2BIG;
+	link = bpf_program__attach_cgroup(prog, w->cgroup_fd);
+	if (!link) {
+		int err = -errno;
+
+		log_warnx("attaching %s to %s: %s", bpf_program__name(prog), w->cgroup_path,
+			  strerror(-err));
+		return err;
+	}
+	w->links[w->n_links++] = link;
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct wire *w = ctx;
+
+	if (size < sizeof(struct dv_pkt_hdr))
+		return 0;
+	w->fn(w->ctx, data);
+	w->consumed++;
+	return 0;
+}
+
+int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct wire **out)
+{
+	struct bpf_program *prog;
+	struct wire *w;
+	int err;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->cgroup_fd = -1;
+	libbpf_set_print(libbpf_print);
+
+	if (opts->cgroup_path)
+		snprintf(w->cgroup_path, sizeof(w->cgroup_path), "%s", opts->cgroup_path);
+	else if ((err = find_cgroup2_root(w->cgroup_path, sizeof(w->cgroup_path)))) {
+		log_warnx("no cgroup v2 hierarchy and mounting one failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	w->features.cgroup_path = w->cgroup_path;
+	w->cgroup_fd = open(w->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->cgroup_fd < 0) {
+		err = -errno;
+		log_warn("opening cgroup %s", w->cgroup_path);
+		goto cleanup;
+	}
+
+	err = load_wire(w, opts);
+	if (err) {
+		log_warnx("loading the wire programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = load_owner(w, opts);
+	if (err) {
+		log_warnx("loading the socket owner programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	w->ncpus = libbpf_num_possible_cpus();
+
+	/* Owner hooks first, so that sockets are attributed by the time packets flow. */
+	bpf_object__for_each_program(prog, w->owner_skel->obj)
+		if ((err = attach(w, prog)))
+			goto cleanup;
+	bpf_object__for_each_program(prog, w->wire_skel->obj)
+		if ((err = attach(w, prog)))
+			goto cleanup;
+
+	w->rb = ring_buffer__new(bpf_map__fd(w->wire_skel->maps.events), on_record, w, NULL);
+	if (!w->rb) {
+		err = -errno;
+		log_warn("creating the ring buffer consumer");
+		goto cleanup;
+	}
+	*out = w;
+	return 0;
+
+cleanup:
+	wire_close(w);
+	return err;
+}
+
+void wire_close(struct wire *w)
+{
+	if (!w)
+		return;
+	ring_buffer__free(w->rb);
+	for (int i = 0; i < w->n_links; i++)
+		bpf_link__destroy(w->links[i]);
+	sockowner_bpf__destroy(w->owner_skel);
+	wire_bpf__destroy(w->wire_skel);
+	if (w->cgroup_fd >= 0)
+		close(w->cgroup_fd);
+	free(w);
+}
+
+int wire_poll(struct wire *w, int timeout_ms)
+{
+	int err;
+
+	w->consumed = 0;
+	err = ring_buffer__poll(w->rb, timeout_ms);
+	if (err < 0)
+		return err;
+	/* Producers skip wakeups for small batches: collect what waits even on a timeout. */
+	err = ring_buffer__consume(w->rb);
+	if (err < 0)
+		return err;
+	return w->consumed;
+}
+
+int wire_read_drops(struct wire *w, uint64_t totals[DV_DROP_NR], uint64_t *per_cpu_ringbuf,
+		    int max_cpus)
+{
+	int fd = bpf_map__fd(w->wire_skel->maps.drops);
+	uint64_t values[w->ncpus];
+
+	for (__u32 reason = 0; reason < DV_DROP_NR; reason++) {
+		if (bpf_map_lookup_elem(fd, &reason, values))
+			return -errno;
+		totals[reason] = 0;
+		for (int cpu = 0; cpu < w->ncpus; cpu++) {
+			totals[reason] += values[cpu];
+			if (reason == DV_DROP_RINGBUF_FULL && cpu < max_cpus)
+				per_cpu_ringbuf[cpu] = values[cpu];
+		}
+	}
+	return w->ncpus;
+}
+
+int wire_owner_lookup(struct wire *w, uint64_t cookie, struct dv_owner *owner)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(w->wire_skel->maps.sock_owner), &cookie, owner))
+		return -errno;
+	return 0;
+}
+
+int wire_owner_add(struct wire *w, uint64_t cookie, const struct dv_owner *owner)
+{
+	if (bpf_map_update_elem(bpf_map__fd(w->wire_skel->maps.sock_owner), &cookie, owner,
+				BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+const struct wire_features *wire_features(const struct wire *w)
+{
+	return &w->features;
+}

@@ -1,0 +1,48 @@
+/* Wire capture: loads and attaches the cgroup programs, consumes the ring buffer. */
+#ifndef DNSVIGIL_WIRE_H
+#define DNSVIGIL_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsvigil.h"
+
+struct wire_opts {
+	uint16_t ports[DV_MAX_PORTS]; /* 0 = unused slot */
+	size_t ringbuf_bytes;         /* power of two, >= page size */
+	const char *cgroup_path;      /* NULL: the cgroup v2 root, found or mounted */
+};
+
+/* Called for every ring-buffer record, in ring order. */
+typedef void (*wire_record_fn)(void *ctx, const struct dv_pkt *rec);
+
+struct wire;
+
+/* Loads, attaches and returns 0 with *out set, or a negative errno after logging why. */
+int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct wire **out);
+/* Detaches everything (links are not pinned) and frees. */
+void wire_close(struct wire *w);
+
+/* Waits up to timeout_ms for records and consumes all there are. Returns records consumed or
+ * a negative errno (-EINTR when a signal arrived). */
+int wire_poll(struct wire *w, int timeout_ms);
+
+/* Drop counters per reason summed over CPUs, and per CPU for ring-buffer reservations.
+ * per_cpu gets at most max_cpus entries; returns the number of CPUs or a negative errno. */
+int wire_read_drops(struct wire *w, uint64_t totals[DV_DROP_NR], uint64_t *per_cpu_ringbuf,
+		    int max_cpus);
+
+int wire_owner_lookup(struct wire *w, uint64_t cookie, struct dv_owner *owner);
+/* Records an owner found in /proc; never overwrites what a kernel hook recorded. */
+int wire_owner_add(struct wire *w, uint64_t cookie, const struct dv_owner *owner);
+
+/* What the kernel allowed, for the startup log and the stats. */
+struct wire_features {
+	bool task_helpers_in_sock_hooks;
+	bool task_helpers_in_egress;
+	const char *cgroup_path;
+};
+const struct wire_features *wire_features(const struct wire *w);
+
+#endif

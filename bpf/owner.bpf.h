@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Recording which process owns a socket, from hooks that run in that process's context. */
+#ifndef DNSVIGIL_OWNER_BPF_H
+#define DNSVIGIL_OWNER_BPF_H
+
+#include "maps.bpf.h"
+
+/* Set by the agent after probing: the pid/comm/cgroup helpers these program types may call
+ * (cgroup sock and sock_addr programs gained them in later kernels than 5.8). Without them
+ * only uid/gid are recorded and the agent resolves the pid from /proc. */
+const volatile bool have_task_helpers = false;
+
+static __always_inline void record_owner(__u64 cookie, __u32 source)
+{
+	__u64 pid_tgid = 0;
+	struct dv_owner *known, owner = {};
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	if (have_task_helpers)
+		pid_tgid = bpf_get_current_pid_tgid();
+	known = bpf_map_lookup_elem(&sock_owner, &cookie);
+	/* The common case: the same thread again. No map write per packet. */
+	if (known && known->tgid == pid_tgid >> 32 && known->pid == (__u32)pid_tgid &&
+	    known->uid == (__u32)uid_gid)
+		return;
+
+	owner.tgid = pid_tgid >> 32;
+	owner.pid = (__u32)pid_tgid;
+	owner.uid = (__u32)uid_gid;
+	owner.gid = uid_gid >> 32;
+	owner.source = source;
+	if (have_task_helpers) {
+		owner.cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(owner.comm, sizeof(owner.comm));
+	}
+	bpf_map_update_elem(&sock_owner, &cookie, &owner, BPF_ANY);
+}
+
+#endif

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Wire capture: cgroup_skb ingress and egress on the cgroup v2 root see every socket's
+ * packets, loopback and other network namespaces included. For DNS ports the L4 payload is
+ * copied into the ring buffer in chunks, with the socket cookie and its owner. The programs
+ * only read: they always return 1, so no packet is ever dropped or changed. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "owner.bpf.h"
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IP_OFFSET_MASK 0x1fff
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
+#define MAX_IPV6_EXT_HDRS 6
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define SKB_PASS 1
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the agent after probing that cgroup_skb may call the task helpers (see owner.bpf.h). */
+const volatile bool egress_task_owner = false;
+/* Records are submitted without waking the consumer (it polls on a short timeout) until this
+ * many bytes wait in the ring: one wakeup per batch instead of one per packet. */
+const volatile __u32 wakeup_bytes = 256 << 10;
+
+struct l4 {
+	__u32 payload_off;
+	__u8 proto;
+};
+
+/* IPv6 extension headers up to the transport header. Returns -1 for non-first fragments and
+ * anything unparsable. */
+static __always_inline int skip_ipv6_ext(void *data, void *end, struct l4 *l4)
+{
+	__u32 off = l4->payload_off;
+	__u8 next = l4->proto;
+
+#pragma unroll
+	for (int i = 0; i < MAX_IPV6_EXT_HDRS; i++) {
+		struct ipv6_opt_hdr *h;
+		__u32 len;
+
+		if (next != NEXTHDR_HOP && next != NEXTHDR_ROUTING && next != NEXTHDR_FRAGMENT &&
+		    next != NEXTHDR_AUTH && next != NEXTHDR_DEST)
+			break;
+		/* Bound the offset so the verifier accepts data + off. */
+		if (off > 512)
+			return -1;
+		h = data + off;
+		if ((void *)(h + 1) > end)
+			return -1;
+		if (next == NEXTHDR_FRAGMENT) {
+			struct frag_hdr *fh = (void *)h;
+
+			if ((void *)(fh + 1) > end)
+				return -1;
+			if (fh->frag_off & bpf_htons(0xfff8))
+				return -1;
+			len = sizeof(*fh);
+		} else if (next == NEXTHDR_AUTH) {
+			len = (h->hdrlen + 2) * 4;
+		} else {
+			len = (h->hdrlen + 1) * 8;
+		}
+		next = h->nexthdr;
+		off += len;
+	}
+	l4->payload_off = off;
+	l4->proto = next;
+	return 0;
+}
+
+static __always_inline int parse_l3(struct __sk_buff *skb, void *data, void *end,
+				    struct dv_pkt_hdr *h, struct l4 *l4)
+{
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data;
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		/* Only a first fragment carries the transport header (and cgroup ingress sees
+		 * reassembled datagrams anyway). */
+		if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
+			return -1;
+		h->family = 4;
+		h->saddr[0] = ip->saddr;
+		h->daddr[0] = ip->daddr;
+		l4->payload_off = ip->ihl * 4;
+		l4->proto = ip->protocol;
+		return 0;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data;
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		h->family = 6;
+		__builtin_memcpy(h->saddr, &ip6->saddr, sizeof(h->saddr));
+		__builtin_memcpy(h->daddr, &ip6->daddr, sizeof(h->daddr));
+		l4->payload_off = sizeof(*ip6);
+		l4->proto = ip6->nexthdr;
+		return skip_ipv6_ext(data, end, l4);
+	}
+	return -1;
+}
+
+/* Fills ports, TCP state and the payload offset. Returns -1 when not UDP/TCP. */
+static __always_inline int parse_l4(void *data, void *end, struct dv_pkt_hdr *h, struct l4 *l4)
+{
+	__u32 off = l4->payload_off;
+
+	/* Bound the offset so the verifier accepts data + off. */
+	if (off > 1024)
+		return -1;
+	if (l4->proto == IPPROTO_UDP) {
+		struct udphdr *udp = data + off;
+
+		if ((void *)(udp + 1) > end)
+			return -1;
+		h->sport = bpf_ntohs(udp->source);
+		h->dport = bpf_ntohs(udp->dest);
+		l4->payload_off = off + sizeof(*udp);
+	} else if (l4->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = data + off;
+
+		if ((void *)(tcp + 1) > end)
+			return -1;
+		h->sport = bpf_ntohs(tcp->source);
+		h->dport = bpf_ntohs(tcp->dest);
+		h->tcp_seq = bpf_ntohl(tcp->seq);
+		/* Flags byte 13 of the header: bitfields in vmlinux.h differ by endianness. */
+		h->tcp_flags = ((__u8 *)tcp)[13];
+		l4->payload_off = off + tcp->doff * 4;
+	} else {
+		return -1;
+	}
+	h->l4proto = l4->proto;
+	return 0;
+}
+
+static __always_inline void attribute(struct __sk_buff *skb, struct dv_pkt_hdr *h)
+{
+	struct dv_owner *owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
+
+	/* A UDP send runs in the sender's context: the one wire case where the current task
+	 * is the socket's owner (TCP can transmit from softirq). */
+	if (!owner && egress_task_owner && h->direction == DV_EGRESS &&
+	    h->l4proto == IPPROTO_UDP) {
+		record_owner(h->cookie, DV_OWNER_EGRESS);
+		owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
+	}
+	if (owner) {
+		h->owner = *owner;
+		h->flags |= DV_PKT_OWNER_KNOWN;
+	}
+}
+
+/* The packet being captured. Per-CPU scratch rather than stack: the chunk loop below reads it
+ * from a global function, which the verifier checks once instead of once per parse path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dv_pkt_hdr);
+} scratch SEC(".maps");
+
+/* Copies the payload into ring-buffer records of DV_CHUNK_LEN bytes each. Global (not
+ * inlined): verified once with unknown arguments, which keeps the 128-iteration loop within
+ * the verifier's budget whatever path led here. */
+__noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
+{
+	__u32 zero = 0;
+	struct dv_pkt_hdr *h = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 flags;
+
+	if (!h)
+		return 0;
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	for (__u32 i = 0; i < DV_MAX_CHUNKS; i++) {
+		__u32 off = i * DV_CHUNK_LEN;
+		__u64 len; /* 64-bit: a u32 would be checked in one register and passed in another */
+		struct dv_pkt *rec;
+
+		/* A payload-less TCP control segment still sends one (empty) record. */
+		if (i > 0 && off >= h->payload_len)
+			break;
+		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+		if (!rec) {
+			count_drop(DV_DROP_RINGBUF_FULL);
+			continue;
+		}
+		rec->hdr = *h;
+		len = h->payload_len - off;
+		if (len > DV_CHUNK_LEN)
+			len = DV_CHUNK_LEN;
+		/* Keeps clang from merging the clamp with the checks below. */
+		barrier_var(len);
+		rec->hdr.chunk_off = off;
+		rec->hdr.chunk_len = len;
+		if (len > 0 && len <= DV_CHUNK_LEN &&
+		    bpf_skb_load_bytes(skb, payload_off + off, rec->data, len) < 0) {
+			count_drop(DV_DROP_LOAD_BYTES);
+			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+			continue;
+		}
+		bpf_ringbuf_submit(rec, flags);
+	}
+	return 0;
+}
+
+static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 zero = 0;
+	struct dv_pkt_hdr *h = bpf_map_lookup_elem(&scratch, &zero);
+	struct l4 l4;
+
+	if (!h)
+		return SKB_PASS;
+	__builtin_memset(h, 0, sizeof(*h));
+	if (parse_l3(skb, data, end, h, &l4) < 0)
+		return SKB_PASS;
+	if (l4.proto != IPPROTO_UDP && l4.proto != IPPROTO_TCP)
+		return SKB_PASS;
+	if (parse_l4(data, end, h, &l4) < 0) {
+		/* Headers of a UDP/TCP packet should be linear at cgroup hooks; count if not. */
+		count_drop(DV_DROP_HDR_NOT_LINEAR);
+		return SKB_PASS;
+	}
+	if (!is_dns_port(h->sport) && !is_dns_port(h->dport))
+		return SKB_PASS;
+	if (skb->len < l4.payload_off)
+		return SKB_PASS;
+	h->payload_len = skb->len - l4.payload_off;
+	if (h->payload_len == 0 &&
+	    !(h->l4proto == IPPROTO_TCP &&
+	      (h->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))))
+		return SKB_PASS;
+	if (h->payload_len > DV_MAX_CHUNKS * DV_CHUNK_LEN) {
+		h->flags |= DV_PKT_TRUNCATED;
+		count_drop(DV_DROP_TOO_LONG);
+	}
+
+	h->kind = DV_REC_PKT;
+	h->direction = direction;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->cookie = bpf_get_socket_cookie(skb);
+	h->sock_uid = bpf_get_socket_uid(skb);
+	attribute(skb, h);
+	emit_chunks(skb, l4.payload_off);
+	return SKB_PASS;
+}
+
+SEC("cgroup_skb/egress")
+int wire_egress(struct __sk_buff *skb)
+{
+	return capture(skb, DV_EGRESS);
+}
+
+SEC("cgroup_skb/ingress")
+int wire_ingress(struct __sk_buff *skb)
+{
+	return capture(skb, DV_INGRESS);
+}

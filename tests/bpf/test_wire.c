@@ -1,0 +1,452 @@
+/* The wire programs on canned frames through bpf_prog_test_run_opts: which packets produce
+ * records, and what the records hold. Needs root (BPF); no attachment is made. */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dnsvigil.h"
+#include "wire.skel.h"
+
+#define MAX_RECORDS 256
+#define FRAME_MAX 70000
+
+struct captured {
+	int n;
+	struct dv_pkt recs[MAX_RECORDS];
+};
+
+struct fixture {
+	struct wire_bpf *skel;
+	struct ring_buffer *rb;
+	struct captured cap;
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct captured *cap = ctx;
+
+	assert_int_equal(size, sizeof(struct dv_pkt));
+	if (cap->n < MAX_RECORDS)
+		memcpy(&cap->recs[cap->n++], data, size);
+	return 0;
+}
+
+static int setup_ports(void **state, uint16_t extra_port)
+{
+	static struct fixture f;
+
+	memset(&f.cap, 0, sizeof(f.cap));
+	f.skel = wire_bpf__open();
+	assert_non_null(f.skel);
+	f.skel->rodata->dns_ports[0] = 53;
+	f.skel->rodata->dns_ports[1] = extra_port;
+	assert_int_equal(wire_bpf__load(f.skel), 0);
+	f.rb = ring_buffer__new(bpf_map__fd(f.skel->maps.events), on_record, &f.cap, NULL);
+	assert_non_null(f.rb);
+	*state = &f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_ports(state, 0);
+}
+
+static int setup_mdns(void **state)
+{
+	return setup_ports(state, 5353);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_buffer__free(f->rb);
+	wire_bpf__destroy(f->skel);
+	return 0;
+}
+
+/* Frame builder: Ethernet + IPv4/IPv6 (+ optional extension bytes) + UDP/TCP + payload. */
+struct frame {
+	uint8_t b[FRAME_MAX];
+	size_t len;
+};
+
+static uint8_t *l3_start(struct frame *f, uint16_t ethertype)
+{
+	struct ethhdr *eth = (struct ethhdr *)f->b;
+
+	memset(f->b, 0, sizeof(f->b));
+	eth->h_proto = htons(ethertype);
+	return f->b + sizeof(*eth);
+}
+
+static size_t l4_build(uint8_t *l4, int proto, uint16_t sport, uint16_t dport, uint32_t seq,
+		       uint8_t tcp_flags, const uint8_t *payload, size_t plen)
+{
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *u = (struct udphdr *)l4;
+
+		u->source = htons(sport);
+		u->dest = htons(dport);
+		u->len = htons(sizeof(*u) + plen);
+		memcpy(l4 + sizeof(*u), payload, plen);
+		return sizeof(*u) + plen;
+	}
+	struct tcphdr *t = (struct tcphdr *)l4;
+
+	t->source = htons(sport);
+	t->dest = htons(dport);
+	t->seq = htonl(seq);
+	t->doff = 5;
+	l4[13] = tcp_flags;
+	memcpy(l4 + sizeof(*t), payload, plen);
+	return sizeof(*t) + plen;
+}
+
+static void build_v4(struct frame *f, int proto, uint16_t sport, uint16_t dport, uint32_t seq,
+		     uint8_t tcp_flags, const uint8_t *payload, size_t plen, uint16_t frag_off)
+{
+	struct iphdr *ip = (struct iphdr *)l3_start(f, ETH_P_IP);
+	size_t l4len;
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = proto;
+	ip->saddr = htonl(0x7f000001);
+	ip->daddr = htonl(0x7f350001);
+	ip->frag_off = htons(frag_off);
+	l4len = l4_build((uint8_t *)(ip + 1), proto, sport, dport, seq, tcp_flags, payload, plen);
+	ip->tot_len = htons(sizeof(*ip) + l4len);
+	f->len = ETH_HLEN + sizeof(*ip) + l4len;
+}
+
+/* ext: raw extension header bytes placed between the IPv6 header and L4; first_next is the
+ * IPv6 header's next header value (the last extension header must name proto). */
+static void build_v6(struct frame *f, int proto, uint16_t sport, uint16_t dport,
+		     const uint8_t *payload, size_t plen, const uint8_t *ext, size_t ext_len,
+		     uint8_t first_next)
+{
+	struct ipv6hdr *ip6 = (struct ipv6hdr *)l3_start(f, ETH_P_IPV6);
+	size_t l4len;
+
+	ip6->version = 6;
+	ip6->hop_limit = 64;
+	ip6->nexthdr = ext_len ? first_next : proto;
+	ip6->saddr.s6_addr[15] = 1; /* ::1 */
+	ip6->daddr.s6_addr[0] = 0xfd;
+	ip6->daddr.s6_addr[15] = 0x53;
+	memcpy(ip6 + 1, ext, ext_len);
+	l4len = l4_build((uint8_t *)(ip6 + 1) + ext_len, proto, sport, dport, 0, 0, payload, plen);
+	ip6->payload_len = htons(ext_len + l4len);
+	f->len = ETH_HLEN + sizeof(*ip6) + ext_len + l4len;
+}
+
+static void run(struct fixture *fx, struct bpf_program *prog, struct frame *f)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->b, .data_size_in = f->len,
+		    .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+	/* cgroup_skb: 1 = pass. The agent never drops a packet. */
+	assert_int_equal(opts.retval, 1);
+	ring_buffer__consume(fx->rb);
+}
+
+static const uint8_t dns_query[] = {
+	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 'e',
+	'x',  'a',  'm',  'p',  'l',  'e',  0x04, 't',  'e',  's',  't',  0x00, 0x00, 0x01,
+	0x00, 0x01,
+};
+
+static void udp4_query_egress_is_copied_whole(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	const struct dv_pkt_hdr *h;
+
+	build_v4(&f, IPPROTO_UDP, 40000, 53, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	h = &fx->cap.recs[0].hdr;
+	assert_int_equal(h->kind, DV_REC_PKT);
+	assert_int_equal(h->direction, DV_EGRESS);
+	assert_int_equal(h->family, 4);
+	assert_int_equal(h->l4proto, IPPROTO_UDP);
+	assert_int_equal(h->sport, 40000);
+	assert_int_equal(h->dport, 53);
+	assert_int_equal(h->saddr[0], htonl(0x7f000001));
+	assert_int_equal(h->daddr[0], htonl(0x7f350001));
+	assert_int_equal(h->payload_len, sizeof(dns_query));
+	assert_int_equal(h->chunk_off, 0);
+	assert_int_equal(h->chunk_len, sizeof(dns_query));
+	assert_int_equal(h->flags & DV_PKT_TRUNCATED, 0);
+	assert_true(h->ts_ns > 0);
+	assert_memory_equal(fx->cap.recs[0].data, dns_query, sizeof(dns_query));
+}
+
+static void udp4_response_ingress_from_port_53(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_UDP, 53, 40000, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.direction, DV_INGRESS);
+	assert_int_equal(fx->cap.recs[0].hdr.sport, 53);
+}
+
+static void udp4_other_port_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_UDP, 40000, 443, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void configured_port_5353_is_captured(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_UDP, 5353, 5353, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.dport, 5353);
+}
+
+static void port_5353_not_captured_by_default(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_UDP, 5353, 5353, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void ipv4_non_first_fragment_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	/* fragment offset 185 (x8 = 1480 bytes): bytes there are not a UDP header */
+	build_v4(&f, IPPROTO_UDP, 40000, 53, 0, 0, dns_query, sizeof(dns_query), 185);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void udp_payload_of_1400_bytes_comes_in_3_chunks(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	static uint8_t big[1400]; /* test runs take at most a page */
+	static uint8_t joined[1400];
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = i * 7;
+	build_v4(&f, IPPROTO_UDP, 53, 40000, 0, 0, big, sizeof(big), 0);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, (sizeof(big) + DV_CHUNK_LEN - 1) / DV_CHUNK_LEN);
+	for (int i = 0; i < fx->cap.n; i++) {
+		const struct dv_pkt *r = &fx->cap.recs[i];
+
+		assert_int_equal(r->hdr.payload_len, sizeof(big));
+		assert_int_equal(r->hdr.chunk_off, i * DV_CHUNK_LEN);
+		assert_int_equal(r->hdr.ts_ns, fx->cap.recs[0].hdr.ts_ns);
+		memcpy(joined + r->hdr.chunk_off, r->data, r->hdr.chunk_len);
+	}
+	assert_int_equal(fx->cap.recs[fx->cap.n - 1].hdr.chunk_len,
+			 sizeof(big) - (fx->cap.n - 1) * DV_CHUNK_LEN);
+	assert_memory_equal(joined, big, sizeof(big));
+}
+
+static void tcp4_segment_carries_seq_and_flags(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	uint8_t framed[2 + sizeof(dns_query)] = { 0, sizeof(dns_query) };
+	const struct dv_pkt_hdr *h;
+
+	memcpy(framed + 2, dns_query, sizeof(dns_query));
+	build_v4(&f, IPPROTO_TCP, 40001, 53, 0xfffffff0, 0x18 /* PSH|ACK */, framed,
+		 sizeof(framed), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	h = &fx->cap.recs[0].hdr;
+	assert_int_equal(h->l4proto, IPPROTO_TCP);
+	assert_int_equal(h->tcp_seq, 0xfffffff0);
+	assert_int_equal(h->tcp_flags, 0x18);
+	assert_int_equal(h->payload_len, sizeof(framed));
+	assert_memory_equal(fx->cap.recs[0].data, framed, sizeof(framed));
+}
+
+static void tcp4_syn_without_payload_is_reported(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_TCP, 40001, 53, 1000, 0x02, NULL, 0, 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.tcp_flags, 0x02);
+	assert_int_equal(fx->cap.recs[0].hdr.payload_len, 0);
+	assert_int_equal(fx->cap.recs[0].hdr.chunk_len, 0);
+}
+
+static void tcp4_pure_ack_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_TCP, 53, 40001, 1000, 0x10, NULL, 0, 0);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void tcp4_other_port_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_TCP, 40001, 443, 1, 0x18, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void udp6_query_is_copied_with_addresses(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	const struct dv_pkt_hdr *h;
+
+	build_v6(&f, IPPROTO_UDP, 40000, 53, dns_query, sizeof(dns_query), NULL, 0, 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	h = &fx->cap.recs[0].hdr;
+	assert_int_equal(h->family, 6);
+	assert_int_equal(((uint8_t *)h->saddr)[15], 1);
+	assert_int_equal(((uint8_t *)h->daddr)[0], 0xfd);
+	assert_int_equal(((uint8_t *)h->daddr)[15], 0x53);
+	assert_memory_equal(fx->cap.recs[0].data, dns_query, sizeof(dns_query));
+}
+
+static void tcp6_query_is_copied(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v6(&f, IPPROTO_TCP, 40002, 53, dns_query, sizeof(dns_query), NULL, 0, 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.l4proto, IPPROTO_TCP);
+	assert_int_equal(fx->cap.recs[0].hdr.family, 6);
+}
+
+static void udp6_behind_hop_by_hop_and_dest_options_is_found(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	/* hop-by-hop (next: dest opts, len 0 = 8 bytes, PadN), dest opts (next: UDP, 8 bytes) */
+	const uint8_t ext[16] = { 60, 0, 1, 4, 0, 0, 0, 0, IPPROTO_UDP, 0, 1, 4, 0, 0, 0, 0 };
+
+	build_v6(&f, IPPROTO_UDP, 40000, 53, dns_query, sizeof(dns_query), ext, sizeof(ext), 0);
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.dport, 53);
+	assert_memory_equal(fx->cap.recs[0].data, dns_query, sizeof(dns_query));
+}
+
+static void udp6_first_fragment_is_found(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	/* fragment header: next UDP, offset 0, M=1 */
+	const uint8_t ext[8] = { IPPROTO_UDP, 0, 0, 1, 0, 0, 0, 42 };
+
+	build_v6(&f, IPPROTO_UDP, 53, 40000, dns_query, sizeof(dns_query), ext, sizeof(ext), 44);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.sport, 53);
+}
+
+static void udp6_later_fragment_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+	/* fragment header: next UDP, offset 1480/8 = 185 */
+	const uint8_t ext[8] = { IPPROTO_UDP, 0, (185 << 3) >> 8, (185 << 3) & 0xff, 0, 0, 0, 42 };
+
+	build_v6(&f, IPPROTO_UDP, 53, 40000, dns_query, sizeof(dns_query), ext, sizeof(ext), 44);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void non_ip_frame_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	l3_start(&f, 0x0806); /* ARP */
+	f.len = 60;
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+static void truncated_udp_header_is_passed_and_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	build_v4(&f, IPPROTO_UDP, 40000, 53, 0, 0, dns_query, sizeof(dns_query), 0);
+	f.len = ETH_HLEN + sizeof(struct iphdr) + 4; /* half a UDP header */
+	run(fx, fx->skel->progs.wire_egress, &f);
+	assert_int_equal(fx->cap.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(udp4_query_egress_is_copied_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp4_response_ingress_from_port_53, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp4_other_port_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(configured_port_5353_is_captured, setup_mdns,
+						teardown),
+		cmocka_unit_test_setup_teardown(port_5353_not_captured_by_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(ipv4_non_first_fragment_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp_payload_of_1400_bytes_comes_in_3_chunks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(tcp4_segment_carries_seq_and_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp4_syn_without_payload_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp4_pure_ack_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp4_other_port_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp6_query_is_copied_with_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp6_query_is_copied, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp6_behind_hop_by_hop_and_dest_options_is_found,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(udp6_first_fragment_is_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp6_later_fragment_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(non_ip_frame_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(truncated_udp_header_is_passed_and_ignored, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("bpf_wire", tests, NULL, NULL);
+}
