@@ -105,7 +105,11 @@ fuzz: $(OUTPUT)/fuzz_dns
 run: deps $(OUTPUT)/dnsvigil
 	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
 
-bench: deps $(OUTPUT)/dnsvigil
+$(OUTPUT)/bench_dns: tests/bench/bench_dns.c agent/dns.c agent/dns.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c agent/dns.c -o $@
+
+bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns
 	$(Q)scripts/bench.sh $(OUTPUT)
 
 clean:

@@ -23,7 +23,8 @@ struct dns_rr {
 	uint16_t type;
 	uint16_t rclass;
 	uint32_t ttl;
-	const char *data; /* zone-file presentation of the RDATA */
+	const char *data; /* zone-file presentation of the RDATA, names with a trailing dot;
+			   * types not decoded in RFC 3597 form: "\# 3 ABCDEF" */
 };
 
 struct dns_edns_opt {
@@ -61,7 +62,8 @@ struct dns_msg {
 	uint16_t qclass;
 	struct dns_section an, ns, ar; /* OPT is not listed in ar: see edns */
 	struct dns_edns edns;
-	/* NULL for a well-formed message; otherwise why parsing stopped. Fields parsed
+	/* NULL for a well-formed message; otherwise why parsing stopped, a short stable
+	 * string such as "name compression loop" or "rdata length mismatch". Fields parsed
 	 * before that point stay valid (header always, when size >= 12). */
 	const char *malformed;
 };
@@ -72,8 +74,8 @@ struct dns_parser *dns_parser_new(void);
 void dns_parser_free(struct dns_parser *p);
 
 /* Parses msg[0..len). Strings and arrays in *out live in the parser and stay valid until the
- * next call. Returns 0, or -EBADMSG with out->malformed set (never crashes on any input),
- * or -ENOMEM. */
+ * next call; the parser keeps its buffers, so parsing typical messages allocates nothing.
+ * Returns 0, or -EBADMSG with out->malformed set (never crashes on any input), or -ENOMEM. */
 int dns_parse(struct dns_parser *p, const uint8_t *msg, size_t len, struct dns_msg *out);
 
 /* Mnemonics. Unknown values come out as "TYPE65534", "CLASS7", "RCODE23", "OPCODE9". The

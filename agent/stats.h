@@ -11,7 +11,7 @@
 
 struct stats {
 	uint64_t uptime_ns;
-	uint64_t records;      /* ring-buffer records (chunks) consumed */
+	uint64_t records;      /* ring-buffer records consumed (chunks and owner notices) */
 	uint64_t packets;      /* packets reassembled from their chunks */
 	uint64_t bytes;        /* DNS payload bytes in those packets */
 	uint64_t messages;     /* DNS messages delivered to the parser */

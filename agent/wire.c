@@ -188,7 +188,11 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct wire *w = ctx;
 
-	if (size < sizeof(struct dv_pkt_hdr))
+	const uint8_t kind = *(const uint8_t *)data;
+
+	if ((kind == DV_REC_PKT && size < sizeof(struct dv_pkt)) ||
+	    (kind == DV_REC_OWNER && size < sizeof(struct dv_owner_rec)) ||
+	    (kind != DV_REC_PKT && kind != DV_REC_OWNER))
 		return 0;
 	w->fn(w->ctx, data);
 	w->consumed++;

@@ -14,8 +14,9 @@ struct wire_opts {
 	const char *cgroup_path;      /* NULL: the cgroup v2 root, found or mounted */
 };
 
-/* Called for every ring-buffer record, in ring order. */
-typedef void (*wire_record_fn)(void *ctx, const struct dv_pkt *rec);
+/* Called for every ring-buffer record, in ring order: a struct dv_pkt or dv_owner_rec by its
+ * first byte (enum dv_record_kind), size checked against the kind. */
+typedef void (*wire_record_fn)(void *ctx, const void *rec);
 
 struct wire;
 

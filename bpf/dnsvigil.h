@@ -14,8 +14,10 @@
 #define DV_MAX_CHUNKS 128
 #define DV_MAX_PORTS 4
 
+/* First byte of every ring-buffer record. */
 enum dv_record_kind {
-	DV_REC_PKT = 1,
+	DV_REC_PKT = 1,   /* struct dv_pkt */
+	DV_REC_OWNER = 2, /* struct dv_owner_rec */
 };
 
 enum dv_direction {
@@ -46,7 +48,17 @@ struct dv_owner {
 	__u64 cgroup_id;
 	char comm[DV_COMM_LEN];
 	__u32 source;
-	__u32 pad;
+	__u32 announced; /* a dv_owner_rec went out for this owner */
+};
+
+/* A socket hook saw a new owner for a DNS socket. Sent with a wakeup so the agent reads
+ * /proc/<tgid> while the process is surely alive: short-lived clients (dig, a script's one
+ * lookup) are often gone by the time their packets are processed. */
+struct dv_owner_rec {
+	__u8 kind; /* DV_REC_OWNER */
+	__u8 pad[7];
+	__u64 cookie;
+	struct dv_owner owner;
 };
 
 /* drops map indexes (per-CPU counters) */
@@ -70,7 +82,7 @@ struct dv_pkt_hdr {
 	__u16 sport; /* host byte order */
 	__u16 dport;
 	__u16 chunk_len;
-	__u32 tcp_seq;     /* host byte order; seq of the segment's first payload byte */
+	__u32 tcp_seq;     /* host byte order, as in the TCP header */
 	__u32 payload_len; /* whole L4 payload of the packet */
 	__u32 chunk_off;   /* offset of this chunk in the payload */
 	__u32 sock_uid;    /* bpf_get_socket_uid: known even when the owner is not */

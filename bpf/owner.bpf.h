@@ -10,7 +10,23 @@
  * only uid/gid are recorded and the agent resolves the pid from /proc. */
 const volatile bool have_task_helpers = false;
 
-static __always_inline void record_owner(__u64 cookie, __u32 source)
+/* Tells the agent about a new owner (see struct dv_owner_rec). */
+static __always_inline void announce_owner(__u64 cookie, const struct dv_owner *owner)
+{
+	struct dv_owner_rec *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+
+	if (!rec) {
+		count_drop(DV_DROP_RINGBUF_FULL);
+		return;
+	}
+	rec->kind = DV_REC_OWNER;
+	rec->cookie = cookie;
+	rec->owner = *owner;
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
+/* announce: the socket is known to talk DNS, so its process is worth reading at once. */
+static __always_inline void record_owner(__u64 cookie, __u32 source, bool announce)
 {
 	__u64 pid_tgid = 0;
 	struct dv_owner *known, owner = {};
@@ -21,7 +37,7 @@ static __always_inline void record_owner(__u64 cookie, __u32 source)
 	known = bpf_map_lookup_elem(&sock_owner, &cookie);
 	/* The common case: the same thread again. No map write per packet. */
 	if (known && known->tgid == pid_tgid >> 32 && known->pid == (__u32)pid_tgid &&
-	    known->uid == (__u32)uid_gid)
+	    known->uid == (__u32)uid_gid && (known->announced || !announce))
 		return;
 
 	owner.tgid = pid_tgid >> 32;
@@ -33,7 +49,10 @@ static __always_inline void record_owner(__u64 cookie, __u32 source)
 		owner.cgroup_id = bpf_get_current_cgroup_id();
 		bpf_get_current_comm(owner.comm, sizeof(owner.comm));
 	}
+	owner.announced = announce && have_task_helpers;
 	bpf_map_update_elem(&sock_owner, &cookie, &owner, BPF_ANY);
+	if (owner.announced)
+		announce_owner(cookie, &owner);
 }
 
 #endif

@@ -21,7 +21,7 @@ int sock_create(struct bpf_sock *sk)
 	 * packets. */
 	if ((sk->family == AF_INET || sk->family == AF_INET6) &&
 	    (sk->type == SOCK_DGRAM || sk->type == SOCK_STREAM))
-		record_owner(bpf_get_socket_cookie(sk), DV_OWNER_SOCK_CREATE);
+		record_owner(bpf_get_socket_cookie(sk), DV_OWNER_SOCK_CREATE, false);
 	return 1;
 }
 
@@ -32,7 +32,7 @@ static __always_inline int on_sock_addr(struct bpf_sock_addr *ctx, __u32 source)
 	struct bpf_sock *sk = ctx->sk;
 
 	if (is_dns_port(bpf_ntohs(ctx->user_port)) || (sk && is_dns_port(sk->src_port)))
-		record_owner(bpf_get_socket_cookie(ctx), source);
+		record_owner(bpf_get_socket_cookie(ctx), source, true);
 	return 1;
 }
 

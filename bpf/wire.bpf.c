@@ -24,7 +24,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by the agent after probing that cgroup_skb may call the task helpers (see owner.bpf.h). */
+/* Set by the agent once the kernel accepted cgroup_skb programs calling the task helpers and
+ * bpf_skc_to_tcp_sock (5.9+); older kernels get programs without (see owner.bpf.h). */
 const volatile bool egress_task_owner = false;
 /* Records are submitted without waking the consumer (it polls on a short timeout) until this
  * many bytes wait in the ring: one wakeup per batch instead of one per packet. */
@@ -145,15 +146,32 @@ static __always_inline int parse_l4(void *data, void *end, struct dv_pkt_hdr *h,
 	return 0;
 }
 
+/* Whether the current task is the one sending this egress packet. A UDP send always runs in
+ * the sender's context. TCP also transmits from softirq (retransmits, window updates), but
+ * then never while a process holds the socket lock: with the lock owned, the current task
+ * is the one using the socket (tcp_sendmsg, or backlog work in release_sock). This covers
+ * accepted sockets, for which no socket hook runs. */
+static __always_inline bool sender_is_current(struct __sk_buff *skb, const struct dv_pkt_hdr *h)
+{
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
+
+	if (h->l4proto == IPPROTO_UDP)
+		return true;
+	sk = skb->sk;
+	if (!sk)
+		return false;
+	tp = bpf_skc_to_tcp_sock(sk);
+	return tp && tp->inet_conn.icsk_inet.sk.sk_lock.owned;
+}
+
 static __always_inline void attribute(struct __sk_buff *skb, struct dv_pkt_hdr *h)
 {
 	struct dv_owner *owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
 
-	/* A UDP send runs in the sender's context: the one wire case where the current task
-	 * is the socket's owner (TCP can transmit from softirq). */
 	if (!owner && egress_task_owner && h->direction == DV_EGRESS &&
-	    h->l4proto == IPPROTO_UDP) {
-		record_owner(h->cookie, DV_OWNER_EGRESS);
+	    sender_is_current(skb, h)) {
+		record_owner(h->cookie, DV_OWNER_EGRESS, true);
 		owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
 	}
 	if (owner) {

@@ -1,0 +1,272 @@
+/* dnsvigil: every DNS message on the host, attributed to its process, as events. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pipeline.h"
+#include "sink.h"
+#include "wire.h"
+
+#define MAX_SINKS 4
+/* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
+#define POLL_MS 100
+
+static volatile sig_atomic_t stop_requested;
+
+static const char usage[] =
+	"Usage: dnsvigil [OPTIONS]\n"
+	"Capture every DNS message on this host (UDP and TCP, IPv4 and IPv6, all network\n"
+	"namespaces), attribute it to its process, parse it and write one event per message.\n"
+	"\n"
+	"Output (default: --jsonl -):\n"
+	"  -j, --jsonl PATH          append JSON lines to PATH (\"-\" = stdout)\n"
+	"  -p, --pretty              one readable line per message on stdout\n"
+	"Capture:\n"
+	"  -P, --ports LIST          DNS ports, comma-separated, at most 4 (default 53)\n"
+	"      --cgroup PATH         cgroup v2 directory to attach to (default: the root)\n"
+	"      --ringbuf-mb N        ring buffer size in MiB, a power of two (default 16)\n"
+	"Processing:\n"
+	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
+	"                            (default 5000)\n"
+	"  -s, --stats-interval SEC  seconds between stats events, 0 = never (default 10)\n"
+	"      --proc PATH           procfs mount (default /proc)\n"
+	"Other:\n"
+	"  -n, --check               validate the options and exit\n"
+	"  -v, --verbose             debug logging, libbpf's included\n"
+	"  -h, --help                this text\n"
+	"\n"
+	"The agent logs a line containing \"ready\" to stderr once every hook is attached.\n"
+	"SIGINT and SIGTERM drain the ring buffer, write final stats and exit 0.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  dnsvigil --pretty                      watch lookups on the terminal\n"
+	"  dnsvigil --jsonl /var/log/dnsvigil.jsonl\n"
+	"  dnsvigil -P 53,5353,5355 --jsonl -     mDNS and LLMNR too, JSON on stdout\n";
+
+static const struct option long_opts[] = {
+	{ "jsonl", required_argument, NULL, 'j' },
+	{ "pretty", no_argument, NULL, 'p' },
+	{ "ports", required_argument, NULL, 'P' },
+	{ "cgroup", required_argument, NULL, 'C' },
+	{ "ringbuf-mb", required_argument, NULL, 'R' },
+	{ "query-timeout", required_argument, NULL, 't' },
+	{ "stats-interval", required_argument, NULL, 's' },
+	{ "proc", required_argument, NULL, 'X' },
+	{ "check", no_argument, NULL, 'n' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+struct config {
+	const char *jsonl_path;
+	bool pretty;
+	bool check_only;
+	struct wire_opts wire;
+	struct pipeline_opts pipeline;
+};
+
+/* Every number from the command line goes through here. */
+static int parse_int(const char *arg, long *out, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_ports(char *arg, uint16_t ports[DV_MAX_PORTS])
+{
+	int n = 0;
+
+	memset(ports, 0, DV_MAX_PORTS * sizeof(ports[0]));
+	for (char *save, *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long port;
+
+		if (n == DV_MAX_PORTS || parse_int(tok, &port, 1, 65535))
+			return -EINVAL;
+		ports[n++] = port;
+	}
+	return n ? 0 : -EINVAL;
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+	long v;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			cfg->jsonl_path = optarg;
+			break;
+		case 'p':
+			cfg->pretty = true;
+			break;
+		case 'P':
+			if (parse_ports(optarg, cfg->wire.ports))
+				fatalx("--ports: expected 1 to %d ports in 1..65535, comma-separated",
+				       DV_MAX_PORTS);
+			break;
+		case 'C':
+			cfg->wire.cgroup_path = optarg;
+			break;
+		case 'R':
+			if (parse_int(optarg, &v, 1, 1024) || (v & (v - 1)))
+				fatalx("--ringbuf-mb: expected a power of two from 1 to 1024");
+			cfg->wire.ringbuf_bytes = (size_t)v << 20;
+			break;
+		case 't':
+			if (parse_int(optarg, &v, 1, 3600 * 1000))
+				fatalx("--query-timeout: expected milliseconds from 1 to 3600000");
+			cfg->pipeline.query_timeout_ns = v * 1000000ull;
+			break;
+		case 's':
+			if (parse_int(optarg, &v, 0, 86400))
+				fatalx("--stats-interval: expected seconds from 0 to 86400");
+			cfg->pipeline.stats_interval_ns = v * 1000000000ull;
+			break;
+		case 'X':
+			cfg->pipeline.proc_root = optarg;
+			break;
+		case 'n':
+			cfg->check_only = true;
+			break;
+		case 'v':
+			log_verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
+	if (!cfg->jsonl_path && !cfg->pretty)
+		cfg->jsonl_path = "-";
+	if (cfg->pretty && cfg->jsonl_path && strcmp(cfg->jsonl_path, "-") == 0)
+		fatalx("--pretty and --jsonl - both want stdout: give --jsonl a file");
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int open_sinks(const struct config *cfg, struct sink **sinks, int *n)
+{
+	char host[HOST_NAME_MAX + 1] = "";
+	int err;
+
+	gethostname(host, sizeof(host) - 1);
+	*n = 0;
+	if (cfg->jsonl_path) {
+		err = sink_jsonl_new(cfg->jsonl_path, host, &sinks[*n]);
+		if (err)
+			return err;
+		(*n)++;
+	}
+	if (cfg->pretty) {
+		err = sink_pretty_new(&sinks[*n]);
+		if (err)
+			return err;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void log_ready(const struct config *cfg, const struct wire *w)
+{
+	const struct wire_features *f = wire_features(w);
+	char ports[64] = "";
+	size_t len = 0;
+
+	for (int i = 0; i < DV_MAX_PORTS && cfg->wire.ports[i]; i++)
+		len += snprintf(ports + len, sizeof(ports) - len, "%s%u", i ? "," : "",
+				cfg->wire.ports[i]);
+	log_info("ready: capturing DNS on ports %s at cgroup %s", ports, f->cgroup_path);
+	if (!f->task_helpers_in_sock_hooks)
+		log_warnx("this kernel gives socket hooks no pid/comm: owners come from /proc "
+			  "scans, and short-lived sockets may stay unattributed");
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg = {
+		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
+		.pipeline = {
+			.query_timeout_ns = 5000ull * 1000000,
+			.stats_interval_ns = 10ull * 1000000000,
+			.proc_root = "/proc",
+		},
+	};
+	struct sink *sinks[MAX_SINKS] = { 0 };
+	struct pipeline *pipe = NULL;
+	struct wire *wire = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int err, n_sinks = 0;
+
+	parse_args(argc, argv, &cfg);
+	if (cfg.check_only) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	/* A reader that goes away must not kill the agent: writes then fail and are counted. */
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	err = open_sinks(&cfg, sinks, &n_sinks);
+	if (err)
+		goto cleanup;
+	cfg.pipeline.sinks = sinks;
+	cfg.pipeline.n_sinks = n_sinks;
+	err = pipeline_new(&cfg.pipeline, &pipe);
+	if (err) {
+		log_warnx("setting up the pipeline: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = wire_open(&cfg.wire, pipeline_record, pipe, &wire);
+	if (err)
+		goto cleanup;
+	pipeline_attach_wire(pipe, wire);
+	log_ready(&cfg, wire);
+
+	while (!stop_requested) {
+		err = wire_poll(wire, POLL_MS);
+		if (err < 0 && err != -EINTR) {
+			log_warnx("reading the ring buffer: %s", strerror(-err));
+			goto cleanup;
+		}
+		pipeline_tick(pipe);
+	}
+	/* Drain: what the kernel already produced is still delivered. */
+	while (wire_poll(wire, 0) > 0)
+		;
+	pipeline_finish(pipe);
+	err = 0;
+	log_info("stopped");
+
+cleanup:
+	wire_close(wire);
+	pipeline_free(pipe);
+	for (int i = 0; i < n_sinks; i++)
+		sink_free(sinks[i]);
+	return err ? 1 : 0;
+}

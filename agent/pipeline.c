@@ -1,0 +1,415 @@
+#include "pipeline.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "match.h"
+#include "proc.h"
+#include "sockscan.h"
+#include "stats.h"
+#include "tcpre.h"
+#include "wire.h"
+
+/* Packets split over several records are reassembled in a few slots; a slot still
+ * incomplete after this long lost a chunk in the kernel (counted there). */
+#define ASM_SLOTS 16
+#define ASM_STALE_NS (1000ull * 1000000)
+#define MAX_CAPTURED (DV_MAX_CHUNKS * DV_CHUNK_LEN)
+/* An unknown socket owner triggers a /proc scan at most this often. */
+#define OWNER_SCAN_INTERVAL_NS (1000ull * 1000000)
+#define PROC_CACHE_ENTRIES 4096
+#define MATCH_MAX_PENDING 65536
+
+struct asm_slot {
+	bool used;
+	uint64_t started_ns; /* monotonic, when the first chunk arrived */
+	uint32_t expected;
+	uint32_t received;
+	struct dv_pkt_hdr hdr;
+	uint8_t *buf; /* MAX_CAPTURED bytes, kept across uses */
+};
+
+struct pipeline {
+	struct pipeline_opts opts;
+	struct wire *wire;
+	struct dns_parser *parser;
+	struct tcpre *tcpre;
+	struct match *match;
+	struct proc_cache *procs;
+	struct stats stats;
+	struct asm_slot slots[ASM_SLOTS];
+	uint64_t start_mono_ns;
+	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t last_stats_ns;
+	uint64_t last_owner_scan_ns;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void refresh_realtime_offset(struct pipeline *p)
+{
+	p->realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+}
+
+static void emit(struct pipeline *p, const struct event *ev)
+{
+	for (int i = 0; i < p->opts.n_sinks; i++) {
+		if (sink_write(p->opts.sinks[i], ev))
+			p->stats.sink_errors++;
+		else
+			p->stats.events_written++;
+	}
+}
+
+static void net_from_hdr(const struct dv_pkt_hdr *h, struct net_info *n)
+{
+	*n = (struct net_info){
+		.transport = h->l4proto,
+		.family = h->family,
+		.direction = h->direction,
+		.src_port = h->sport,
+		.dst_port = h->dport,
+		.socket_cookie = h->cookie,
+	};
+	memcpy(n->src_ip, h->saddr, sizeof(n->src_ip));
+	memcpy(n->dst_ip, h->daddr, sizeof(n->dst_ip));
+}
+
+static int add_scanned_owner(void *ctx, uint64_t cookie, const struct dv_owner *owner)
+{
+	struct pipeline *p = ctx;
+
+	/* -EEXIST: a kernel hook already knows better. */
+	wire_owner_add(p->wire, cookie, owner);
+	return 0;
+}
+
+/* The kernel record's owner, else what a later hook recorded, else a /proc scan (sockets older
+ * than the agent, accepted TCP sockets). False when nobody is found. */
+static bool find_owner(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t now,
+		       struct dv_owner *o)
+{
+	struct sockscan_stats st = { 0 };
+
+	if ((h->flags & DV_PKT_OWNER_KNOWN) && h->owner.tgid) {
+		*o = h->owner;
+		return true;
+	}
+	if (!p->wire)
+		return false;
+	if (wire_owner_lookup(p->wire, h->cookie, o) == 0 && o->tgid)
+		return true;
+	if (now - p->last_owner_scan_ns < OWNER_SCAN_INTERVAL_NS)
+		return false;
+	p->last_owner_scan_ns = now;
+	p->stats.owner_scans++;
+	if (sockscan_run(p->opts.proc_root, add_scanned_owner, p, &st))
+		return false;
+	return wire_owner_lookup(p->wire, h->cookie, o) == 0 && o->tgid;
+}
+
+static void attribute(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t now,
+		      struct proc_info *pi)
+{
+	struct dv_owner o;
+
+	*pi = (struct proc_info){ .pid = -1, .tid = -1, .ppid = -1, .uid = -1, .gid = -1 };
+	if (!find_owner(p, h, now, &o)) {
+		p->stats.unattributed_packets++;
+		/* The socket's uid is known even without an owner process. */
+		pi->uid = h->sock_uid;
+		return;
+	}
+	pi->pid = o.tgid;
+	pi->tid = o.pid ? (int32_t)o.pid : -1;
+	pi->uid = o.uid;
+	pi->gid = o.gid;
+	pi->cgroup_id = o.cgroup_id;
+	memcpy(pi->comm, o.comm, sizeof(pi->comm));
+	pi->comm[sizeof(pi->comm) - 1] = '\0';
+	proc_cache_fill(p->procs, pi, now);
+}
+
+static uint8_t role_of(const struct dv_pkt_hdr *h, bool qr)
+{
+	/* Sending a query or receiving a response is the client's side. */
+	return (h->direction == DV_EGRESS) != qr ? ROLE_CLIENT : ROLE_SERVER;
+}
+
+static void handle_message(struct pipeline *p, const struct dv_pkt_hdr *h, const uint8_t *data,
+			   size_t len)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	struct proc_info pi;
+	struct dns_msg msg;
+	struct event ev = {
+		.type = EVENT_DNS,
+		.ts_ns = h->ts_ns + p->realtime_offset_ns,
+		.process = &pi,
+		.dns = &msg,
+		.latency_ns = -1,
+		.raw = data,
+		.raw_len = len,
+	};
+
+	p->stats.messages++;
+	if (dns_parse(p->parser, data, len, &msg))
+		p->stats.parse_errors++;
+	net_from_hdr(h, &ev.net);
+	attribute(p, h, now, &pi);
+	if (len >= DNS_HEADER_LEN) {
+		ev.net.role = role_of(h, msg.qr);
+		if (msg.has_question && !msg.qr) {
+			match_query(p->match, &ev.net, &pi, &msg, h->ts_ns);
+		} else if (msg.has_question) {
+			ev.latency_ns = match_response(p->match, &ev.net, &msg, h->ts_ns);
+		}
+	}
+	emit(p, &ev);
+}
+
+/* tcpre keeps the header of each stream's latest segment as its meta; the message's own
+ * time is when its last byte arrived. */
+static void on_tcp_message(void *ctx, const struct tcpre_msg *msg)
+{
+	struct dv_pkt_hdr h = *(const struct dv_pkt_hdr *)msg->meta;
+
+	h.ts_ns = msg->ts_ns;
+	handle_message(ctx, &h, msg->data, msg->len);
+}
+
+/* A whole packet's payload (or the captured part of it). */
+static void handle_packet(struct pipeline *p, const struct dv_pkt_hdr *h, const uint8_t *data,
+			  size_t len)
+{
+	p->stats.packets++;
+	p->stats.bytes += len;
+	if (h->flags & DV_PKT_TRUNCATED)
+		p->stats.truncated_packets++;
+	if (h->l4proto == IPPROTO_UDP) {
+		handle_message(p, h, data, len);
+	} else {
+		struct tcpre_key key = { .cookie = h->cookie, .direction = h->direction };
+
+		tcpre_segment(p->tcpre, &key, h->tcp_seq, h->tcp_flags, data, len, h->ts_ns, h,
+			      on_tcp_message, p);
+	}
+}
+
+static void free_slot(struct pipeline *p, struct asm_slot *s, bool incomplete)
+{
+	if (incomplete)
+		p->stats.incomplete_packets++;
+	s->used = false;
+}
+
+static struct asm_slot *find_slot(struct pipeline *p, const struct dv_pkt_hdr *h)
+{
+	struct asm_slot *free = NULL, *oldest = NULL;
+
+	for (int i = 0; i < ASM_SLOTS; i++) {
+		struct asm_slot *s = &p->slots[i];
+
+		if (!s->used) {
+			free = free ?: s;
+			continue;
+		}
+		if (s->hdr.cookie == h->cookie && s->hdr.ts_ns == h->ts_ns &&
+		    s->hdr.direction == h->direction)
+			return s;
+		if (!oldest || s->started_ns < oldest->started_ns)
+			oldest = s;
+	}
+	if (!free) {
+		free_slot(p, oldest, true);
+		free = oldest;
+	}
+	if (!free->buf && !(free->buf = malloc(MAX_CAPTURED)))
+		return NULL;
+	free->used = true;
+	free->started_ns = clock_ns(CLOCK_MONOTONIC);
+	free->hdr = *h;
+	free->received = 0;
+	free->expected = h->payload_len < MAX_CAPTURED ? h->payload_len : MAX_CAPTURED;
+	return free;
+}
+
+/* Reads /proc for a process while it is surely alive; later events hit the cache. */
+static void warm_process(struct pipeline *p, const struct dv_owner_rec *rec)
+{
+	struct proc_info pi = {
+		.pid = rec->owner.tgid, .tid = rec->owner.pid,
+		.uid = rec->owner.uid, .gid = rec->owner.gid,
+		.cgroup_id = rec->owner.cgroup_id,
+	};
+
+	memcpy(pi.comm, rec->owner.comm, sizeof(pi.comm));
+	pi.comm[sizeof(pi.comm) - 1] = '\0';
+	proc_cache_fill(p->procs, &pi, clock_ns(CLOCK_MONOTONIC));
+}
+
+static void handle_chunk(struct pipeline *p, const struct dv_pkt *rec)
+{
+	const struct dv_pkt_hdr *h = &rec->hdr;
+	struct asm_slot *s;
+
+	if (h->chunk_len > DV_CHUNK_LEN || h->chunk_off >= MAX_CAPTURED)
+		return;
+	/* Most DNS packets fit in one record. */
+	if (h->chunk_off == 0 && h->chunk_len >= h->payload_len) {
+		handle_packet(p, h, rec->data, h->chunk_len);
+		return;
+	}
+	s = find_slot(p, h);
+	if (!s) {
+		p->stats.incomplete_packets++;
+		return;
+	}
+	if (h->chunk_off + h->chunk_len > s->expected) {
+		free_slot(p, s, true);
+		return;
+	}
+	memcpy(s->buf + h->chunk_off, rec->data, h->chunk_len);
+	s->received += h->chunk_len;
+	if (s->received >= s->expected) {
+		handle_packet(p, &s->hdr, s->buf, s->expected);
+		free_slot(p, s, false);
+	}
+}
+
+void pipeline_record(void *ctx, const void *rec)
+{
+	struct pipeline *p = ctx;
+
+	p->stats.records++;
+	if (*(const uint8_t *)rec == DV_REC_OWNER)
+		warm_process(p, rec);
+	else
+		handle_chunk(p, rec);
+}
+
+static void on_timeout(void *ctx, const struct match_timeout *t)
+{
+	struct pipeline *p = ctx;
+	struct proc_info pi = t->process;
+	struct event ev = {
+		.type = EVENT_TIMEOUT,
+		.ts_ns = t->query_ts_ns + t->info.waited_ns + p->realtime_offset_ns,
+		.process = &pi,
+		.net = t->net,
+		.latency_ns = -1,
+		.timeout = &t->info,
+	};
+
+	if (pi.pid >= 0)
+		proc_cache_fill(p->procs, &pi, clock_ns(CLOCK_MONOTONIC));
+	emit(p, &ev);
+}
+
+static void emit_stats(struct pipeline *p, uint64_t now)
+{
+	const struct tcpre_stats *ts = tcpre_stats(p->tcpre);
+	const struct match_stats *ms = match_stats(p->match);
+	struct event ev = {
+		.type = EVENT_STATS,
+		.ts_ns = now + p->realtime_offset_ns,
+		.stats = &p->stats,
+	};
+
+	p->stats.uptime_ns = now - p->start_mono_ns;
+	p->stats.tcp_gaps = ts->gaps;
+	p->stats.tcp_incomplete_at_close = ts->incomplete_at_close;
+	p->stats.tcp_evicted_streams = ts->evicted_streams;
+	p->stats.responses_matched = ms->matched;
+	p->stats.responses_unmatched = ms->unmatched;
+	p->stats.timeouts = ms->timeouts;
+	p->stats.pending_evicted = ms->evicted;
+	if (p->wire) {
+		int n = wire_read_drops(p->wire, p->stats.kernel_drops,
+					p->stats.ringbuf_drops_per_cpu, STATS_MAX_CPUS);
+
+		p->stats.ncpus = n > 0 ? n : 0;
+	}
+	emit(p, &ev);
+	p->last_stats_ns = now;
+}
+
+static void flush_sinks(struct pipeline *p)
+{
+	for (int i = 0; i < p->opts.n_sinks; i++)
+		if (sink_flush(p->opts.sinks[i]))
+			p->stats.sink_errors++;
+}
+
+void pipeline_tick(struct pipeline *p)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	refresh_realtime_offset(p);
+	for (int i = 0; i < ASM_SLOTS; i++)
+		if (p->slots[i].used && now - p->slots[i].started_ns > ASM_STALE_NS)
+			free_slot(p, &p->slots[i], true);
+	tcpre_expire(p->tcpre, now, on_tcp_message, p);
+	match_expire(p->match, now, on_timeout, p);
+	if (p->opts.stats_interval_ns && now - p->last_stats_ns >= p->opts.stats_interval_ns)
+		emit_stats(p, now);
+	flush_sinks(p);
+}
+
+void pipeline_finish(struct pipeline *p)
+{
+	pipeline_tick(p);
+	if (p->opts.stats_interval_ns)
+		emit_stats(p, clock_ns(CLOCK_MONOTONIC));
+	flush_sinks(p);
+}
+
+void pipeline_attach_wire(struct pipeline *p, struct wire *w)
+{
+	p->wire = w;
+}
+
+int pipeline_new(const struct pipeline_opts *opts, struct pipeline **out)
+{
+	struct tcpre_limits limits = { .meta_size = sizeof(struct dv_pkt_hdr) };
+	struct pipeline *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->opts = *opts;
+	p->parser = dns_parser_new();
+	p->tcpre = tcpre_new(&limits);
+	p->match = match_new(opts->query_timeout_ns, MATCH_MAX_PENDING);
+	p->procs = proc_cache_new(opts->proc_root, PROC_CACHE_ENTRIES);
+	if (!p->parser || !p->tcpre || !p->match || !p->procs) {
+		pipeline_free(p);
+		return -ENOMEM;
+	}
+	p->start_mono_ns = p->last_stats_ns = clock_ns(CLOCK_MONOTONIC);
+	refresh_realtime_offset(p);
+	*out = p;
+	return 0;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < ASM_SLOTS; i++)
+		free(p->slots[i].buf);
+	dns_parser_free(p->parser);
+	tcpre_free(p->tcpre);
+	match_free(p->match);
+	proc_cache_free(p->procs);
+	free(p);
+}
