@@ -376,7 +376,17 @@ void pipeline_finish(struct pipeline *p)
 
 void pipeline_attach_wire(struct pipeline *p, struct wire *w)
 {
+	struct sockscan_stats st = { 0 };
+	int err;
+
 	p->wire = w;
+	/* Seed the owners of sockets older than the agent. */
+	err = sockscan_run(p->opts.proc_root, add_scanned_owner, p, &st);
+	if (err)
+		log_warnx("scanning %s for existing sockets: %s", p->opts.proc_root, strerror(-err));
+	else
+		log_debug("existing sockets: %u processes, %u inet sockets", st.processes,
+			  st.reported);
 }
 
 int pipeline_new(const struct pipeline_opts *opts, struct pipeline **out)

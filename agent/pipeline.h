@@ -22,7 +22,8 @@ struct pipeline;
 
 int pipeline_new(const struct pipeline_opts *opts, struct pipeline **out);
 void pipeline_free(struct pipeline *p);
-/* The capture the pipeline asks about socket owners and kernel drop counters. */
+/* The capture the pipeline asks about socket owners and kernel drop counters. Seeds its
+ * owner map with the sockets that exist now. */
 void pipeline_attach_wire(struct pipeline *p, struct wire *w);
 /* wire_record_fn: one ring-buffer record. */
 void pipeline_record(void *ctx, const void *rec);

@@ -11,7 +11,6 @@
 
 #define PROC_RECHECK_NS 1000000000ULL /* age after which an entry is checked against stat */
 #define PROC_GONE_TTL_NS 250000000ULL /* how long "no such process" is believed */
-#define PROC_CGROUP_FILE_LEN 16384    /* /proc/PID/cgroup of a hybrid host with k8s paths */
 
 struct proc_entry {
 	struct proc_entry *hnext;       /* hash chain */
@@ -22,6 +21,9 @@ struct proc_entry {
 	uint64_t checked_ns;
 	uint64_t cgroup_id; /* the kernel's, for spotting a move to another cgroup */
 	struct proc_stat st;
+	/* A main-thread comm that stat disagreed with: an owner record older than an exec or a
+	 * rename keeps reporting it, and must not cost a stat read per event. */
+	char other_comm[PROC_COMM_LEN];
 	int64_t uid, gid;
 	char *strs; /* one allocation holding exe, cmdline and cgroup */
 	const char *exe, *cmdline, *cgroup;
@@ -294,6 +296,7 @@ static void entry_clear(struct proc_entry *e)
  * unknown: kernel threads have no exe or cmdline, the process may exit half-way. */
 static int entry_load(struct proc_entry *e, int dirfd, const struct proc_stat *st)
 {
+	/* cmdline: one byte beyond what fits tells a cut, one more for proc_read_file's NUL */
 	char exe[PATH_MAX], cmdline[PROC_CMDLINE_MAX + 2], cgroups[PROC_CGROUP_FILE_LEN];
 	size_t cmdline_len = 0, cgroup_len = 0;
 	const char *cgroup = NULL;
@@ -323,6 +326,7 @@ static int entry_load(struct proc_entry *e, int dirfd, const struct proc_stat *s
 	if (proc_read_ids(dirfd, &e->uid, &e->gid))
 		e->uid = e->gid = -1;
 	e->st = *st;
+	e->other_comm[0] = '\0';
 	e->known = true;
 	return 0;
 }
@@ -373,16 +377,21 @@ static enum staleness entry_staleness(const struct proc_entry *e, const struct p
 
 	if (!e->known)
 		return age < PROC_GONE_TTL_NS ? FRESH : RELOAD;
-	if (main_thread && p->cgroup_id && e->cgroup_id && p->cgroup_id != e->cgroup_id)
-		return RELOAD;
-	if (main_thread && p->comm[0] && strncmp(p->comm, e->st.comm, PROC_COMM_LEN))
+	if (main_thread && p->comm[0] && strncmp(p->comm, e->st.comm, PROC_COMM_LEN) &&
+	    strncmp(p->comm, e->other_comm, PROC_COMM_LEN))
 		return CHECK;
-	return age < PROC_RECHECK_NS ? FRESH : CHECK;
+	if (age < PROC_RECHECK_NS)
+		return FRESH;
+	/* stat does not show a move to another cgroup, the kernel's id does; owner records
+	 * made before a move carry the old id, hence no reload before the age check */
+	if (p->cgroup_id && e->cgroup_id && p->cgroup_id != e->cgroup_id)
+		return RELOAD;
+	return CHECK;
 }
 
 static struct proc_entry **bucket(struct proc_cache *c, int32_t pid)
 {
-	return &c->buckets[((uint32_t)pid * 2654435761u) & c->mask];
+	return &c->buckets[(uint32_t)pid & c->mask]; /* pids are handed out in sequence */
 }
 
 static void lru_unlink(struct proc_entry *e)
@@ -445,6 +454,8 @@ int proc_cache_fill(struct proc_cache *c, struct proc_info *p, uint64_t now_ns)
 		entry_refresh(c, e, staleness == RELOAD, now_ns);
 	if (!e->known)
 		return e->err;
+	if (staleness == CHECK && p->comm[0] && strncmp(p->comm, e->st.comm, PROC_COMM_LEN))
+		memcpy(e->other_comm, p->comm, PROC_COMM_LEN);
 	if (staleness == RELOAD || !e->cgroup_id)
 		e->cgroup_id = p->cgroup_id;
 

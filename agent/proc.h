@@ -11,6 +11,7 @@
 
 #define PROC_CMDLINE_MAX 1024 /* bytes of proc_info.cmdline, NUL included */
 #define PROC_CONTAINER_ID_LEN 64
+#define PROC_CGROUP_FILE_LEN 16384 /* /proc/PID/cgroup of a hybrid host with k8s paths */
 
 struct proc_cache;
 
@@ -27,18 +28,19 @@ void proc_cache_free(struct proc_cache *c);
  * bpf_ktime_get_ns).
  *
  * A hit costs no system call. An entry is re-checked against /proc/PID/stat (start time for
- * pid reuse, arg_start for exec, comm) when it is older than 1 s, or at once when the
- * process's main thread reports another comm or cgroup id than cached; other threads may
- * carry their own names, so their comm is not a reason. A process that exited after it was
- * cached keeps its last known fields: events often outlive their process (a response to
- * "dig" arrives after dig is gone).
+ * pid reuse, arg_start for exec, comm) when it is older than 1 s, and at once when the main
+ * thread reports a comm not seen before (exec); other threads may carry names of their own.
+ * A cgroup id other than cached reloads the entry once it is older than 1 s. A process that
+ * exited after it was cached keeps its last known fields: events often outlive their
+ * process (a response to "dig" arrives after dig is gone).
  *
  * exe keeps the kernel's " (deleted)" suffix: a binary deleted or replaced while running
  * (package upgrade, memfd) is worth seeing. Reading cmdline can stall while the target
  * holds its mmap lock, as for ps(1); that is why cmdline is read on a miss only.
  *
  * Returns 0, -ENOENT when the process is gone and was never seen alive (fields stay
- * NULL/-1; retried after 250 ms), or -EINVAL when p->pid is unknown. */
+ * NULL/-1; /proc is asked again after 250 ms), -EINVAL when p->pid is unknown, or another
+ * -errno. */
 int proc_cache_fill(struct proc_cache *c, struct proc_info *p, uint64_t now_ns);
 
 /* Container id in a cgroup path: the 64-hex id of docker ("/docker/<id>",

@@ -24,8 +24,6 @@
 #define SYS_pidfd_getfd 438
 #endif
 
-#define SOCKSCAN_CGROUP_FILE_LEN 16384
-
 _Static_assert(DV_COMM_LEN == PROC_COMM_LEN, "comm is copied between the two");
 
 /* Open-addressing set of socket inode numbers (never 0). */
@@ -42,8 +40,8 @@ struct scan {
 	int stop; /* fn's non-zero return */
 	struct inode_set seen;
 	char cgroup2[PATH_MAX]; /* cgroup v2 mount point, "" when none */
-	char self_cgroups[SOCKSCAN_CGROUP_FILE_LEN];
-	char cgroups[SOCKSCAN_CGROUP_FILE_LEN]; /* of the process being scanned */
+	char self_cgroups[PROC_CGROUP_FILE_LEN];
+	char cgroups[PROC_CGROUP_FILE_LEN]; /* of the process being scanned */
 };
 
 /* The process being scanned; its /proc files are read on its first new socket only. */
@@ -98,7 +96,7 @@ static void unescape_octal(char *s)
 	for (; *s; s++, d++) {
 		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
 		    s[3] >= '0' && s[3] <= '7') {
-			*d = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+			*d = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
 			s += 3;
 		} else {
 			*d = *s;
@@ -275,7 +273,7 @@ static bool process_gone(int err)
 	return err == -ESRCH || err == -ENOENT;
 }
 
-/* Returns 0, or what stops the whole scan: fn's return or -ENOMEM. */
+/* Returns 0, or what stops the whole scan: fn's return, -ENOMEM, or -ENOSYS (no pidfds). */
 static int scan_process(struct scan *s, pid_t pid)
 {
 	struct holder h = { .pid = pid, .dirfd = -1 };
@@ -316,7 +314,7 @@ cleanup:
 		close(h.pidfd);
 	if (s->stop)
 		return s->stop;
-	if (err == -ENOMEM)
+	if (err == -ENOMEM || err == -ENOSYS)
 		return err;
 	if (err && !process_gone(err))
 		s->st->errors++;

@@ -1,6 +1,6 @@
 /* Owners of sockets older than the agent. The kernel's socket hooks only see sockets created
- * or used after they attached; this walks /proc/PID/fd once at start-up and reads each
- * socket's cookie through a pidfd_getfd() duplicate, to seed the sock_owner map. */
+ * or used after they attached; this walks /proc/PID/fd and reads each socket's cookie through
+ * a pidfd_getfd() duplicate, to seed the sock_owner map. */
 #ifndef DNSVIGIL_SOCKSCAN_H
 #define DNSVIGIL_SOCKSCAN_H
 
@@ -32,16 +32,16 @@ typedef int (*sockscan_fn)(void *ctx, uint64_t cookie, const struct dv_owner *ow
  * reported once, for the lowest tgid: /proc lists tgids in ascending order and a parent
  * usually has the lower pid, so that is most often the creator the kernel hook would name.
  *
- * pidfd_getfd() needs ptrace access to the holder (root or CAP_SYS_PTRACE, else only our own
- * processes) and, like receiving a socket over SCM_RIGHTS, sets the socket's net_cls classid
+ * pidfd_getfd() needs ptrace access to the holder (root or CAP_SYS_PTRACE, else processes of
+ * our own uid) and, like receiving a socket over SCM_RIGHTS, sets the socket's net_cls classid
  * and net_prio index to the receiver's (__receive_sock()). Sockets of processes whose v1
  * net_cls or net_prio cgroup differs from ours are therefore skipped, not altered; pure
  * cgroup v2 hosts never skip.
  *
  * Never blocks on a target: fd links are only read, never opened. Processes exiting during
  * the scan are passed over silently. fds a thread unshared from its process are not seen.
- * Returns 0, fn's non-zero return, or -errno when proc_root cannot be read or memory runs
- * out. st may be NULL. */
+ * Returns 0, fn's non-zero return, or -errno when proc_root cannot be read, memory runs out,
+ * or pidfds are missing (-ENOSYS: Linux < 5.6, or valgrind < 3.20). st may be NULL. */
 int sockscan_run(const char *proc_root, sockscan_fn fn, void *ctx, struct sockscan_stats *st);
 
 #endif

