@@ -78,7 +78,7 @@ void dns_parser_free(struct dns_parser *p);
  * Returns 0, or -EBADMSG with out->malformed set (never crashes on any input), or -ENOMEM. */
 int dns_parse(struct dns_parser *p, const uint8_t *msg, size_t len, struct dns_msg *out);
 
-/* Mnemonics. Unknown values come out as "TYPE65534", "CLASS7", "RCODE23", "OPCODE9". The
+/* Mnemonics. Unknown values come out as "TYPE65534", "CLASS7", "RCODE24", "OPCODE9". The
  * returned pointer is either static or buf (at least DNS_MNEMONIC_LEN bytes). */
 #define DNS_MNEMONIC_LEN 16
 const char *dns_type_str(uint16_t type, char *buf);

@@ -303,7 +303,8 @@ static void svcb_answer_has_mandatory_alpn_port_and_unknown_key(void **state)
 {
 	(void)state;
 	assert_rr(single_answer("svcb-response", "svc.example.test", 64), "svc.example.test", 64,
-		  300, "2 svc1.example.test. mandatory=alpn,port alpn=h2 port=8443 key667=\"hello\"");
+		  300,
+		  "2 svc1.example.test. mandatory=alpn,port alpn=h2 port=8443 key667=\"hello\"");
 }
 
 static void https_answer_has_hints_and_ech(void **state)
@@ -325,8 +326,8 @@ static void dnskey_key_is_base64(void **state)
 {
 	(void)state;
 	assert_rr(single_answer("dnskey-response", "example.test", 48), "example.test", 48, 3600,
-		  "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rA"
-		  "K9iUzy1L53eKGQ==");
+		  "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxI"
+		  "LfDLUT0rAK9iUzy1L53eKGQ==");
 	assert_true(msg.edns.do_bit);
 }
 
@@ -997,8 +998,8 @@ static void parser_is_reusable_after_errors(void **state)
 	assert_rr(&msg.an.rrs[1], "www.example.test", 1, 300, "192.0.2.2");
 	assert_malformed(w.b, 5, "truncated header");
 	parse_file("soa-response");
-	assert_string_equal(msg.an.rrs[0].data,
-			    "ns1.example.test. hostmaster.example.test. 2024010101 3600 900 604800 300");
+	assert_string_equal(msg.an.rrs[0].data, "ns1.example.test. hostmaster.example.test. "
+						"2024010101 3600 900 604800 300");
 }
 
 /* Output larger than the parser's first buffer: strings handed out before it grew stay. */
