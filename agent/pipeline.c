@@ -118,26 +118,41 @@ static bool find_owner(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t 
 	return wire_owner_lookup(p->wire, h->cookie, o) == 0 && o->tgid;
 }
 
+/* The owner's identity plus what /proc adds. comm names the process: the hooks report the
+ * calling thread's name, which only the main thread is sure to share, so for other threads
+ * the main thread's comm comes from /proc. */
+static void process_from_owner(struct pipeline *p, const struct dv_owner *o, uint64_t now,
+			       struct proc_info *pi)
+{
+	*pi = (struct proc_info){
+		.pid = o->tgid,
+		.tid = o->pid ? (int32_t)o->pid : -1,
+		.ppid = -1,
+		.uid = o->uid,
+		.gid = o->gid,
+		.cgroup_id = o->cgroup_id,
+	};
+	if (o->pid == o->tgid) {
+		memcpy(pi->comm, o->comm, sizeof(pi->comm));
+		pi->comm[sizeof(pi->comm) - 1] = '\0';
+	}
+	proc_cache_fill(p->procs, pi, now);
+}
+
 static void attribute(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t now,
 		      struct proc_info *pi)
 {
 	struct dv_owner o;
 
-	*pi = (struct proc_info){ .pid = -1, .tid = -1, .ppid = -1, .uid = -1, .gid = -1 };
 	if (!find_owner(p, h, now, &o)) {
 		p->stats.unattributed_packets++;
 		/* The socket's uid is known even without an owner process. */
-		pi->uid = h->sock_uid;
+		*pi = (struct proc_info){
+			.pid = -1, .tid = -1, .ppid = -1, .uid = h->sock_uid, .gid = -1,
+		};
 		return;
 	}
-	pi->pid = o.tgid;
-	pi->tid = o.pid ? (int32_t)o.pid : -1;
-	pi->uid = o.uid;
-	pi->gid = o.gid;
-	pi->cgroup_id = o.cgroup_id;
-	memcpy(pi->comm, o.comm, sizeof(pi->comm));
-	pi->comm[sizeof(pi->comm) - 1] = '\0';
-	proc_cache_fill(p->procs, pi, now);
+	process_from_owner(p, &o, now, pi);
 }
 
 static uint8_t role_of(const struct dv_pkt_hdr *h, bool qr)
@@ -247,15 +262,9 @@ static struct asm_slot *find_slot(struct pipeline *p, const struct dv_pkt_hdr *h
 /* Reads /proc for a process while it is surely alive; later events hit the cache. */
 static void warm_process(struct pipeline *p, const struct dv_owner_rec *rec)
 {
-	struct proc_info pi = {
-		.pid = rec->owner.tgid, .tid = rec->owner.pid,
-		.uid = rec->owner.uid, .gid = rec->owner.gid,
-		.cgroup_id = rec->owner.cgroup_id,
-	};
+	struct proc_info pi;
 
-	memcpy(pi.comm, rec->owner.comm, sizeof(pi.comm));
-	pi.comm[sizeof(pi.comm) - 1] = '\0';
-	proc_cache_fill(p->procs, &pi, clock_ns(CLOCK_MONOTONIC));
+	process_from_owner(p, &rec->owner, clock_ns(CLOCK_MONOTONIC), &pi);
 }
 
 static void handle_chunk(struct pipeline *p, const struct dv_pkt *rec)
