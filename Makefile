@@ -37,6 +37,8 @@ BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 
 .DELETE_ON_ERROR:
+# Keep .bpf.o between builds: they are intermediate to the skeletons.
+.SECONDARY:
 .PHONY: all deps test test-unit test-bpf test-e2e test-fuzz run bench fuzz clean
 
 all: deps $(OUTPUT)/dnsvigil

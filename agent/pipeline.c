@@ -118,9 +118,7 @@ static bool find_owner(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t 
 	return wire_owner_lookup(p->wire, h->cookie, o) == 0 && o->tgid;
 }
 
-/* The owner's identity plus what /proc adds. comm names the process: the hooks report the
- * calling thread's name, which only the main thread is sure to share, so for other threads
- * the main thread's comm comes from /proc. */
+/* The owner's identity plus what /proc adds. */
 static void process_from_owner(struct pipeline *p, const struct dv_owner *o, uint64_t now,
 			       struct proc_info *pi)
 {
@@ -132,10 +130,8 @@ static void process_from_owner(struct pipeline *p, const struct dv_owner *o, uin
 		.gid = o->gid,
 		.cgroup_id = o->cgroup_id,
 	};
-	if (o->pid == o->tgid) {
-		memcpy(pi->comm, o->comm, sizeof(pi->comm));
-		pi->comm[sizeof(pi->comm) - 1] = '\0';
-	}
+	memcpy(pi->comm, o->comm, sizeof(pi->comm));
+	pi->comm[sizeof(pi->comm) - 1] = '\0';
 	proc_cache_fill(p->procs, pi, now);
 }
 

@@ -18,6 +18,8 @@
 enum dv_record_kind {
 	DV_REC_PKT = 1,   /* struct dv_pkt */
 	DV_REC_OWNER = 2, /* struct dv_owner_rec */
+	DV_REC_CALL = 3,  /* struct dv_call_rec */
+	DV_REC_EXEC = 4,  /* struct dv_exec_rec */
 };
 
 enum dv_direction {
@@ -46,9 +48,12 @@ struct dv_owner {
 	__u32 uid;
 	__u32 gid;
 	__u64 cgroup_id;
-	char comm[DV_COMM_LEN];
+	char comm[DV_COMM_LEN]; /* the process's (main thread's) name */
 	__u32 source;
 	__u32 announced; /* a dv_owner_rec went out for this owner */
+	/* The resolver library call (dv_call_rec.call_id) the thread was in when it last used the
+	 * socket; 0: none. Stamped by the socket hooks and, for UDP, the wire egress. */
+	__u64 call_id;
 };
 
 /* A socket hook saw a new owner for a DNS socket. Sent with a wakeup so the agent reads
@@ -97,6 +102,79 @@ struct dv_pkt_hdr {
 struct dv_pkt {
 	struct dv_pkt_hdr hdr;
 	__u8 data[DV_CHUNK_LEN];
+};
+
+/* Resolver library functions traced by bpf/resolver.bpf.c. */
+enum dv_call_fn {
+	DV_FN_GETADDRINFO = 1,
+	DV_FN_GETHOSTBYNAME,
+	DV_FN_GETHOSTBYNAME2,
+	DV_FN_GETHOSTBYNAME_R,
+	DV_FN_GETHOSTBYNAME2_R,
+	DV_FN_GETHOSTBYADDR,
+	DV_FN_GETHOSTBYADDR_R,
+	DV_FN_GETNAMEINFO,
+	DV_FN_RES_QUERY,
+	DV_FN_RES_SEARCH,
+	DV_FN_RES_NQUERY,
+	DV_FN_RES_NSEARCH,
+	DV_FN_RES_SEND,
+	DV_FN_RES_NSEND,
+	DV_FN_GETADDRINFO_A,
+	DV_FN_NR,
+};
+
+#define DV_CALL_NAME_LEN 256
+#define DV_CALL_SERVICE_LEN 32
+#define DV_CALL_MAX_ADDRS 16
+#define DV_CALL_MSG_LEN 512
+
+/* dv_call_rec.flags */
+#define DV_CALL_NAME_IS_ADDR (1 << 0) /* name holds a binary address of family (reverse lookups) */
+#define DV_CALL_GOT_RESULT (1 << 1)   /* the hostent/addrinfo result pointer was not NULL */
+#define DV_CALL_HERRNO (1 << 2)       /* herrno is known */
+#define DV_CALL_HINTS (1 << 3)        /* getaddrinfo hints were given: family, ai_flags valid */
+
+struct dv_call_addr {
+	__u8 addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+	__u8 family;   /* 4 or 6 */
+	__u8 pad[3];
+};
+
+/* One resolver library call, sent when the outermost traced function returns. Strings are
+ * NUL-terminated; arrays are valid up to their counts only. */
+struct dv_call_rec {
+	__u8 kind;    /* DV_REC_CALL */
+	__u8 fn;      /* enum dv_call_fn */
+	__u8 flags;   /* DV_CALL_* */
+	__u8 n_addrs; /* addresses in addrs, consecutive duplicates dropped */
+	__u16 msg_len;
+	__u16 port;     /* getnameinfo: the port of the address, host byte order */
+	__s32 family;   /* AF_* the caller asked for (hints, af, address type); 0 = unspecified */
+	__s32 ai_flags; /* getaddrinfo hints.ai_flags, getnameinfo flags */
+	__u16 qtype;    /* res_query family: the type asked for */
+	__u16 pad;
+	__s32 herrno;   /* with DV_CALL_HERRNO */
+	__s64 ret;      /* return value; for functions returning a pointer, that pointer */
+	__u64 call_id;  /* unique per call while the agent runs, never 0 */
+	__u64 start_ns; /* bpf_ktime_get_ns at entry and return */
+	__u64 end_ns;
+	struct dv_owner owner; /* the calling thread */
+	char name[DV_CALL_NAME_LEN];       /* the name asked for (res_send: none, see msg) */
+	char service[DV_CALL_SERVICE_LEN]; /* getaddrinfo's service */
+	char hostname[DV_CALL_NAME_LEN];   /* the name returned: canonical, h_name, getnameinfo host */
+	struct dv_call_addr addrs[DV_CALL_MAX_ADDRS];
+	/* res_*: the answer when the call returned one (up to DV_CALL_MSG_LEN bytes); on failure
+	 * what the answer buffer holds (the failing response, when there was one), and for
+	 * res_send/res_nsend the query. */
+	__u8 msg[DV_CALL_MSG_LEN];
+};
+
+/* A process called execve(): the agent looks for C libraries it has not attached to yet. */
+struct dv_exec_rec {
+	__u8 kind; /* DV_REC_EXEC */
+	__u8 pad[3];
+	__u32 tgid;
 };
 
 #endif

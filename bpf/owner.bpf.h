@@ -3,11 +3,14 @@
 #ifndef DNSVIGIL_OWNER_BPF_H
 #define DNSVIGIL_OWNER_BPF_H
 
+#include <bpf/bpf_core_read.h>
+
 #include "maps.bpf.h"
 
-/* Set by the agent after probing: the pid/comm/cgroup helpers these program types may call
- * (cgroup sock and sock_addr programs gained them in later kernels than 5.8). Without them
- * only uid/gid are recorded and the agent resolves the pid from /proc. */
+/* Set by the agent once the kernel accepted these programs calling the task helpers
+ * (current pid, task, cgroup id; bpf_probe_read_kernel): cgroup sock and sock_addr programs
+ * gained them after 5.8. Without them only uid/gid are recorded and the agent resolves the
+ * pid from /proc. */
 const volatile bool have_task_helpers = false;
 
 /* Tells the agent about a new owner (see struct dv_owner_rec). */
@@ -28,26 +31,37 @@ static __always_inline void announce_owner(__u64 cookie, const struct dv_owner *
 /* announce: the socket is known to talk DNS, so its process is worth reading at once. */
 static __always_inline void record_owner(__u64 cookie, __u32 source, bool announce)
 {
-	__u64 pid_tgid = 0;
+	__u64 pid_tgid = 0, call_id = 0;
 	struct dv_owner *known, owner = {};
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
 	if (have_task_helpers)
 		pid_tgid = bpf_get_current_pid_tgid();
+	/* A new socket has sent nothing yet: the call is stamped when it connects or sends. */
+	if (have_task_helpers && source != DV_OWNER_SOCK_CREATE)
+		call_id = active_call_id(pid_tgid);
 	known = bpf_map_lookup_elem(&sock_owner, &cookie);
 	/* The common case: the same thread again. No map write per packet. */
 	if (known && known->tgid == pid_tgid >> 32 && known->pid == (__u32)pid_tgid &&
-	    known->uid == (__u32)uid_gid && (known->announced || !announce))
+	    known->uid == (__u32)uid_gid && (known->announced || !announce)) {
+		if (known->call_id != call_id)
+			known->call_id = call_id;
 		return;
+	}
 
 	owner.tgid = pid_tgid >> 32;
 	owner.pid = (__u32)pid_tgid;
 	owner.uid = (__u32)uid_gid;
 	owner.gid = uid_gid >> 32;
 	owner.source = source;
+	owner.call_id = call_id;
 	if (have_task_helpers) {
+		struct task_struct *task = (void *)bpf_get_current_task();
+
 		owner.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(owner.comm, sizeof(owner.comm));
+		/* The process's name is its main thread's; the caller may be a worker thread
+		 * with a name of its own (dig sends from "isc-net-0000"). */
+		BPF_CORE_READ_STR_INTO(&owner.comm, task, group_leader, comm);
 	}
 	owner.announced = announce && have_task_helpers;
 	bpf_map_update_elem(&sock_owner, &cookie, &owner, BPF_ANY);

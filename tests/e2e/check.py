@@ -1,0 +1,650 @@
+#!/usr/bin/python3
+"""End-to-end cases: run real clients in the lab namespace, then look for the agent's events.
+
+Started by tests/e2e/run.sh once unbound and the agent are up; not meant to be run by hand
+(the arguments describe the lab run.sh built). One function per case, named for the behaviour it
+checks; cases run in the order of CASES. Each finds its events by qname and the client's own
+pid, polls the JSONL file (the agent promises events within 1 s) and fails with what it expected
+next to what the events said. Prints "e2e: N passed, M failed" last; exits 1 if any failed.
+Stdlib only.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+WAIT_S = 5.0  # per expectation: the agent flushes within 1 s, the rest is slack for a busy CI
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+BIG_TXT = ['"txt%02d-%s"' % (i, "0" * 55) for i in range(1, 21)]
+OURS = ("wire_egress", "wire_ingress", "sock_create", "connect4", "connect6", "sendmsg4",
+        "sendmsg6", "recvmsg4", "recvmsg6")
+
+args = None
+events = None
+server_legs = []  # (label, event) of unbound's side of every exchange the cases saw
+
+
+class Fail(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading events
+
+def summary(e):
+    """One line per event, with what a person checks first."""
+    if e.get("type") != "dns":
+        return json.dumps(e)[:200]
+    p, n, d = e.get("process") or {}, e.get("net") or {}, e.get("dns") or {}
+    answers = [a.get("data") for a in d.get("answers") or []]
+    if len(answers) > 3:
+        answers = answers[:3] + [f"... {len(answers)} in all"]
+    text = (f"{n.get('direction')}/{n.get('role')} {n.get('transport')}{n.get('family')} "
+            f"{n.get('src_ip')}:{n.get('src_port')}>{n.get('dst_ip')}:{n.get('dst_port')} "
+            f"cookie={n.get('socket_cookie')} pid={p.get('pid')} comm={p.get('comm')} "
+            f"id={d.get('id')} qr={d.get('qr')} {d.get('qname')} {d.get('qtype')} "
+            f"rcode={d.get('rcode')} flags={d.get('flags')} answers={answers} "
+            f"size={d.get('size')} latency_ns={e.get('latency_ns')}")
+    if "malformed" in e:
+        text += f" malformed={e['malformed']!r}"
+    return text
+
+
+# The agent watches the whole host: DNS traffic of anything else running here (a benchmark at
+# 20k qps, say) lands in the same file. Only lines that can concern the cases are parsed; the
+# others are counted and checked for the shape of a JSON object only.
+RELEVANT = (b"example.test", b'"type":"stats"', b'"malformed"')
+
+
+class Events:
+    """The agent's JSONL file, read incrementally. Lines that are not JSON are kept aside."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pos = 0
+        self.partial = b""
+        self.items = []
+        self.bad_lines = []
+        self.foreign = 0  # lines about other DNS traffic on the host
+
+    def refresh(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self.pos += len(data)
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        for line in lines:
+            if not line.strip():
+                continue
+            if not any(word in line for word in RELEVANT):
+                self.foreign += 1
+                if not (line.startswith(b'{"type":"') and line.endswith(b"}")):
+                    self.bad_lines.append(f"not a JSON object: {line[:200]!r}")
+                continue
+            try:
+                self.items.append(json.loads(line))
+            except ValueError as err:
+                self.bad_lines.append(f"{err}: {line[:200]!r}")
+
+    def wait(self, what, pred, n=1, related=None, timeout=WAIT_S):
+        """The first n events matching pred, polling up to timeout s; Fail shows related ones."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.refresh()
+            found = [e for e in self.items if pred(e)]
+            if len(found) >= n:
+                return found[:n]
+            if time.monotonic() > deadline:
+                break
+            agent_gone_check()
+            time.sleep(0.05)
+        msg = f"{what}: expected {n} event(s) within {timeout:.0f} s, found {len(found)}"
+        if self.foreign:
+            stats = [e["stats"] for e in self.items if e.get("type") == "stats"]
+            drops = (stats[-1].get("kernel_drops") or {}).get("ringbuf_full") if stats else None
+            msg += (f"\n  (meanwhile {self.foreign} events about other DNS traffic on this host; "
+                    f"latest stats: ringbuf_full={drops}: a load running beside the test?)")
+        if related:
+            rel = [e for e in self.items if related(e)]
+            msg += f"\n  events the agent wrote for it ({len(rel)}):"
+            msg += "".join(f"\n    {summary(e)}" for e in rel[:16]) or " none"
+        raise Fail(msg)
+
+
+def agent_gone_check():
+    """Before the SIGTERM case the agent must be running; say so at once if it is not."""
+    if os.path.exists(args.agent_rc_file):
+        with open(args.agent_rc_file) as f:
+            rc = f.read().strip()
+        with open(args.agent_log, errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise Fail(f"the agent is no longer running (exit status {rc}); its stderr ends with:\n"
+                   + "\n".join("    | " + line for line in tail.splitlines()))
+
+
+def dns(e, qname, qtype=None):
+    return (e.get("type") == "dns" and (e.get("dns") or {}).get("qname") == qname
+            and (qtype is None or e["dns"].get("qtype") == qtype))
+
+
+def net(e, key):
+    return (e.get("net") or {}).get(key)
+
+
+def pid_of(e):
+    return (e.get("process") or {}).get("pid")
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking values
+
+class Checks:
+    """Collects mismatches so that one failure message lists all of them."""
+
+    def __init__(self):
+        self.errors = []
+
+    def eq(self, label, got, want, event=None):
+        if got != want:
+            self.fail(f"{label}: expected {want!r}, got {got!r}", event)
+
+    def true(self, label, ok, event=None):
+        if not ok:
+            self.fail(label, event)
+
+    def fail(self, msg, event=None):
+        if event is not None:
+            msg += f"\n      in: {summary(event)}"
+        self.errors.append(msg)
+
+    def done(self):
+        if self.errors:
+            raise Fail("\n".join(self.errors))
+
+
+def sorted_data(section):
+    return sorted(rr.get("data") for rr in section or [])
+
+
+def expect_exchange(c, *, pid, comm, qname, qtype, transport, family, server_ip, rcode="NOERROR",
+                    answers=None):
+    """The four events of one exchange on loopback: client egress query, server ingress query,
+    server egress response, client ingress response (with latency). Returns (query, response)
+    as the client saw them. answers: the expected answer data (any order); None skips it."""
+    related = lambda e: dns(e, qname, qtype)  # noqa: E731
+    q = events.wait(
+        f"{qname} {qtype} {transport}: client egress query from pid {pid}",
+        lambda e: (related(e) and net(e, "direction") == "egress" and e["dns"].get("qr") is False
+                   and net(e, "transport") == transport and net(e, "dst_port") == 53
+                   and net(e, "dst_ip") == server_ip and pid_of(e) == pid),
+        related=related)[0]
+    port, qid = net(q, "src_port"), q["dns"].get("id")
+
+    def leg(direction, qr, port_key):
+        return lambda e: (related(e) and net(e, "direction") == direction
+                          and e["dns"].get("qr") is qr and net(e, "transport") == transport
+                          and net(e, port_key) == port and e["dns"].get("id") == qid)
+
+    client_resp = leg("ingress", True, "dst_port")
+    r = events.wait(f"{qname} {qtype} {transport}: client ingress response to port {port}",
+                    client_resp, related=related)[0]
+
+    c.eq(f"{qname} query process.pid", pid_of(q), pid, q)
+    c.eq(f"{qname} query process.comm", q["process"].get("comm"), comm, q)
+    got_comm, tid = q["process"].get("comm"), q["process"].get("tid")
+    if got_comm is not None and got_comm != comm and tid not in (None, pid):
+        c.fail(f"  (hint: tid {tid} is not the pid: that comm looks like the sending thread's "
+               f"name, not the process's)")
+    if got_comm is None and q["process"].get("exe") is None:
+        c.fail("  (hint: exe is null too: the client had probably exited before the agent "
+               "read its /proc entry)")
+    c.eq(f"{qname} query net.role", net(q, "role"), "client", q)
+    c.eq(f"{qname} query net.family", net(q, "family"), family, q)
+    c.eq(f"{qname} query dns.qtype", q["dns"].get("qtype"), qtype, q)
+    c.eq(f"{qname} query dns.qclass", q["dns"].get("qclass"), "IN", q)
+    c.eq(f"{qname} query latency_ns", q.get("latency_ns"), None, q)
+    c.eq(f"{qname} response process.pid", pid_of(r), pid, r)
+    c.eq(f"{qname} response process.comm", r["process"].get("comm"), comm, r)
+    c.eq(f"{qname} response net.role", net(r, "role"), "client", r)
+    c.eq(f"{qname} response net.family", net(r, "family"), family, r)
+    c.eq(f"{qname} response net.src_ip", net(r, "src_ip"), server_ip, r)
+    c.eq(f"{qname} response net.socket_cookie", net(r, "socket_cookie"),
+         net(q, "socket_cookie"), r)
+    c.eq(f"{qname} response dns.rcode", r["dns"].get("rcode"), rcode, r)
+    if answers is not None:
+        c.eq(f"{qname} response answers' data", sorted_data(r["dns"].get("answers")),
+             sorted(answers), r)
+    lat = r.get("latency_ns")
+    c.true(f"{qname} response latency_ns: expected an integer > 0, got {lat!r}",
+           isinstance(lat, int) and not isinstance(lat, bool) and lat > 0, r)
+
+    # Exactly one event per leg (a duplicate would double every count downstream).
+    legs = {"client egress query": leg("egress", False, "src_port"),
+            "client ingress response": client_resp,
+            "server ingress query": leg("ingress", False, "src_port"),
+            "server egress response": leg("egress", True, "dst_port")}
+    for name in ("server ingress query", "server egress response"):
+        e = events.wait(f"{qname} {qtype} {transport}: {name}", legs[name], related=related)[0]
+        c.eq(f"{qname} {name} net.role", net(e, "role"), "server", e)
+        # Who owns the server's socket is checked across all exchanges in one case
+        # (server_side_events_attributed_to_unbound), so that a client case says only what it
+        # is about.
+        server_legs.append((f"{qname} {qtype} {transport} {name}", e))
+    for name, pred in legs.items():
+        n = sum(1 for e in events.items if pred(e))
+        c.eq(f"{qname} number of '{name}' events", n, 1)
+    return q, r
+
+
+# ---------------------------------------------------------------------------------------------
+# Running clients in the lab namespace
+
+def in_ns(*argv, timeout=15, check=True):
+    """Runs argv inside the namespace and waits. `ip netns exec` execs argv in place, so the
+    returned pid is the client's own. Returns (pid, output)."""
+    p = subprocess.Popen(["ip", "netns", "exec", args.netns, *argv], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    start = time.monotonic()
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        if time.monotonic() - start > 3:
+            print(f"    note: {' '.join(argv)} took {time.monotonic() - start:.1f} s")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        raise Fail(f"{' '.join(argv)} did not finish within {timeout} s: {out}")
+    if check and p.returncode != 0:
+        raise Fail(f"{' '.join(argv)} exited with {p.returncode}:\n{out}")
+    return p.pid, out
+
+
+def dig(*argv):
+    # One try with a short timeout: on loopback nothing is lost, and a hang must not eat the run.
+    return in_ns("dig", "+time=3", "+tries=1", *argv)
+
+
+def proc_stat_ppid(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+def udp4_a_query():
+    pid, out = dig(f"@{args.server4}", "a.example.test", "A")
+    c = Checks()
+    q, r = expect_exchange(c, pid=pid, comm="dig", qname="a.example.test", qtype="A",
+                           transport="udp", family=4, server_ip=args.server4,
+                           answers=["192.0.2.1", "192.0.2.2"])
+    # The envelope a consumer relies on, checked once here.
+    for e in (q, r):
+        c.eq("type", e.get("type"), "dns", e)
+        c.true(f"ts: expected RFC 3339 UTC with nanoseconds, got {e.get('ts')!r}",
+               isinstance(e.get("ts"), str) and TS_RE.match(e["ts"]), e)
+        c.eq("host", e.get("host"), socket.gethostname(), e)
+        c.eq("process.uid", e["process"].get("uid"), 0, e)
+    c.eq("query dns.qr", q["dns"].get("qr"), False, q)
+    c.eq("query dns.opcode", q["dns"].get("opcode"), "QUERY", q)
+    c.true(f"query dns.flags: expected to contain 'rd', got {q['dns'].get('flags')!r}",
+           "rd" in (q["dns"].get("flags") or []), q)
+    c.true(f"response dns.flags: expected 'aa', 'rd', 'ra', got {r['dns'].get('flags')!r}",
+           {"aa", "rd", "ra"} <= set(r["dns"].get("flags") or []), r)
+    for rr in r["dns"].get("answers") or []:
+        c.eq("answer name", rr.get("name"), "a.example.test", r)
+        c.eq("answer type", rr.get("type"), "A", r)
+        c.eq("answer class", rr.get("class"), "IN", r)
+        c.eq("answer ttl", rr.get("ttl"), 300, r)
+    c.eq("query net.src_ip", net(q, "src_ip"), "127.0.0.1", q)
+    c.eq("query net.dst_port", net(q, "dst_port"), 53, q)
+    c.true("query net.socket_cookie: expected a non-zero integer",
+           isinstance(net(q, "socket_cookie"), int) and net(q, "socket_cookie") > 0, q)
+    c.done()
+
+
+def tcp4_query():
+    pid, _ = dig("+tcp", f"@{args.server4}", "tcp.example.test", "A")
+    c = Checks()
+    expect_exchange(c, pid=pid, comm="dig", qname="tcp.example.test", qtype="A",
+                    transport="tcp", family=4, server_ip=args.server4, answers=["192.0.2.3"])
+    c.done()
+
+
+def tcp_keepopen_three_queries_one_connection():
+    names = ["q1.example.test", "q2.example.test", "q3.example.test"]
+    pid, out = dig("+tcp", "+keepopen", f"@{args.server4}", *names)
+    c = Checks()
+    queries = []
+    for i, name in enumerate(names):
+        q, _ = expect_exchange(c, pid=pid, comm="dig", qname=name, qtype="A", transport="tcp",
+                               family=4, server_ip=args.server4, answers=[f"192.0.2.1{i + 1}"])
+        queries.append(q)
+    cookies = {net(q, "socket_cookie") for q in queries}
+    ports = {net(q, "src_port") for q in queries}
+    c.eq("socket cookies of the three queries (one connection)", len(cookies), 1)
+    c.eq("source ports of the three queries (one connection)", len(ports), 1)
+    if len(cookies) != 1 or len(ports) != 1:
+        c.fail("the queries:" + "".join(f"\n      {summary(q)}" for q in queries))
+    c.done()
+
+
+def udp6_query_over_loopback():
+    pid, _ = dig(f"@{args.server6}", "v6.example.test", "AAAA")
+    c = Checks()
+    q, r = expect_exchange(c, pid=pid, comm="dig", qname="v6.example.test", qtype="AAAA",
+                           transport="udp", family=6, server_ip=args.server6,
+                           answers=["2001:db8::6"])
+    c.eq("query net.src_ip", net(q, "src_ip"), "::1", q)
+    c.eq("response net.dst_ip", net(r, "dst_ip"), "::1", r)
+    c.done()
+
+
+def edns_response_over_512_bytes():
+    pid, out = dig("+bufsize=4096", f"@{args.server4}", "big.example.test", "TXT")
+    c = Checks()
+    q, r = expect_exchange(c, pid=pid, comm="dig", qname="big.example.test", qtype="TXT",
+                           transport="udp", family=4, server_ip=args.server4, answers=BIG_TXT)
+    m = re.search(r"MSG SIZE\s+rcvd:\s+(\d+)", out)
+    size = r["dns"].get("size")
+    c.true(f"response dns.size: expected > 512, got {size!r}", isinstance(size, int)
+           and size > 512, r)
+    if m:
+        c.eq("response dns.size (dig's MSG SIZE rcvd)", size, int(m.group(1)), r)
+    c.true(f"response flags: expected no 'tc', got {r['dns'].get('flags')}",
+           "tc" not in (r["dns"].get("flags") or []), r)
+    qe, re_ = q["dns"].get("edns"), r["dns"].get("edns")
+    c.eq("query dns.edns.udp_size", (qe or {}).get("udp_size"), 4096, q)
+    c.true(f"response dns.edns: expected an object with udp_size, got {re_!r}",
+           isinstance(re_, dict) and isinstance(re_.get("udp_size"), int), r)
+    c.eq("response dns.edns.udp_size (unbound's edns-buffer-size)",
+         (re_ or {}).get("udp_size"), 4096, r)
+    c.eq("response dns.edns.version", (re_ or {}).get("version"), 0, r)
+    c.done()
+
+
+def truncated_udp_then_tcp_retry():
+    # Without EDNS a UDP response is limited to 512 bytes: unbound sets TC=1 and dig retries
+    # over TCP, from the same process.
+    pid, out = dig("+noedns", f"@{args.server4}", "trunc.example.test", "TXT")
+    c = Checks()
+    if "Truncated, retrying in TCP mode" not in out:
+        c.fail(f"dig did not report a truncated response; its output:\n{out}")
+    uq, ur = expect_exchange(c, pid=pid, comm="dig", qname="trunc.example.test", qtype="TXT",
+                             transport="udp", family=4, server_ip=args.server4)
+    c.true(f"UDP response flags: expected 'tc', got {ur['dns'].get('flags')!r}",
+           "tc" in (ur["dns"].get("flags") or []), ur)
+    c.true(f"UDP response dns.size: expected <= 512, got {ur['dns'].get('size')!r}",
+           isinstance(ur["dns"].get("size"), int) and ur["dns"]["size"] <= 512, ur)
+    c.eq("UDP query dns.edns", uq["dns"].get("edns"), None, uq)
+    tq, tr = expect_exchange(c, pid=pid, comm="dig", qname="trunc.example.test", qtype="TXT",
+                             transport="tcp", family=4, server_ip=args.server4,
+                             answers=BIG_TXT)
+    c.true(f"TCP response flags: expected no 'tc', got {tr['dns'].get('flags')!r}",
+           "tc" not in (tr["dns"].get("flags") or []), tr)
+    c.true(f"TCP response dns.size: expected > 512, got {tr['dns'].get('size')!r}",
+           isinstance(tr["dns"].get("size"), int) and tr["dns"]["size"] > 512, tr)
+    c.done()
+
+
+def nxdomain():
+    pid, _ = dig(f"@{args.server4}", "nope.example.test", "A")
+    c = Checks()
+    q, r = expect_exchange(c, pid=pid, comm="dig", qname="nope.example.test", qtype="A",
+                           transport="udp", family=4, server_ip=args.server4, rcode="NXDOMAIN",
+                           answers=[])
+    auth = r["dns"].get("authority") or []
+    c.eq("response authority types", [rr.get("type") for rr in auth], ["SOA"], r)
+    if auth:
+        c.eq("response authority[0].name", auth[0].get("name"), "example.test", r)
+    c.done()
+
+
+def python_getaddrinfo():
+    # glibc's stub resolver, pointed at unbound by /etc/netns/NS/resolv.conf: A and AAAA.
+    code = 'import socket; socket.getaddrinfo("py.example.test", 80)'
+    pid, _ = in_ns("/usr/bin/python3", "-c", code)
+    c = Checks()
+    for qtype, data in (("A", "192.0.2.8"), ("AAAA", "2001:db8::8")):
+        expect_exchange(c, pid=pid, comm="python3", qname="py.example.test", qtype=qtype,
+                        transport="udp", family=4, server_ip=args.server4, answers=[data])
+    c.done()
+
+
+def socket_opened_before_agent_is_attributed():
+    # run.sh started this python client and let it connect before it started the agent.
+    pid = args.preopened_pid
+    expected = {"ppid": proc_stat_ppid(pid), "exe": os.path.realpath(f"/proc/{pid}/exe")}
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        expected_cmdline = f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
+    with open(f"/proc/{pid}/cgroup") as f:
+        expected_cgroup = next((line.split("::", 1)[1].strip() for line in f
+                                if line.startswith("0::")), None)
+    open(os.path.join(args.tmp, "preopened.go"), "w").close()
+    try:
+        answer_file = os.path.join(args.tmp, "preopened.answer")
+        deadline = time.monotonic() + WAIT_S
+        while not os.path.exists(answer_file) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not os.path.exists(answer_file):
+            log = open(os.path.join(args.tmp, "preopened.log"), errors="replace").read()
+            raise Fail(f"the pre-opened client got no response: {log}")
+        c = Checks()
+        q, r = expect_exchange(c, pid=pid, comm="python3", qname="pre.example.test",
+                               qtype="A", transport="tcp", family=4, server_ip=args.server4,
+                               answers=["192.0.2.9"])
+        # The process is still alive: everything /proc knows must be there.
+        c.eq("query process.ppid", q["process"].get("ppid"), expected["ppid"], q)
+        c.eq("query process.exe", q["process"].get("exe"), expected["exe"], q)
+        c.eq("query process.cmdline", q["process"].get("cmdline"), expected_cmdline, q)
+        c.eq("query process.cgroup", q["process"].get("cgroup"), expected_cgroup, q)
+        c.eq("query process.gid", q["process"].get("gid"), 0, q)
+        c.done()
+    finally:
+        open(os.path.join(args.tmp, "preopened.done"), "w").close()
+
+
+def server_side_events_attributed_to_unbound():
+    # unbound's UDP socket and its listening TCP socket predate the agent; each TCP
+    # connection's socket is accepted while the agent runs.
+    c = Checks()
+    c.true("no server-side events were collected by the cases before this one", server_legs)
+    for transport in ("udp", "tcp"):
+        legs = [(label, e) for label, e in server_legs if net(e, "transport") == transport]
+        c.true(f"no {transport} server-side events were collected", legs)
+        wrong = [(label, e) for label, e in legs
+                 if pid_of(e) != args.unbound_pid or e["process"].get("comm") != "unbound"]
+        if wrong:
+            c.fail(f"{len(wrong)} of {len(legs)} {transport} server-side events are not "
+                   f"attributed to unbound (pid {args.unbound_pid}, comm unbound):"
+                   + "".join(f"\n      {label}: {summary(e)}" for label, e in wrong[:8]))
+    c.done()
+
+
+def stats_event_reports_no_drops():
+    # A stats event written after every case above ran (-s 1: one a second).
+    events.refresh()
+    before = sum(1 for e in events.items if e.get("type") == "stats")
+    st = events.wait("a stats event", lambda e: e.get("type") == "stats", n=before + 1,
+                     timeout=3.0)[-1]
+    s = st.get("stats") or {}
+    c = Checks()
+    for key in ("packets", "messages", "parse_errors", "tcp_gaps", "unattributed_packets",
+                "kernel_drops", "ringbuf_drops_per_cpu"):
+        c.true(f"stats.{key}: missing (keys: {sorted(s)})", key in s)
+    if events.foreign:
+        print(f"    note: {events.foreign} events so far are other DNS traffic on this host")
+    c.eq("stats.kernel_drops.ringbuf_full", (s.get("kernel_drops") or {}).get("ringbuf_full"), 0)
+    per_cpu = s.get("ringbuf_drops_per_cpu")
+    c.true(f"stats.ringbuf_drops_per_cpu: expected {os.cpu_count()} zeros, got {per_cpu!r}",
+           isinstance(per_cpu, list) and len(per_cpu) == os.cpu_count()
+           and all(x == 0 for x in per_cpu))
+    c.eq("stats.parse_errors", s.get("parse_errors"), 0)
+    c.eq("stats.tcp_gaps (loopback loses nothing)", s.get("tcp_gaps"), 0)
+    dns_events = sum(1 for e in events.items if e.get("type") == "dns")
+    c.true(f"stats.messages: expected >= {dns_events} (dns events so far), got "
+           f"{s.get('messages')!r}", isinstance(s.get("messages"), int)
+           and s["messages"] >= dns_events)
+    c.true(f"stats.type/ts: expected a stats event with an RFC 3339 ts, got {summary(st)}",
+           isinstance(st.get("ts"), str) and TS_RE.match(st["ts"]))
+    c.done()
+
+
+def malformed_query_is_reported_not_fatal():
+    too_short = "0102030405"
+    # Header: id 0xbad1, RD, QDCOUNT 1; the question name is a pointer to itself (offset 12).
+    loop = "bad1" "0100" "0001" "0000" "0000" "0000" "c00c" "0001" "0001"
+    pid, out = in_ns("/usr/bin/python3", args.client, "udp-raw", "--server", args.server4,
+                     too_short, loop)
+    related = lambda e: e.get("type") == "dns" and pid_of(e) == pid  # noqa: E731
+    bad = events.wait(f"two malformed egress events (one per datagram) from pid {pid}",
+                      lambda e: (related(e) and e.get("malformed")
+                                 and net(e, "direction") == "egress"), n=2,
+                      related=lambda e: "malformed" in e)
+    c = Checks()
+    for e in bad:
+        c.true(f"malformed: expected a non-empty reason string, got {e.get('malformed')!r}",
+               isinstance(e.get("malformed"), str) and e["malformed"], e)
+        c.eq("malformed event net.transport", net(e, "transport"), "udp", e)
+        c.eq("malformed event process.comm", e["process"].get("comm"), "python3", e)
+    sizes = sorted((e.get("dns") or {}).get("size") for e in bad)
+    c.eq("sizes of the two malformed messages", sizes, [5, 18])
+    # Still alive and still capturing.
+    pid2, _ = dig(f"@{args.server4}", "after-malformed.example.test", "A")
+    expect_exchange(c, pid=pid2, comm="dig", qname="after-malformed.example.test", qtype="A",
+                    transport="udp", family=4, server_ip=args.server4, answers=["192.0.2.12"])
+    c.done()
+
+
+def bpftool_json(*argv):
+    out = subprocess.run(["bpftool", "-j", *argv], capture_output=True, text=True, timeout=10)
+    if out.returncode != 0:
+        raise Fail(f"bpftool {' '.join(argv)} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout.strip() or "[]")  # cgroup show prints nothing when empty
+
+
+def agent_exits_zero_on_sigterm():
+    # The programs the agent holds, by id: another dnsvigil on this machine must not confuse us.
+    ids = set()
+    fdinfo = f"/proc/{args.agent_pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                ids.update(int(line.split()[1]) for line in f if line.startswith("prog_id:"))
+        except OSError:
+            pass
+    names = {p["id"]: p.get("name") for p in bpftool_json("prog", "show") if p["id"] in ids}
+    attached = {p["id"] for p in bpftool_json("cgroup", "show", args.cgroup_root)}
+    c = Checks()
+    c.true(f"the agent should hold wire_egress and wire_ingress before SIGTERM; it holds "
+           f"{sorted(names.values())}", {"wire_egress", "wire_ingress"} <= set(names.values()))
+    c.true(f"programs attached at {args.cgroup_root} should include the agent's; attached "
+           f"{sorted(attached)}, agent's {sorted(names)}", attached & ids)
+    os.kill(args.agent_pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while not os.path.exists(args.agent_rc_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not os.path.exists(args.agent_rc_file):
+        c.fail("the agent did not exit within 5 s of SIGTERM")
+        c.done()
+    time.sleep(0.05)  # the wrapper writes the status right after wait returns
+    with open(args.agent_rc_file) as f:
+        c.eq("agent exit status after SIGTERM", f.read().strip(), "0")
+    # Program ids are freed once the last reference goes (an RCU grace period later).
+    deadline = time.monotonic() + 3
+    while True:
+        left = {p["id"]: p.get("name") for p in bpftool_json("prog", "show") if p["id"] in ids}
+        still = {p["id"] for p in bpftool_json("cgroup", "show", args.cgroup_root)} & ids
+        if not left and not still or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    c.eq(f"agent programs still attached at {args.cgroup_root}", sorted(still), [])
+    c.eq("agent programs still loaded", left, {})
+    ours_loaded = [p for p in bpftool_json("prog", "show") if p.get("name") in OURS]
+    if ours_loaded:
+        print(f"    note: programs named like ours are loaded, not the agent's we started "
+              f"(another dnsvigil?): {[(p['id'], p.get('name')) for p in ours_loaded]}")
+    c.done()
+
+
+def output_lines_are_json_events():
+    events.refresh()
+    c = Checks()
+    c.eq("lines that are not JSON", events.bad_lines[:5], [])
+    if events.partial.strip():
+        c.fail(f"the file ends with an unterminated line: {events.partial[:200]!r}")
+    types = {}
+    for e in events.items:
+        types[e.get("type")] = types.get(e.get("type"), 0) + 1
+        if not (isinstance(e.get("ts"), str) and TS_RE.match(e["ts"])):
+            c.fail(f"ts: expected RFC 3339 UTC with nanoseconds, got {e.get('ts')!r}", e)
+            break
+    c.true(f"event types: expected only dns, timeout, stats, got {types}",
+           set(types) <= {"dns", "timeout", "stats"} and "dns" in types)
+    if events.foreign:
+        print(f"    note: {events.foreign} lines about other DNS traffic on this host were only "
+              f"checked for the shape of a JSON object")
+    c.done()
+
+
+CASES = [
+    udp4_a_query,
+    tcp4_query,
+    tcp_keepopen_three_queries_one_connection,
+    udp6_query_over_loopback,
+    edns_response_over_512_bytes,
+    truncated_udp_then_tcp_retry,
+    nxdomain,
+    python_getaddrinfo,
+    socket_opened_before_agent_is_attributed,
+    server_side_events_attributed_to_unbound,  # after every case that makes exchanges
+    stats_event_reports_no_drops,
+    malformed_query_is_reported_not_fatal,
+    agent_exits_zero_on_sigterm,  # stops the agent: keep it after every case that needs it
+    output_lines_are_json_events,
+]
+
+
+def main():
+    global args, events
+    parser = argparse.ArgumentParser(description=__doc__)
+    for name in ("events", "netns", "tmp", "server4", "server6", "agent-rc-file", "agent-log",
+                 "client", "cgroup-root"):
+        parser.add_argument("--" + name, required=True)
+    for name in ("unbound-pid", "agent-pid", "preopened-pid"):
+        parser.add_argument("--" + name, required=True, type=int)
+    parser.add_argument("-k", dest="only", help="run only cases whose name contains this")
+    args = parser.parse_args()
+    events = Events(args.events)
+
+    passed = failed = 0
+    for case in CASES:
+        if args.only and args.only not in case.__name__:
+            continue
+        start = time.monotonic()
+        try:
+            case()
+        except Fail as err:
+            failed += 1
+            print(f"FAIL {case.__name__} ({time.monotonic() - start:.1f}s)")
+            print("\n".join("    " + line for line in str(err).splitlines()))
+        except Exception as err:  # a harness bug must still end in a summary line
+            failed += 1
+            print(f"FAIL {case.__name__}: harness error {type(err).__name__}: {err}")
+        else:
+            passed += 1
+            print(f"PASS {case.__name__} ({time.monotonic() - start:.1f}s)")
+        sys.stdout.flush()
+    print(f"e2e: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# End-to-end tests: the real agent against a real unbound and real clients (dig, python3) in a
+# network namespace this script creates and always removes.
+#
+#   tests/e2e/run.sh BUILD_DIR          (make test-e2e runs it as: tests/e2e/run.sh build)
+#
+# Needs root. Traffic goes only to loopback addresses inside the namespace. The assertions live
+# in tests/e2e/check.py (one function per behaviour); this script sets up the lab, starts the
+# agent, runs check.py and tears everything down. It prints "e2e: N passed, M failed" last and
+# exits non-zero when anything failed. The last run's events, agent and unbound logs are kept in
+# BUILD_DIR/e2e-last/ for a person to read.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:?usage: tests/e2e/run.sh BUILD_DIR}
+build=$(cd "$build" && pwd) || exit 1
+agent_bin=$build/dnsvigil
+py=/usr/bin/python3 # the distribution's python, whatever python3 comes first on PATH
+
+# shellcheck source=scripts/lab.sh
+. "$root/scripts/lab.sh"
+
+ns=dvt-$$
+server4=127.53.0.1
+server6=::1
+tmp=
+agent_pid=
+agent_wrapper_pid=
+check_pid=
+preopened_pid=
+LAB_UNBOUND_PID=
+
+setup_fail() {
+	echo "FAIL lab_setup: $*" >&2
+	echo "e2e: 0 passed, 1 failed"
+	exit 1
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[[ -z $check_pid ]] || lab_kill "$check_pid"
+	if [[ -n $agent_pid ]]; then
+		lab_kill "$agent_pid"
+	fi
+	[[ -z $agent_wrapper_pid ]] || wait "$agent_wrapper_pid" 2>/dev/null
+	# Kills unbound and every helper still running in the namespace, then removes it.
+	lab_ns_delete "$ns"
+	[[ -z $LAB_UNBOUND_PID ]] || wait "$LAB_UNBOUND_PID" 2>/dev/null
+	[[ -z $preopened_pid ]] || wait "$preopened_pid" 2>/dev/null
+	if [[ -n $tmp && -d $tmp ]]; then
+		mkdir -p "$build/e2e-last"
+		cp -f "$tmp"/*.log "$tmp"/unbound.conf "$tmp"/zone.conf "$build/e2e-last/" 2>/dev/null
+		# Other DNS traffic on the host (a benchmark, say) can make the file huge: keep the
+		# lines about this run then.
+		if [[ $(stat -c %s "$tmp/events.jsonl" 2>/dev/null || echo 0) -gt 20000000 ]]; then
+			grep -E 'example\.test|"type":"stats"|"malformed"' "$tmp/events.jsonl" \
+				>"$build/e2e-last/events.jsonl"
+		else
+			cp -f "$tmp/events.jsonl" "$build/e2e-last/" 2>/dev/null
+		fi
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[[ $(id -u) -eq 0 ]] || setup_fail "must run as root (network namespaces, BPF)"
+[[ -x $agent_bin ]] || setup_fail "$agent_bin is missing: run make $build/dnsvigil"
+for tool in ip unbound unbound-checkconf dig bpftool "$py"; do
+	command -v "$tool" >/dev/null || setup_fail "$tool is not installed (make deps)"
+done
+
+tmp=$(mktemp -d "/tmp/dvt-$$.XXXXXX") || setup_fail "mktemp"
+rm -rf "$build/e2e-last"
+echo "e2e: lab namespace $ns; events and logs of this run will be kept in $build/e2e-last/"
+
+# The zone: names each case queries. big.example.test has 20 TXT strings of 61 characters so
+# that its response (~1.6 kB) needs EDNS over UDP and is truncated without it; trunc.example.test
+# is the same set, for the truncation case. TXT data goes in single quotes: inside double quotes
+# unbound keeps \" as a literal quote character in the string.
+{
+	echo 'local-zone: "example.test." static'
+	echo 'local-data: "example.test. 3600 IN SOA ns.example.test. hostmaster.example.test. 1 3600 900 86400 300"'
+	echo 'local-data: "a.example.test. 300 IN A 192.0.2.1"'
+	echo 'local-data: "a.example.test. 300 IN A 192.0.2.2"'
+	echo 'local-data: "tcp.example.test. 300 IN A 192.0.2.3"'
+	echo 'local-data: "q1.example.test. 300 IN A 192.0.2.11"'
+	echo 'local-data: "q2.example.test. 300 IN A 192.0.2.12"'
+	echo 'local-data: "q3.example.test. 300 IN A 192.0.2.13"'
+	echo 'local-data: "v6.example.test. 300 IN AAAA 2001:db8::6"'
+	echo 'local-data: "py.example.test. 300 IN A 192.0.2.8"'
+	echo 'local-data: "py.example.test. 300 IN AAAA 2001:db8::8"'
+	echo 'local-data: "pre.example.test. 300 IN A 192.0.2.9"'
+	echo 'local-data: "after-malformed.example.test. 300 IN A 192.0.2.12"'
+	for i in $(seq -w 1 20); do
+		for name in big trunc; do
+			printf "local-data: '%s.example.test. 300 IN TXT \"txt%s-%055d\"'\n" "$name" "$i" 0
+		done
+	done
+} >"$tmp/zone.conf"
+
+lab_ns_create "$ns" "$server4" || setup_fail "creating namespace $ns"
+lab_unbound_config "$tmp/unbound.conf" "$tmp/zone.conf" "$server4" "$server6" ||
+	setup_fail "writing unbound.conf"
+lab_unbound_start "$ns" "$tmp/unbound.conf" "$tmp/unbound.log" || setup_fail "starting unbound"
+lab_wait_dns "$ns" "$server4" a.example.test 10 ||
+	setup_fail "unbound did not come up: $(cat "$tmp/unbound.log")"
+lab_wait_dns "$ns" "$server6" a.example.test 5 ||
+	setup_fail "unbound did not answer on ::1: $(cat "$tmp/unbound.log")"
+
+# socket_opened_before_agent_is_attributed: this client connects before the agent exists and
+# sends its query only when check.py tells it to (a file appears).
+ip netns exec "$ns" "$py" "$here/client.py" tcp-preopened --server "$server4" \
+	--qname pre.example.test --dir "$tmp" </dev/null >"$tmp/preopened.log" 2>&1 &
+preopened_pid=$!
+for ((i = 0; i < 100; i++)); do
+	[[ -e $tmp/preopened.connected ]] && break
+	kill -0 "$preopened_pid" 2>/dev/null || break
+	sleep 0.05
+done
+[[ -e $tmp/preopened.connected ]] ||
+	setup_fail "the pre-opened TCP client did not connect: $(cat "$tmp/preopened.log")"
+
+# The agent, in the host namespace. A wrapper records its exit status for the SIGTERM case.
+{
+	"$agent_bin" --jsonl "$tmp/events.jsonl" -s 1 </dev/null >"$tmp/agent.stdout.log" \
+		2>"$tmp/agent.log" &
+	echo $! >"$tmp/agent.pid"
+	wait $!
+	echo $? >"$tmp/agent.rc"
+} &
+agent_wrapper_pid=$!
+for ((i = 0; i < 50; i++)); do
+	[[ -s $tmp/agent.pid ]] && break
+	sleep 0.02
+done
+agent_pid=$(cat "$tmp/agent.pid" 2>/dev/null)
+[[ -n $agent_pid ]] || setup_fail "could not start $agent_bin"
+
+ready=0
+for ((i = 0; i < 200; i++)); do # 20 s
+	if grep -q ready "$tmp/agent.log" 2>/dev/null; then
+		ready=1
+		break
+	fi
+	[[ -e $tmp/agent.rc ]] && break
+	sleep 0.1
+done
+if [[ $ready -ne 1 ]]; then
+	echo "agent stderr:" >&2
+	sed 's/^/  | /' "$tmp/agent.log" >&2
+	if [[ -e $tmp/agent.rc ]]; then
+		setup_fail "the agent exited with status $(cat "$tmp/agent.rc") before logging ready"
+	fi
+	setup_fail "the agent did not log ready within 20 s"
+fi
+
+"$py" "$here/check.py" \
+	--events "$tmp/events.jsonl" --netns "$ns" --tmp "$tmp" \
+	--server4 "$server4" --server6 "$server6" \
+	--unbound-pid "$LAB_UNBOUND_PID" --agent-pid "$agent_pid" \
+	--agent-rc-file "$tmp/agent.rc" --agent-log "$tmp/agent.log" \
+	--preopened-pid "$preopened_pid" --client "$here/client.py" \
+	--cgroup-root "$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)" </dev/null &
+check_pid=$!
+# In the background so that a SIGTERM/SIGINT to this script interrupts wait and cleans up.
+wait "$check_pid"
+rc=$?
+check_pid=
+exit "$rc"
