@@ -46,7 +46,7 @@ all: deps $(OUTPUT)/dnsvigil
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -97,8 +97,24 @@ test-fuzz: $(OUTPUT)/fuzz_dns
 	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus 2>$(OUTPUT)/fuzz.log \
 		&& echo "fuzz: 1 passed, 0 failed" || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
 
-test-e2e: $(OUTPUT)/dnsvigil
-	$(Q)tests/e2e/run.sh $(OUTPUT)
+# The resolver-call e2e's test program, against glibc and against musl.
+RESOLVER_CALLS := $(OUTPUT)/resolver/calls $(OUTPUT)/resolver/calls-musl
+$(OUTPUT)/resolver/calls: tests/resolver/calls.c | $(OUTPUT)/resolver
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lresolv -o $@
+
+$(OUTPUT)/resolver/calls-musl: tests/resolver/calls.c | $(OUTPUT)/resolver
+	$(call msg,MUSL-CC,$@)
+	$(Q)musl-gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror $< -o $@
+
+# The resolver-call benchmark's workload (scripts/bench-resolver.sh).
+$(OUTPUT)/resolver/gai-loop: tests/resolver/gai_loop.c | $(OUTPUT)/resolver
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+# Both suites run even when the first fails, so that one run shows every failure.
+test-e2e: $(OUTPUT)/dnsvigil $(RESOLVER_CALLS)
+	$(Q)rc=0; tests/e2e/run.sh $(OUTPUT) || rc=1; tests/e2e/resolver.sh $(OUTPUT) || rc=1; exit $$rc
 
 fuzz: $(OUTPUT)/fuzz_dns
 	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
@@ -111,8 +127,9 @@ $(OUTPUT)/bench_dns: tests/bench/bench_dns.c agent/dns.c agent/dns.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c agent/dns.c -o $@
 
-bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns
+bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/resolver/gai-loop
 	$(Q)scripts/bench.sh $(OUTPUT)
+	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 
 clean:
 	rm -rf $(OUTPUT)

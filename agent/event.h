@@ -50,6 +50,7 @@ enum event_type {
 	EVENT_DNS,
 	EVENT_TIMEOUT,
 	EVENT_STATS,
+	EVENT_RESOLVER_CALL,
 };
 
 /* A query that got no response within the match timeout. */
@@ -59,6 +60,33 @@ struct timeout_info {
 	uint16_t qtype;
 	uint16_t qclass;
 	uint64_t waited_ns;
+};
+
+#define CALL_MAX_ADDRS 16
+
+struct call_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t addr[16];
+};
+
+/* A resolver library call (getaddrinfo() and co.): what a process asked for and what it got.
+ * Strings are NULL when unknown or not part of the function. */
+struct call_info {
+	const char *function; /* "getaddrinfo", "res_query", ... */
+	const char *name;     /* the name asked for; the address for reverse lookups */
+	const char *service;  /* getaddrinfo's service, getnameinfo's port */
+	uint8_t family;       /* 4 or 6 as asked; 0: unspecified */
+	const char *const *flags; /* "AI_CANONNAME", "NI_NAMEREQD", ...; NULL: none given */
+	size_t n_flags;
+	uint16_t qtype; /* res_*; 0: none */
+	const char *result; /* "OK", "EAI_NONAME", "HOST_NOT_FOUND", "ERANGE", ... */
+	bool has_code;      /* false for functions that return a pointer */
+	int64_t result_code; /* the int the function returned (res_*: the answer length or -1) */
+	const char *hostname; /* the name returned: canonical name, h_name, getnameinfo's host */
+	size_t n_addrs;
+	const struct call_addr *addrs; /* deduplicated */
+	uint64_t latency_ns;
+	uint64_t call_id;
 };
 
 struct stats;
@@ -74,6 +102,11 @@ struct event {
 	size_t raw_len;
 	const struct timeout_info *timeout; /* EVENT_TIMEOUT */
 	const struct stats *stats;          /* EVENT_STATS */
+	const struct call_info *call;       /* EVENT_RESOLVER_CALL */
+	/* EVENT_DNS: the resolver call the socket's thread was in when it sent; 0: none */
+	uint64_t call_id;
+	/* EVENT_DNS: the local client a stub resolver forwards this query for; NULL: none */
+	const struct proc_info *origin;
 };
 
 #endif

@@ -2,18 +2,17 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-static bool reserve(struct jbuf *b, size_t n)
+static const char hex_digits[] = "0123456789abcdef";
+
+bool jbuf_grow(struct jbuf *b, size_t n)
 {
 	size_t cap;
 	char *p;
 
 	if (b->failed)
 		return false;
-	if (b->len + n <= b->cap)
-		return true;
 	cap = b->cap ? b->cap : 4096;
 	while (cap < b->len + n)
 		cap *= 2;
@@ -39,32 +38,24 @@ void jbuf_reset(struct jbuf *b)
 	b->failed = false;
 }
 
-void jbuf_raw(struct jbuf *b, const char *s, size_t n)
+/* Decimal digits of v at the end of tmp[20]; returns where they start. */
+static char *format_u64(char tmp[20], uint64_t v)
 {
-	if (!reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
+	char *p = tmp + 20;
 
-void jbuf_lit(struct jbuf *b, const char *s)
-{
-	jbuf_raw(b, s, strlen(s));
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return p;
 }
 
 void jbuf_u64(struct jbuf *b, uint64_t v)
 {
 	char tmp[20];
-	int n = 0;
+	char *start = format_u64(tmp, v);
 
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	if (!reserve(b, n))
-		return;
-	while (n)
-		b->p[b->len++] = tmp[--n];
+	jbuf_raw(b, start, tmp + 20 - start);
 }
 
 void jbuf_i64(struct jbuf *b, int64_t v)
@@ -79,28 +70,36 @@ void jbuf_i64(struct jbuf *b, int64_t v)
 
 void jbuf_str(struct jbuf *b, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
+	size_t n;
 
 	if (!s) {
 		jbuf_raw(b, "null", 4);
 		return;
 	}
+	n = strlen(s);
 	/* Worst case every byte becomes \u00XX. */
-	if (!reserve(b, strlen(s) * 6 + 2))
+	if (!jbuf_reserve(b, n * 6 + 2))
 		return;
 	b->p[b->len++] = '"';
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+	for (const unsigned char *c = (const unsigned char *)s, *end = c + n; c < end; c++) {
+		const unsigned char *run = c;
+
+		/* Copy runs of plain bytes at once: names and paths rarely need escapes. */
+		while (c < end && *c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\')
+			c++;
+		memcpy(b->p + b->len, run, c - run);
+		b->len += c - run;
+		if (c == end)
+			break;
 		if (*c == '"' || *c == '\\') {
 			b->p[b->len++] = '\\';
 			b->p[b->len++] = *c;
-		} else if (*c < 0x20 || *c >= 0x7f) {
+		} else {
 			/* Bytes from the wire are not trusted to be UTF-8. */
 			memcpy(b->p + b->len, "\\u00", 4);
 			b->len += 4;
-			b->p[b->len++] = hex[*c >> 4];
-			b->p[b->len++] = hex[*c & 15];
-		} else {
-			b->p[b->len++] = *c;
+			b->p[b->len++] = hex_digits[*c >> 4];
+			b->p[b->len++] = hex_digits[*c & 15];
 		}
 	}
 	b->p[b->len++] = '"';
@@ -108,54 +107,64 @@ void jbuf_str(struct jbuf *b, const char *s)
 
 void jbuf_hex(struct jbuf *b, const uint8_t *data, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	if (!reserve(b, n * 2 + 2))
+	if (!jbuf_reserve(b, n * 2 + 2))
 		return;
 	b->p[b->len++] = '"';
 	for (size_t i = 0; i < n; i++) {
-		b->p[b->len++] = hex[data[i] >> 4];
-		b->p[b->len++] = hex[data[i] & 15];
+		b->p[b->len++] = hex_digits[data[i] >> 4];
+		b->p[b->len++] = hex_digits[data[i] & 15];
 	}
 	b->p[b->len++] = '"';
-}
-
-void jbuf_key(struct jbuf *b, const char *key, bool first)
-{
-	if (!first)
-		jbuf_raw(b, ",", 1);
-	jbuf_raw(b, "\"", 1);
-	jbuf_lit(b, key);
-	jbuf_raw(b, "\":", 2);
 }
 
 void jbuf_time(struct jbuf *b, uint64_t realtime_ns)
 {
+	/* Events come in bursts within one second: format its date and time once. */
+	static __thread time_t cached_secs = -1;
+	static __thread char cached[32];
+	static __thread size_t cached_len;
 	time_t secs = realtime_ns / 1000000000ull;
-	char tmp[48];
-	struct tm tm;
-	size_t n;
+	uint32_t frac = realtime_ns % 1000000000ull;
+	char digits[9];
 
-	gmtime_r(&secs, &tm);
-	n = strftime(tmp, sizeof(tmp), "\"%Y-%m-%dT%H:%M:%S.", &tm);
-	jbuf_raw(b, tmp, n);
-	for (uint64_t div = 100000000, frac = realtime_ns % 1000000000ull; div; div /= 10) {
-		char digit = '0' + (frac / div) % 10;
+	if (secs != cached_secs) {
+		struct tm tm;
 
-		jbuf_raw(b, &digit, 1);
+		gmtime_r(&secs, &tm);
+		cached_len = strftime(cached, sizeof(cached), "\"%Y-%m-%dT%H:%M:%S.", &tm);
+		cached_secs = secs;
 	}
+	for (int i = 8; i >= 0; i--, frac /= 10)
+		digits[i] = '0' + frac % 10;
+	jbuf_raw(b, cached, cached_len);
+	jbuf_raw(b, digits, sizeof(digits));
 	jbuf_raw(b, "Z\"", 2);
 }
 
 void jbuf_ip(struct jbuf *b, int family, const uint8_t addr[16])
 {
 	char tmp[INET6_ADDRSTRLEN + 2];
+	size_t n = 1;
 
-	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, tmp + 1, INET6_ADDRSTRLEN)) {
-		jbuf_raw(b, "null", 4);
-		return;
-	}
 	tmp[0] = '"';
-	jbuf_raw(b, tmp, strlen(tmp));
-	jbuf_raw(b, "\"", 1);
+	if (family == 4) {
+		/* inet_ntop formats IPv4 through printf: by hand is several times faster. */
+		for (int i = 0; i < 4; i++) {
+			char digits[20];
+			char *start = format_u64(digits, addr[i]);
+			size_t len = digits + 20 - start;
+
+			memcpy(tmp + n, start, len);
+			n += len;
+			tmp[n++] = i < 3 ? '.' : '"';
+		}
+	} else {
+		if (!inet_ntop(AF_INET6, addr, tmp + 1, INET6_ADDRSTRLEN)) {
+			jbuf_raw(b, "null", 4);
+			return;
+		}
+		n = strlen(tmp);
+		tmp[n++] = '"';
+	}
+	jbuf_raw(b, tmp, n);
 }

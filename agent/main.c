@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "pipeline.h"
+#include "resolver.h"
 #include "sink.h"
 #include "wire.h"
 
@@ -32,6 +33,7 @@ static const char usage[] =
 	"  -P, --ports LIST          DNS ports, comma-separated, at most 4 (default 53)\n"
 	"      --cgroup PATH         cgroup v2 directory to attach to (default: the root)\n"
 	"      --ringbuf-mb N        ring buffer size in MiB, a power of two (default 16)\n"
+	"      --no-resolver         do not trace resolver library calls (getaddrinfo() & co.)\n"
 	"Processing:\n"
 	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
 	"                            (default 5000)\n"
@@ -56,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "ports", required_argument, NULL, 'P' },
 	{ "cgroup", required_argument, NULL, 'C' },
 	{ "ringbuf-mb", required_argument, NULL, 'R' },
+	{ "no-resolver", no_argument, NULL, 'L' },
 	{ "query-timeout", required_argument, NULL, 't' },
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "proc", required_argument, NULL, 'X' },
@@ -69,6 +72,7 @@ struct config {
 	const char *jsonl_path;
 	bool pretty;
 	bool check_only;
+	bool no_resolver;
 	struct wire_opts wire;
 	struct pipeline_opts pipeline;
 };
@@ -140,6 +144,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case 'X':
 			cfg->pipeline.proc_root = optarg;
+			break;
+		case 'L':
+			cfg->no_resolver = true;
 			break;
 		case 'n':
 			cfg->check_only = true;
@@ -219,8 +226,9 @@ int main(int argc, char **argv)
 	struct sink *sinks[MAX_SINKS] = { 0 };
 	struct pipeline *pipe = NULL;
 	struct wire *wire = NULL;
+	struct resolver *resolver = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int err, n_sinks = 0;
+	int err, n_sinks = 0, timeout_ms = POLL_MS;
 
 	parse_args(argc, argv, &cfg);
 	if (cfg.check_only) {
@@ -246,14 +254,21 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	pipeline_attach_wire(pipe, wire);
+	/* Packets are worth capturing without the calls: go on without them. */
+	if (!cfg.no_resolver && resolver_open(wire, cfg.pipeline.proc_root, &resolver) == 0)
+		pipeline_attach_resolver(pipe, resolver);
+	else if (!cfg.no_resolver)
+		log_warnx("resolver library calls are not traced");
 	log_ready(&cfg, wire);
 
 	while (!stop_requested) {
-		err = wire_poll(wire, POLL_MS);
+		err = wire_poll(wire, timeout_ms);
 		if (err < 0 && err != -EINTR) {
 			log_warnx("reading the ring buffer: %s", strerror(-err));
 			goto cleanup;
 		}
+		/* A full batch means more is waiting: no sleep before the next one. */
+		timeout_ms = err == WIRE_BATCH ? 0 : POLL_MS;
 		pipeline_tick(pipe);
 	}
 	/* Drain: what the kernel already produced is still delivered. */
@@ -264,6 +279,7 @@ int main(int argc, char **argv)
 	log_info("stopped");
 
 cleanup:
+	resolver_close(resolver);
 	wire_close(wire);
 	pipeline_free(pipe);
 	for (int i = 0; i < n_sinks; i++)

@@ -6,9 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "call.h"
 #include "log.h"
 #include "match.h"
+#include "origin.h"
 #include "proc.h"
+#include "resolver.h"
 #include "sockscan.h"
 #include "stats.h"
 #include "tcpre.h"
@@ -36,6 +39,9 @@ struct asm_slot {
 struct pipeline {
 	struct pipeline_opts opts;
 	struct wire *wire;
+	struct resolver *resolver;
+	struct origin *origin;
+	struct call_buf call_buf; /* what a resolver_call event points into */
 	struct dns_parser *parser;
 	struct tcpre *tcpre;
 	struct match *match;
@@ -63,12 +69,9 @@ static void refresh_realtime_offset(struct pipeline *p)
 
 static void emit(struct pipeline *p, const struct event *ev)
 {
-	for (int i = 0; i < p->opts.n_sinks; i++) {
-		if (sink_write(p->opts.sinks[i], ev))
-			p->stats.sink_errors++;
-		else
+	for (int i = 0; i < p->opts.n_sinks; i++)
+		if (!sink_write(p->opts.sinks[i], ev))
 			p->stats.events_written++;
-	}
 }
 
 static void net_from_hdr(const struct dv_pkt_hdr *h, struct net_info *n)
@@ -160,8 +163,8 @@ static uint8_t role_of(const struct dv_pkt_hdr *h, bool qr)
 static void handle_message(struct pipeline *p, const struct dv_pkt_hdr *h, const uint8_t *data,
 			   size_t len)
 {
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	struct proc_info pi;
+	uint64_t now = h->ts_ns; /* the capture time: same clock, and no system call per message */
+	struct proc_info pi, client;
 	struct dns_msg msg;
 	struct event ev = {
 		.type = EVENT_DNS,
@@ -178,12 +181,19 @@ static void handle_message(struct pipeline *p, const struct dv_pkt_hdr *h, const
 		p->stats.parse_errors++;
 	net_from_hdr(h, &ev.net);
 	attribute(p, h, now, &pi);
+	/* The call as it was when the packet left or arrived, not as the owner map says now. */
+	if (h->flags & DV_PKT_OWNER_KNOWN)
+		ev.call_id = h->owner.call_id;
 	if (len >= DNS_HEADER_LEN) {
 		ev.net.role = role_of(h, msg.qr);
 		if (msg.has_question && !msg.qr) {
 			match_query(p->match, &ev.net, &pi, &msg, h->ts_ns);
 		} else if (msg.has_question) {
 			ev.latency_ns = match_response(p->match, &ev.net, &msg, h->ts_ns);
+		}
+		if (origin_message(p->origin, &ev, h->ts_ns, &client)) {
+			proc_cache_fill(p->procs, &client, now);
+			ev.origin = &client;
 		}
 	}
 	emit(p, &ev);
@@ -292,15 +302,42 @@ static void handle_chunk(struct pipeline *p, const struct dv_pkt *rec)
 	}
 }
 
+static void handle_call(struct pipeline *p, const struct dv_call_rec *rec)
+{
+	struct proc_info pi;
+	struct call_info call;
+	struct event ev = {
+		.type = EVENT_RESOLVER_CALL,
+		.ts_ns = rec->start_ns + p->realtime_offset_ns,
+		.process = &pi,
+		.call = &call,
+	};
+
+	p->stats.resolver_calls++;
+	call_decode(rec, p->parser, &call, &p->call_buf);
+	process_from_owner(p, &rec->owner, clock_ns(CLOCK_MONOTONIC), &pi);
+	emit(p, &ev);
+}
+
 void pipeline_record(void *ctx, const void *rec)
 {
 	struct pipeline *p = ctx;
 
 	p->stats.records++;
-	if (*(const uint8_t *)rec == DV_REC_OWNER)
+	switch (*(const uint8_t *)rec) {
+	case DV_REC_OWNER:
 		warm_process(p, rec);
-	else
+		break;
+	case DV_REC_CALL:
+		handle_call(p, rec);
+		break;
+	case DV_REC_EXEC:
+		if (p->resolver)
+			resolver_exec(p->resolver, rec, clock_ns(CLOCK_MONOTONIC));
+		break;
+	default:
 		handle_chunk(p, rec);
+	}
 }
 
 static void on_timeout(void *ctx, const struct match_timeout *t)
@@ -332,6 +369,9 @@ static void emit_stats(struct pipeline *p, uint64_t now)
 	};
 
 	p->stats.uptime_ns = now - p->start_mono_ns;
+	p->stats.sink_events_lost = 0;
+	for (int i = 0; i < p->opts.n_sinks; i++)
+		p->stats.sink_events_lost += p->opts.sinks[i]->events_lost;
 	p->stats.tcp_gaps = ts->gaps;
 	p->stats.tcp_incomplete_at_close = ts->incomplete_at_close;
 	p->stats.tcp_evicted_streams = ts->evicted_streams;
@@ -345,6 +385,13 @@ static void emit_stats(struct pipeline *p, uint64_t now)
 
 		p->stats.ncpus = n > 0 ? n : 0;
 	}
+	if (p->resolver) {
+		const struct resolver_stats *rs = resolver_stats(p->resolver);
+
+		p->stats.resolver_libc_files = rs->libc_files;
+		p->stats.resolver_attach_failures = rs->attach_failures;
+		p->stats.resolver_exec_checks_dropped = rs->exec_checks_dropped;
+	}
 	emit(p, &ev);
 	p->last_stats_ns = now;
 }
@@ -352,8 +399,7 @@ static void emit_stats(struct pipeline *p, uint64_t now)
 static void flush_sinks(struct pipeline *p)
 {
 	for (int i = 0; i < p->opts.n_sinks; i++)
-		if (sink_flush(p->opts.sinks[i]))
-			p->stats.sink_errors++;
+		sink_flush(p->opts.sinks[i]);
 }
 
 void pipeline_tick(struct pipeline *p)
@@ -366,6 +412,8 @@ void pipeline_tick(struct pipeline *p)
 			free_slot(p, &p->slots[i], true);
 	tcpre_expire(p->tcpre, now, on_tcp_message, p);
 	match_expire(p->match, now, on_timeout, p);
+	if (p->resolver)
+		resolver_tick(p->resolver, now);
 	if (p->opts.stats_interval_ns && now - p->last_stats_ns >= p->opts.stats_interval_ns)
 		emit_stats(p, now);
 	flush_sinks(p);
@@ -394,6 +442,11 @@ void pipeline_attach_wire(struct pipeline *p, struct wire *w)
 			  st.reported);
 }
 
+void pipeline_attach_resolver(struct pipeline *p, struct resolver *r)
+{
+	p->resolver = r;
+}
+
 int pipeline_new(const struct pipeline_opts *opts, struct pipeline **out)
 {
 	struct tcpre_limits limits = { .meta_size = sizeof(struct dv_pkt_hdr) };
@@ -406,7 +459,8 @@ int pipeline_new(const struct pipeline_opts *opts, struct pipeline **out)
 	p->tcpre = tcpre_new(&limits);
 	p->match = match_new(opts->query_timeout_ns, MATCH_MAX_PENDING);
 	p->procs = proc_cache_new(opts->proc_root, PROC_CACHE_ENTRIES);
-	if (!p->parser || !p->tcpre || !p->match || !p->procs) {
+	p->origin = origin_new();
+	if (!p->parser || !p->tcpre || !p->match || !p->procs || !p->origin) {
 		pipeline_free(p);
 		return -ENOMEM;
 	}
@@ -426,5 +480,6 @@ void pipeline_free(struct pipeline *p)
 	tcpre_free(p->tcpre);
 	match_free(p->match);
 	proc_cache_free(p->procs);
+	origin_free(p->origin);
 	free(p);
 }

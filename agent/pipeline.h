@@ -25,6 +25,9 @@ void pipeline_free(struct pipeline *p);
 /* The capture the pipeline asks about socket owners and kernel drop counters. Seeds its
  * owner map with the sockets that exist now. */
 void pipeline_attach_wire(struct pipeline *p, struct wire *w);
+/* The resolver call tracing that exec records go to (NULL: none). */
+struct resolver;
+void pipeline_attach_resolver(struct pipeline *p, struct resolver *r);
 /* wire_record_fn: one ring-buffer record. */
 void pipeline_record(void *ctx, const void *rec);
 /* Periodic work after each poll: timeouts, stale state, stats, flushing the sinks. */

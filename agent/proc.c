@@ -1,5 +1,6 @@
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,6 +48,32 @@ int proc_open_pid(int proc_fd, pid_t pid)
 	snprintf(name, sizeof(name), "%d", (int)pid);
 	fd = openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int proc_for_each_pid(int proc_fd, int (*fn)(void *ctx, pid_t pid), void *ctx)
+{
+	struct dirent *de;
+	int fd, err = 0;
+	DIR *dir;
+
+	fd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	while (!err && (de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 0)
+			err = fn(ctx, pid);
+	}
+	closedir(dir);
+	return err;
 }
 
 ssize_t proc_read_file(int dirfd, const char *name, char *buf, size_t size)

@@ -56,6 +56,10 @@ const char *proc_container_id(const char *cgroup_path, char out[PROC_CONTAINER_I
 /* Opens <proc_fd>/<pid> as a directory; returns the fd or -errno. */
 int proc_open_pid(int proc_fd, pid_t pid);
 
+/* Calls fn for every process (tgid) listed in the procfs directory proc_fd. Returns 0, fn's
+ * non-zero return, or -errno. */
+int proc_for_each_pid(int proc_fd, int (*fn)(void *ctx, pid_t pid), void *ctx);
+
 /* Reads a whole small file (or its first size - 1 bytes) NUL-terminated; returns its length or
  * -errno. */
 ssize_t proc_read_file(int dirfd, const char *name, char *buf, size_t size);

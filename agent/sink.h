@@ -7,15 +7,18 @@
 struct sink;
 
 struct sink_ops {
-	/* Renders and buffers one event. 0 or a negative errno. */
+	/* Renders and buffers one event. 0 or a negative errno; a lost event is also counted
+	 * in events_lost. */
 	int (*write)(struct sink *s, const struct event *ev);
-	/* Pushes buffered output to its destination. */
+	/* Pushes buffered output to its destination. On failure the buffered events are
+	 * dropped and counted in events_lost. */
 	int (*flush)(struct sink *s);
 	void (*free)(struct sink *s);
 };
 
 struct sink {
 	const struct sink_ops *ops;
+	uint64_t events_lost; /* events the sink accepted but could not deliver */
 };
 
 /* JSON lines to path ("-" = stdout), one object per event (the README's schema). */

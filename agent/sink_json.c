@@ -1,9 +1,11 @@
 /* JSON lines: the public event contract documented in the README. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "log.h"
@@ -12,13 +14,31 @@
 
 /* Raw bytes of a malformed message are printed up to this many. */
 #define RAW_HEX_MAX 1024
+/* Rendered events are written out once this many bytes wait, and on every flush. */
+#define JSONL_WRITE_AT (256 << 10)
+
+/* Most events come from a few busy processes whose process object renders the same every
+ * time: the last few renderings are kept with a copy of what they were made from. */
+#define RENDERED_PROCESSES 8
+#define RENDERED_TEXT_MAX 4096
+
+struct rendered_process {
+	struct proc_info from; /* its strings point into text */
+	char text[RENDERED_TEXT_MAX];
+	struct jbuf json;
+};
 
 struct sink_jsonl {
 	struct sink base;
-	FILE *out;
-	bool owns_out;
-	char *host;
-	struct jbuf buf;
+	int fd;
+	bool owns_fd;
+	struct jbuf host; /* ,"host":"..." rendered once */
+	struct jbuf buf;  /* events not written yet */
+	uint64_t buffered_events;
+	bool failing;     /* the last write failed: logged once until one succeeds */
+	const char *path;
+	struct rendered_process rendered[RENDERED_PROCESSES];
+	unsigned int next_rendered; /* round-robin replacement */
 };
 
 static const char *const flag_names[] = { "aa", "tc", "rd", "ra", "ad", "cd" };
@@ -58,6 +78,67 @@ static void render_process(struct jbuf *b, const struct proc_info *p)
 	jbuf_key(b, "container_id", false);
 	jbuf_str(b, p->container_id);
 	jbuf_lit(b, "}");
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_process(const struct proc_info *a, const struct proc_info *b)
+{
+	return a->pid == b->pid && a->tid == b->tid && a->ppid == b->ppid && a->uid == b->uid &&
+	       a->gid == b->gid && !strncmp(a->comm, b->comm, PROC_COMM_LEN) &&
+	       same_string(a->exe, b->exe) && same_string(a->cmdline, b->cmdline) &&
+	       same_string(a->cgroup, b->cgroup) && same_string(a->container_id, b->container_id);
+}
+
+/* Copies s into the slot's text at *used; false when it does not fit. */
+static bool keep_string(struct rendered_process *r, size_t *used, const char **s)
+{
+	size_t n;
+
+	if (!*s)
+		return true;
+	n = strlen(*s) + 1;
+	if (*used + n > sizeof(r->text))
+		return false;
+	memcpy(r->text + *used, *s, n);
+	*s = r->text + *used;
+	*used += n;
+	return true;
+}
+
+static void render_process_cached(struct sink_jsonl *j, const struct proc_info *p)
+{
+	struct rendered_process *r;
+	size_t used = 0;
+
+	if (!p) {
+		render_process(&j->buf, NULL);
+		return;
+	}
+	for (int i = 0; i < RENDERED_PROCESSES; i++) {
+		r = &j->rendered[i];
+		if (r->json.len && same_process(&r->from, p)) {
+			jbuf_raw(&j->buf, r->json.p, r->json.len);
+			return;
+		}
+	}
+	r = &j->rendered[j->next_rendered++ % RENDERED_PROCESSES];
+	r->from = *p;
+	jbuf_reset(&r->json);
+	if (keep_string(r, &used, &r->from.exe) && keep_string(r, &used, &r->from.cmdline) &&
+	    keep_string(r, &used, &r->from.cgroup) &&
+	    keep_string(r, &used, &r->from.container_id)) {
+		render_process(&r->json, p);
+		if (!r->json.failed) {
+			jbuf_raw(&j->buf, r->json.p, r->json.len);
+			return;
+		}
+	}
+	jbuf_reset(&r->json); /* len 0: the slot holds nothing */
+	render_process(&j->buf, p);
 }
 
 static const char *role_name(uint8_t role)
@@ -228,7 +309,11 @@ static void render_stats(struct jbuf *b, const struct stats *s)
 	FIELD(timeouts);
 	FIELD(pending_evicted);
 	FIELD(events_written);
-	FIELD(sink_errors);
+	FIELD(sink_events_lost);
+	FIELD(resolver_calls);
+	FIELD(resolver_libc_files);
+	FIELD(resolver_attach_failures);
+	FIELD(resolver_exec_checks_dropped);
 #undef FIELD
 	jbuf_key(b, "kernel_drops", false);
 	for (int i = 0; i < DV_DROP_NR; i++) {
@@ -245,30 +330,88 @@ static void render_stats(struct jbuf *b, const struct stats *s)
 	jbuf_lit(b, "]}");
 }
 
+static void render_call(struct jbuf *b, const struct call_info *c)
+{
+	char mbuf[DNS_MNEMONIC_LEN];
+
+	jbuf_lit(b, "{\"function\":");
+	jbuf_str(b, c->function);
+	jbuf_key(b, "name", false);
+	jbuf_str(b, c->name);
+	jbuf_key(b, "service", false);
+	jbuf_str(b, c->service);
+	jbuf_key(b, "family", false);
+	if (c->family)
+		jbuf_u64(b, c->family);
+	else
+		jbuf_lit(b, "null");
+	jbuf_key(b, "flags", false);
+	if (c->flags) {
+		jbuf_lit(b, "[");
+		for (size_t i = 0; i < c->n_flags; i++) {
+			if (i)
+				jbuf_lit(b, ",");
+			jbuf_str(b, c->flags[i]);
+		}
+		jbuf_lit(b, "]");
+	} else {
+		jbuf_lit(b, "null");
+	}
+	jbuf_key(b, "qtype", false);
+	jbuf_str(b, c->qtype ? dns_type_str(c->qtype, mbuf) : NULL);
+	jbuf_key(b, "result", false);
+	jbuf_str(b, c->result);
+	jbuf_key(b, "result_code", false);
+	if (c->has_code)
+		jbuf_i64(b, c->result_code);
+	else
+		jbuf_lit(b, "null");
+	jbuf_key(b, "hostname", false);
+	jbuf_str(b, c->hostname);
+	jbuf_key(b, "addresses", false);
+	jbuf_lit(b, "[");
+	for (size_t i = 0; i < c->n_addrs; i++) {
+		if (i)
+			jbuf_lit(b, ",");
+		jbuf_ip(b, c->addrs[i].family, c->addrs[i].addr);
+	}
+	jbuf_lit(b, "]");
+	jbuf_key(b, "latency_ns", false);
+	jbuf_u64(b, c->latency_ns);
+	jbuf_key(b, "call_id", false);
+	jbuf_u64(b, c->call_id);
+	jbuf_lit(b, "}");
+}
+
 static const char *const type_names[] = {
 	[EVENT_DNS] = "dns",
 	[EVENT_TIMEOUT] = "timeout",
 	[EVENT_STATS] = "stats",
+	[EVENT_RESOLVER_CALL] = "resolver_call",
 };
 
 static int jsonl_write(struct sink *s, const struct event *ev)
 {
 	struct sink_jsonl *j = (struct sink_jsonl *)s;
 	struct jbuf *b = &j->buf;
+	size_t start = b->len;
 
-	jbuf_reset(b);
 	jbuf_lit(b, "{\"type\":\"");
 	jbuf_lit(b, type_names[ev->type]);
 	jbuf_lit(b, "\",\"ts\":");
 	jbuf_time(b, ev->ts_ns);
-	jbuf_key(b, "host", false);
-	jbuf_str(b, j->host);
+	jbuf_raw(b, j->host.p, j->host.len);
 	jbuf_lit(b, ",");
 	if (ev->type == EVENT_STATS) {
 		render_stats(b, ev->stats);
+	} else if (ev->type == EVENT_RESOLVER_CALL) {
+		jbuf_key(b, "process", true);
+		render_process_cached(j, ev->process);
+		jbuf_key(b, "call", false);
+		render_call(b, ev->call);
 	} else {
 		jbuf_key(b, "process", true);
-		render_process(b, ev->process);
+		render_process_cached(j, ev->process);
 		jbuf_key(b, "net", false);
 		render_net(b, &ev->net);
 		jbuf_key(b, "dns", false);
@@ -281,6 +424,16 @@ static int jsonl_write(struct sink *s, const struct event *ev)
 				jbuf_lit(b, "null");
 			else
 				jbuf_i64(b, ev->latency_ns);
+			jbuf_key(b, "call_id", false);
+			if (ev->call_id)
+				jbuf_u64(b, ev->call_id);
+			else
+				jbuf_lit(b, "null");
+			jbuf_key(b, "origin", false);
+			if (ev->origin)
+				render_process_cached(j, ev->origin);
+			else
+				jbuf_lit(b, "null");
 			if (ev->dns->malformed) {
 				jbuf_key(b, "malformed", false);
 				jbuf_str(b, ev->dns->malformed);
@@ -290,30 +443,61 @@ static int jsonl_write(struct sink *s, const struct event *ev)
 		}
 	}
 	jbuf_lit(b, "}\n");
-	if (b->failed)
+	if (b->failed) {
+		/* Drop this event only: what is rendered before it stays. */
+		b->len = start;
+		b->failed = false;
+		s->events_lost++;
 		return -ENOMEM;
-	if (fwrite(b->p, 1, b->len, j->out) != b->len)
-		return -EIO;
-	return 0;
+	}
+	j->buffered_events++;
+	return b->len >= JSONL_WRITE_AT ? s->ops->flush(s) : 0;
 }
 
+/* Writes out what is buffered. On an error the buffered events are dropped (the caller
+ * counts it) rather than kept to grow without bound. */
 static int jsonl_flush(struct sink *s)
 {
 	struct sink_jsonl *j = (struct sink_jsonl *)s;
+	size_t done = 0;
+	int err = 0;
 
-	return fflush(j->out) ? -errno : 0;
+	while (done < j->buf.len) {
+		ssize_t n = write(j->fd, j->buf.p + done, j->buf.len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += n;
+	}
+	if (err) {
+		s->events_lost += j->buffered_events;
+		if (!j->failing)
+			log_warnx("writing events to %s: %s (events are lost until it works again)",
+				  j->path, strerror(-err));
+	} else if (j->failing) {
+		log_info("writing events to %s works again", j->path);
+	}
+	j->failing = err;
+	j->buffered_events = 0;
+	jbuf_reset(&j->buf);
+	return err;
 }
 
 static void jsonl_free(struct sink *s)
 {
 	struct sink_jsonl *j = (struct sink_jsonl *)s;
 
-	if (j->owns_out)
-		fclose(j->out);
-	else
-		fflush(j->out);
+	jsonl_flush(s);
+	if (j->owns_fd)
+		close(j->fd);
 	jbuf_free(&j->buf);
-	free(j->host);
+	jbuf_free(&j->host);
+	for (int i = 0; i < RENDERED_PROCESSES; i++)
+		jbuf_free(&j->rendered[i].json);
 	free(j);
 }
 
@@ -330,22 +514,25 @@ int sink_jsonl_new(const char *path, const char *host, struct sink **out)
 	if (!j)
 		return -ENOMEM;
 	j->base.ops = &jsonl_ops;
-	j->host = strdup(host);
+	j->path = strcmp(path, "-") ? path : "stdout";
 	if (strcmp(path, "-") == 0) {
-		j->out = stdout;
+		j->fd = STDOUT_FILENO;
 	} else {
-		j->out = fopen(path, "a");
-		j->owns_out = true;
+		j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		j->owns_fd = true;
 	}
-	if (!j->out || !j->host) {
-		int err = j->out ? -ENOMEM : -errno;
+	if (j->fd < 0) {
+		int err = -errno;
 
 		log_warn("opening %s", path);
-		if (j->owns_out && j->out)
-			fclose(j->out);
-		free(j->host);
 		free(j);
 		return err;
+	}
+	jbuf_key(&j->host, "host", false);
+	jbuf_str(&j->host, host);
+	if (j->host.failed) {
+		jsonl_free(&j->base);
+		return -ENOMEM;
 	}
 	*out = &j->base;
 	return 0;

@@ -1,5 +1,5 @@
-/* One line per DNS or timeout event, for a person watching a terminal. Stats are left to the
- * JSON sink. */
+/* One line per DNS, timeout or resolver call event, for a person watching a terminal. Stats
+ * are left to the JSON sink. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -47,6 +47,38 @@ static void print_endpoints(const struct net_info *n)
 	       af == AF_INET6 ? "[" : "", dst, af == AF_INET6 ? "]" : "", n->dst_port);
 }
 
+/* Names from library calls are the caller's bytes: nothing that could steer a terminal. */
+static void print_safe(const char *s)
+{
+	for (; s && *s; s++)
+		putchar(*s >= 0x20 && *s < 0x7f ? *s : '?');
+}
+
+static void print_call(const struct call_info *c)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	printf("CALL %s ", c->function);
+	print_safe(c->name ? c->name : "-");
+	if (c->service) {
+		putchar(':');
+		print_safe(c->service);
+	}
+	printf(" %s %.3fms", c->result, c->latency_ns / 1e6);
+	for (size_t i = 0; i < c->n_addrs && i < PRETTY_MAX_ANSWERS; i++) {
+		inet_ntop(c->addrs[i].family == 6 ? AF_INET6 : AF_INET, c->addrs[i].addr, ip,
+			  sizeof(ip));
+		printf("%s%s", i ? ", " : ": ", ip);
+	}
+	if (c->n_addrs > PRETTY_MAX_ANSWERS)
+		printf(", ... (%zu addresses)", c->n_addrs);
+	if (c->hostname) {
+		printf(" name=");
+		print_safe(c->hostname);
+	}
+	printf(" call=%llu\n", (unsigned long long)c->call_id);
+}
+
 static int pretty_write(struct sink *s, const struct event *ev)
 {
 	char tbuf[DNS_MNEMONIC_LEN], rbuf[DNS_MNEMONIC_LEN];
@@ -57,6 +89,10 @@ static int pretty_write(struct sink *s, const struct event *ev)
 		return 0;
 	print_clock(ev->ts_ns);
 	print_who(ev->process);
+	if (ev->type == EVENT_RESOLVER_CALL) {
+		print_call(ev->call);
+		return ferror(stdout) ? -EIO : 0;
+	}
 	print_endpoints(&ev->net);
 	if (ev->type == EVENT_TIMEOUT) {
 		printf("TIMEOUT id=%u %s %s after %.1fms\n", ev->timeout->id,
@@ -79,6 +115,12 @@ static int pretty_write(struct sink *s, const struct event *ev)
 	}
 	if (m->malformed)
 		printf(" MALFORMED: %s", m->malformed);
+	if (ev->call_id)
+		printf(" call=%llu", (unsigned long long)ev->call_id);
+	if (ev->origin) {
+		printf(" for ");
+		print_who(ev->origin);
+	}
 	printf("\n");
 	return ferror(stdout) ? -EIO : 0;
 }

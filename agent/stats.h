@@ -27,8 +27,12 @@ struct stats {
 	uint64_t responses_unmatched;
 	uint64_t timeouts;
 	uint64_t pending_evicted; /* queries forgotten unanswered because the table was full */
-	uint64_t events_written;
-	uint64_t sink_errors;
+	uint64_t events_written;   /* events rendered by the sinks (each sink counts) */
+	uint64_t sink_events_lost; /* rendered but not delivered: output errors, memory */
+	uint64_t resolver_calls;           /* resolver library calls reported */
+	uint64_t resolver_libc_files;      /* C library files with uprobes attached */
+	uint64_t resolver_attach_failures; /* uprobes or library files that failed (logged) */
+	uint64_t resolver_exec_checks_dropped; /* new programs not rechecked: queue full */
 	uint64_t kernel_drops[DV_DROP_NR];
 	int ncpus;
 	uint64_t ringbuf_drops_per_cpu[STATS_MAX_CPUS];

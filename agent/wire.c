@@ -20,6 +20,9 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
+/* on_record's way to end a batch; no libbpf error has this value. */
+#define BATCH_FULL (-ECANCELED)
+
 /* Where we mount cgroup2 on hosts that have none mounted. */
 #define OWN_CGROUP2_MOUNT "/run/dnsvigil/cgroup2"
 
@@ -133,6 +136,26 @@ static int load_wire(struct wire *w, const struct wire_opts *opts)
 	return -EINVAL;
 }
 
+int wire_share_maps(const struct wire *w, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const struct bpf_map *ours;
+		int err;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		ours = bpf_object__find_map_by_name(w->wire_skel->obj, bpf_map__name(map));
+		if (!ours)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(ours));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int load_owner(struct wire *w, const struct wire_opts *opts)
 {
 	for (int with_task = 1; with_task >= 0; with_task--) {
@@ -144,10 +167,7 @@ static int load_owner(struct wire *w, const struct wire_opts *opts)
 			return -errno;
 		set_ports(s->rodata->dns_ports, opts->ports);
 		s->rodata->have_task_helpers = with_task;
-		err = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(w->wire_skel->maps.events));
-		err = err ?: bpf_map__reuse_fd(s->maps.sock_owner,
-					       bpf_map__fd(w->wire_skel->maps.sock_owner));
-		err = err ?: bpf_map__reuse_fd(s->maps.drops, bpf_map__fd(w->wire_skel->maps.drops));
+		err = wire_share_maps(w, s->obj);
 		if (!err) {
 			libbpf_set_print(with_task && !log_verbose ? NULL : libbpf_print);
 			err = sockowner_bpf__load(s);
@@ -188,15 +208,23 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct wire *w = ctx;
 
+	static const size_t record_size[] = {
+		[DV_REC_PKT] = sizeof(struct dv_pkt_hdr), /* + chunk capacity, checked below */
+		[DV_REC_OWNER] = sizeof(struct dv_owner_rec),
+		[DV_REC_CALL] = sizeof(struct dv_call_rec),
+		[DV_REC_EXEC] = sizeof(struct dv_exec_rec),
+	};
 	const uint8_t kind = *(const uint8_t *)data;
 
-	if ((kind == DV_REC_PKT && size < sizeof(struct dv_pkt)) ||
-	    (kind == DV_REC_OWNER && size < sizeof(struct dv_owner_rec)) ||
-	    (kind != DV_REC_PKT && kind != DV_REC_OWNER))
+	if (kind >= sizeof(record_size) / sizeof(record_size[0]) || !record_size[kind] ||
+	    size < record_size[kind])
+		return 0;
+	if (kind == DV_REC_PKT &&
+	    size < sizeof(struct dv_pkt_hdr) + ((const struct dv_pkt_hdr *)data)->chunk_len)
 		return 0;
 	w->fn(w->ctx, data);
-	w->consumed++;
-	return 0;
+	/* A negative return stops libbpf's consumer after this record, which counts as read. */
+	return ++w->consumed >= WIRE_BATCH ? BATCH_FULL : 0;
 }
 
 int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct wire **out)
@@ -281,11 +309,10 @@ int wire_poll(struct wire *w, int timeout_ms)
 
 	w->consumed = 0;
 	err = ring_buffer__poll(w->rb, timeout_ms);
-	if (err < 0)
-		return err;
 	/* Producers skip wakeups for small batches: collect what waits even on a timeout. */
-	err = ring_buffer__consume(w->rb);
-	if (err < 0)
+	if (err >= 0)
+		err = ring_buffer__consume(w->rb);
+	if (err < 0 && err != BATCH_FULL)
 		return err;
 	return w->consumed;
 }

@@ -14,8 +14,9 @@ struct wire_opts {
 	const char *cgroup_path;      /* NULL: the cgroup v2 root, found or mounted */
 };
 
-/* Called for every ring-buffer record, in ring order: a struct dv_pkt or dv_owner_rec by its
- * first byte (enum dv_record_kind), size checked against the kind. */
+/* Called for every ring-buffer record, in ring order: a struct dv_pkt, dv_owner_rec,
+ * dv_call_rec or dv_exec_rec by its first byte (enum dv_record_kind), size checked against the
+ * kind. */
 typedef void (*wire_record_fn)(void *ctx, const void *rec);
 
 struct wire;
@@ -25,14 +26,24 @@ int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct
 /* Detaches everything (links are not pinned) and frees. */
 void wire_close(struct wire *w);
 
-/* Waits up to timeout_ms for records and consumes all there are. Returns records consumed or
- * a negative errno (-EINTR when a signal arrived). */
+/* Records one wire_poll() hands over at most, so that the caller's periodic work (timeouts,
+ * stats, flushing) keeps its pace while the kernel keeps producing. */
+#define WIRE_BATCH 8192
+
+/* Waits up to timeout_ms for records and consumes up to WIRE_BATCH. Returns records consumed
+ * (WIRE_BATCH: more may wait, poll again without sleeping) or a negative errno (-EINTR when a
+ * signal arrived). */
 int wire_poll(struct wire *w, int timeout_ms);
 
 /* Drop counters per reason summed over CPUs, and per CPU for ring-buffer reservations.
  * per_cpu gets at most max_cpus entries; returns the number of CPUs or a negative errno. */
 int wire_read_drops(struct wire *w, uint64_t totals[DV_DROP_NR], uint64_t *per_cpu_ringbuf,
 		    int max_cpus);
+
+/* Makes the not yet loaded obj use the capture's maps of the same names (events, sock_owner,
+ * drops, active_calls): one ring buffer and one owner table for every program. */
+struct bpf_object;
+int wire_share_maps(const struct wire *w, struct bpf_object *obj);
 
 int wire_owner_lookup(struct wire *w, uint64_t cookie, struct dv_owner *owner);
 /* Records an owner found in /proc; never overwrites what a kernel hook recorded. */

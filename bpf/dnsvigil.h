@@ -8,8 +8,11 @@
 #endif
 
 #define DV_COMM_LEN 16
-/* Payload bytes carried by one ring-buffer record; bigger payloads take several records. */
+/* Payload bytes carried by one ring-buffer record; bigger payloads take several records.
+ * Payloads of at most DV_SHORT_CHUNK_LEN bytes go in a record cut short after them: a
+ * dv_pkt record is sizeof(struct dv_pkt_hdr) + chunk capacity bytes long. */
 #define DV_CHUNK_LEN 512
+#define DV_SHORT_CHUNK_LEN 128
 /* A GSO TCP skb can carry 64 KiB; 128 chunks of 512 cover it. Beyond that: DV_PKT_TRUNCATED. */
 #define DV_MAX_CHUNKS 128
 #define DV_MAX_PORTS 4
@@ -90,7 +93,7 @@ struct dv_pkt_hdr {
 	__u32 tcp_seq;     /* host byte order, as in the TCP header */
 	__u32 payload_len; /* whole L4 payload of the packet */
 	__u32 chunk_off;   /* offset of this chunk in the payload */
-	__u32 sock_uid;    /* bpf_get_socket_uid: known even when the owner is not */
+	__u32 sock_uid;    /* bpf_get_socket_uid, read when the owner is not known */
 	__u64 ts_ns;       /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
 	__u64 cookie;
 	__u32 saddr[4]; /* network byte order; IPv4 in saddr[0] */
@@ -162,7 +165,7 @@ struct dv_call_rec {
 	struct dv_owner owner; /* the calling thread */
 	char name[DV_CALL_NAME_LEN];       /* the name asked for (res_send: none, see msg) */
 	char service[DV_CALL_SERVICE_LEN]; /* getaddrinfo's service */
-	char hostname[DV_CALL_NAME_LEN];   /* the name returned: canonical, h_name, getnameinfo host */
+	char hostname[DV_CALL_NAME_LEN];   /* returned: canonical name, h_name, getnameinfo host */
 	struct dv_call_addr addrs[DV_CALL_MAX_ADDRS];
 	/* res_*: the answer when the call returned one (up to DV_CALL_MSG_LEN bytes); on failure
 	 * what the answer buffer holds (the failing response, when there was one), and for

@@ -173,10 +173,18 @@ static __always_inline void attribute(struct __sk_buff *skb, struct dv_pkt_hdr *
 	    sender_is_current(skb, h)) {
 		record_owner(h->cookie, DV_OWNER_EGRESS, true);
 		owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
+	} else if (owner && owner->call_id && h->direction == DV_EGRESS &&
+		   h->l4proto == IPPROTO_UDP) {
+		/* A connected UDP socket sends without passing a socket hook: once the call that
+		 * stamped it has returned (a socket kept open across calls), later datagrams must
+		 * not carry its id. Only stamped sockets pay this lookup. */
+		owner->call_id = active_call_id((__u64)owner->tgid << 32 | owner->pid);
 	}
 	if (owner) {
 		h->owner = *owner;
 		h->flags |= DV_PKT_OWNER_KNOWN;
+	} else {
+		h->sock_uid = bpf_get_socket_uid(skb);
 	}
 }
 
@@ -189,6 +197,41 @@ struct {
 	__type(value, struct dv_pkt_hdr);
 } scratch SEC(".maps");
 
+/* Wakes the consumer only for the record that takes the backlog past wakeup_bytes. Waking it
+ * for every record past that point would cost each packet a wakeup (~700 ns) exactly when
+ * the agent is already behind. A sleeping consumer also wakes on its poll timeout. */
+static __always_inline __u64 wakeup_flag(__u64 rec_size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA); /* includes this record */
+
+	return avail >= wakeup_bytes && avail < wakeup_bytes + rec_size ? BPF_RB_FORCE_WAKEUP :
+									   BPF_RB_NO_WAKEUP;
+}
+
+/* A payload that fits one record of cap data bytes (a constant after inlining: the ring
+ * takes constant sizes). Most DNS messages fit the short record, which keeps the ring's
+ * footprint per packet small. */
+static __always_inline void emit_record(struct __sk_buff *skb, const struct dv_pkt_hdr *h,
+					__u32 payload_off, const __u32 cap)
+{
+	struct dv_pkt *rec = bpf_ringbuf_reserve(&events, sizeof(struct dv_pkt_hdr) + cap, 0);
+	__u64 len = h->payload_len; /* 64-bit: see emit_chunks */
+
+	if (!rec) {
+		count_drop(DV_DROP_RINGBUF_FULL);
+		return;
+	}
+	rec->hdr = *h;
+	rec->hdr.chunk_len = len;
+	barrier_var(len);
+	if (len > 0 && len <= cap && bpf_skb_load_bytes(skb, payload_off, rec->data, len) < 0) {
+		count_drop(DV_DROP_LOAD_BYTES);
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	bpf_ringbuf_submit(rec, wakeup_flag(sizeof(struct dv_pkt_hdr) + cap));
+}
+
 /* Copies the payload into ring-buffer records of DV_CHUNK_LEN bytes each. Global (not
  * inlined): verified once with unknown arguments, which keeps the 128-iteration loop within
  * the verifier's budget whatever path led here. */
@@ -196,12 +239,9 @@ __noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
 {
 	__u32 zero = 0;
 	struct dv_pkt_hdr *h = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 flags;
 
 	if (!h)
 		return 0;
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	for (__u32 i = 0; i < DV_MAX_CHUNKS; i++) {
 		__u32 off = i * DV_CHUNK_LEN;
 		__u64 len; /* 64-bit: a u32 would be checked in one register and passed in another */
@@ -229,7 +269,7 @@ __noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
 			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 			continue;
 		}
-		bpf_ringbuf_submit(rec, flags);
+		bpf_ringbuf_submit(rec, wakeup_flag(sizeof(*rec)));
 	}
 	return 0;
 }
@@ -272,9 +312,13 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	h->direction = direction;
 	h->ts_ns = bpf_ktime_get_ns();
 	h->cookie = bpf_get_socket_cookie(skb);
-	h->sock_uid = bpf_get_socket_uid(skb);
 	attribute(skb, h);
-	emit_chunks(skb, l4.payload_off);
+	if (h->payload_len <= DV_SHORT_CHUNK_LEN)
+		emit_record(skb, h, l4.payload_off, DV_SHORT_CHUNK_LEN);
+	else if (h->payload_len <= DV_CHUNK_LEN)
+		emit_record(skb, h, l4.payload_off, DV_CHUNK_LEN);
+	else
+		emit_chunks(skb, l4.payload_off);
 	return SKB_PASS;
 }
 

@@ -586,8 +586,8 @@ def output_lines_are_json_events():
         if not (isinstance(e.get("ts"), str) and TS_RE.match(e["ts"])):
             c.fail(f"ts: expected RFC 3339 UTC with nanoseconds, got {e.get('ts')!r}", e)
             break
-    c.true(f"event types: expected only dns, timeout, stats, got {types}",
-           set(types) <= {"dns", "timeout", "stats"} and "dns" in types)
+    c.true(f"event types: expected only dns, timeout, stats, resolver_call, got {types}",
+           set(types) <= {"dns", "timeout", "stats", "resolver_call"} and "dns" in types)
     if events.foreign:
         print(f"    note: {events.foreign} lines about other DNS traffic on this host were only "
               f"checked for the shape of a JSON object")

@@ -1,0 +1,113 @@
+/* The JSON writers the sinks build events with. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "json.h"
+
+static struct jbuf b;
+
+static const char *text(void)
+{
+	jbuf_raw(&b, "", 1); /* NUL-terminate for the comparison */
+	assert_false(b.failed);
+	return b.p;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	jbuf_reset(&b);
+	return 0;
+}
+
+static void strings_escape_quotes_backslashes_and_control_bytes(void **state)
+{
+	(void)state;
+	jbuf_str(&b, "a\"b\\c\n\x01\x7f\xc3");
+	assert_string_equal(text(), "\"a\\\"b\\\\c\\u000a\\u0001\\u007f\\u00c3\"");
+}
+
+static void null_string_is_json_null(void **state)
+{
+	(void)state;
+	jbuf_str(&b, NULL);
+	assert_string_equal(text(), "null");
+}
+
+static void keys_have_commas_except_the_first(void **state)
+{
+	(void)state;
+	jbuf_lit(&b, "{");
+	jbuf_key(&b, "a", true);
+	jbuf_u64(&b, 0);
+	jbuf_key(&b, "b", false);
+	jbuf_i64(&b, -42);
+	jbuf_key(&b, "c", false);
+	jbuf_u64(&b, UINT64_MAX);
+	jbuf_lit(&b, "}");
+	assert_string_equal(text(), "{\"a\":0,\"b\":-42,\"c\":18446744073709551615}");
+}
+
+static void time_is_rfc3339_utc_with_nanoseconds(void **state)
+{
+	(void)state;
+	jbuf_time(&b, 1795785859000000007ull); /* 2026-11-27T13:24:19.000000007Z */
+	jbuf_raw(&b, " ", 1);
+	jbuf_time(&b, 1795785859123456789ull); /* same second: the cached prefix */
+	jbuf_raw(&b, " ", 1);
+	jbuf_time(&b, 1795785860000000000ull); /* next second */
+	assert_string_equal(text(), "\"2026-11-27T13:24:19.000000007Z\" "
+				    "\"2026-11-27T13:24:19.123456789Z\" "
+				    "\"2026-11-27T13:24:20.000000000Z\"");
+}
+
+static void ipv4_and_ipv6_addresses(void **state)
+{
+	const uint8_t v4[16] = { 127, 0, 10, 255 };
+	const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	(void)state;
+	jbuf_ip(&b, 4, v4);
+	jbuf_ip(&b, 6, v6);
+	assert_string_equal(text(), "\"127.0.10.255\"\"2001:db8::1\"");
+}
+
+static void hex_is_lowercase(void **state)
+{
+	const uint8_t data[] = { 0x00, 0xab, 0xff };
+
+	(void)state;
+	jbuf_hex(&b, data, sizeof(data));
+	assert_string_equal(text(), "\"00abff\"");
+}
+
+static void buffer_grows_past_its_first_size(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 10000; i++)
+		jbuf_lit(&b, "0123456789");
+	assert_int_equal(b.len, 100000);
+	assert_false(b.failed);
+	assert_memory_equal(b.p + 99990, "0123456789", 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(strings_escape_quotes_backslashes_and_control_bytes, reset),
+		cmocka_unit_test_setup(null_string_is_json_null, reset),
+		cmocka_unit_test_setup(keys_have_commas_except_the_first, reset),
+		cmocka_unit_test_setup(time_is_rfc3339_utc_with_nanoseconds, reset),
+		cmocka_unit_test_setup(ipv4_and_ipv6_addresses, reset),
+		cmocka_unit_test_setup(hex_is_lowercase, reset),
+		cmocka_unit_test_setup(buffer_grows_past_its_first_size, reset),
+	};
+	int failed = cmocka_run_group_tests_name("json", tests, NULL, NULL);
+
+	jbuf_free(&b);
+	return failed;
+}
