@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -39,6 +40,9 @@ static const char usage[] =
 	"                            (default 5000)\n"
 	"  -s, --stats-interval SEC  seconds between stats events, 0 = never (default 10)\n"
 	"      --proc PATH           procfs mount (default /proc)\n"
+	"      --nice N              scheduling niceness, -20..19 (default 10): under CPU\n"
+	"                            contention the agent yields to the workloads it watches;\n"
+	"                            events it then cannot keep up with are counted as drops\n"
 	"Other:\n"
 	"  -n, --check               validate the options and exit\n"
 	"  -v, --verbose             debug logging, libbpf's included\n"
@@ -62,6 +66,7 @@ static const struct option long_opts[] = {
 	{ "query-timeout", required_argument, NULL, 't' },
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "proc", required_argument, NULL, 'X' },
+	{ "nice", required_argument, NULL, 'N' },
 	{ "check", no_argument, NULL, 'n' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -73,6 +78,7 @@ struct config {
 	bool pretty;
 	bool check_only;
 	bool no_resolver;
+	int nice;
 	struct wire_opts wire;
 	struct pipeline_opts pipeline;
 };
@@ -148,6 +154,11 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'L':
 			cfg->no_resolver = true;
 			break;
+		case 'N':
+			if (parse_int(optarg, &v, -20, 19))
+				fatalx("--nice: expected a niceness from -20 to 19");
+			cfg->nice = v;
+			break;
 		case 'n':
 			cfg->check_only = true;
 			break;
@@ -216,6 +227,7 @@ static void log_ready(const struct config *cfg, const struct wire *w)
 int main(int argc, char **argv)
 {
 	struct config cfg = {
+		.nice = 10,
 		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
 		.pipeline = {
 			.query_timeout_ns = 5000ull * 1000000,
@@ -235,6 +247,9 @@ int main(int argc, char **argv)
 		printf("configuration OK\n");
 		return 0;
 	}
+	/* The agent must not slow down what it watches: a busy host gets the CPU first. */
+	if (setpriority(PRIO_PROCESS, 0, cfg.nice))
+		log_warn("setting niceness %d", cfg.nice);
 	/* A reader that goes away must not kill the agent: writes then fail and are counted. */
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);

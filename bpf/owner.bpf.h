@@ -13,11 +13,29 @@
  * pid from /proc. */
 const volatile bool have_task_helpers = false;
 
-/* Tells the agent about a new owner (see struct dv_owner_rec). */
+/* A process announced this recently is in the agent's /proc cache already. */
+#define ANNOUNCE_AGAIN_NS (10ull * 1000000000)
+
+/* tgid -> when its last owner notice went out. glibc opens a socket per lookup: without this
+ * every lookup would wake the agent. LRU: exited processes age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} announced_procs SEC(".maps");
+
+/* Tells the agent about a new owner (see struct dv_owner_rec), once per process in a while. */
 static __always_inline void announce_owner(__u64 cookie, const struct dv_owner *owner)
 {
-	struct dv_owner_rec *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&announced_procs, &owner->tgid);
+	struct dv_owner_rec *rec;
 
+	if (last && now - *last < ANNOUNCE_AGAIN_NS)
+		return;
+	bpf_map_update_elem(&announced_procs, &owner->tgid, &now, BPF_ANY);
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(DV_DROP_RINGBUF_FULL);
 		return;
