@@ -624,9 +624,17 @@ def main():
     args = parser.parse_args()
     events = Events(args.events)
 
+    passed, failed = run_cases(CASES, args.only)
+    print(f"e2e: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def run_cases(cases, only=None):
+    """Runs each case (those whose name contains only, if given), prints PASS or FAIL with
+    the mismatches, and returns (passed, failed)."""
     passed = failed = 0
-    for case in CASES:
-        if args.only and args.only not in case.__name__:
+    for case in cases:
+        if only and only not in case.__name__:
             continue
         start = time.monotonic()
         try:
@@ -642,8 +650,7 @@ def main():
             passed += 1
             print(f"PASS {case.__name__} ({time.monotonic() - start:.1f}s)")
         sys.stdout.flush()
-    print(f"e2e: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return passed, failed
 
 
 if __name__ == "__main__":

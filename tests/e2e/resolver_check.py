@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from check import Checks  # the wire-capture cases' collector of mismatches
+from check import Checks, Fail, run_cases  # shared with the wire-capture cases
 
 WAIT_S = 5.0     # per expectation: the agent flushes within 1 s, the rest is slack for a busy CI
 ATTACH_S = 10.0  # for the agent to attach to a C library first seen at exec
@@ -39,10 +39,6 @@ args = None
 events = None
 agent = None
 seen = {}  # what earlier cases found, for later ones
-
-
-class Fail(Exception):
-    pass
 
 
 class Agent:
@@ -523,7 +519,6 @@ def main():
     args = parser.parse_args()
     agent = Agent()
     events = Events(agent.events_path)
-    passed = failed = 0
     try:
         agent.start()
     except Fail as err:
@@ -531,23 +526,7 @@ def main():
         print("resolver-e2e: 0 passed, 1 failed")
         return 1
     try:
-        for case in CASES:
-            if args.only and args.only not in case.__name__:
-                continue
-            start = time.monotonic()
-            try:
-                case()
-            except Fail as err:
-                failed += 1
-                print(f"FAIL {case.__name__} ({time.monotonic() - start:.1f}s)")
-                print("\n".join("    " + line for line in str(err).splitlines()))
-            except Exception as err:  # a harness bug must still end in a summary line
-                failed += 1
-                print(f"FAIL {case.__name__}: harness error {type(err).__name__}: {err}")
-            else:
-                passed += 1
-                print(f"PASS {case.__name__} ({time.monotonic() - start:.1f}s)")
-            sys.stdout.flush()
+        passed, failed = run_cases(CASES, args.only)
     finally:
         agent.stop()
     print(f"resolver-e2e: {passed} passed, {failed} failed")
