@@ -70,6 +70,12 @@ struct dns_msg {
 
 struct dns_parser;
 
+/* DNS names compare case-insensitively in ASCII only (RFC 4343). */
+static inline char dns_ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
 struct dns_parser *dns_parser_new(void);
 void dns_parser_free(struct dns_parser *p);
 

@@ -7,13 +7,12 @@
 #include <sys/queue.h>
 
 #include "dnsvigil.h"
+#include "hash.h"
 
 /* Names this long or longer (the NUL included) are allocated; shorter ones, which include
  * every ip6.arpa name (73 bytes), live in the entry. */
 #define INLINE_NAME 96
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
 
 struct entry {
 	LIST_ENTRY(entry) chain; /* hash chain, or the free list */
@@ -46,6 +45,7 @@ struct match {
 	uint64_t timeout_ns;
 	size_t max_pending;
 	struct match_stats stats;
+	uint64_t seed;
 	struct entry *entries; /* max_pending of them, calloc'd: untouched pages cost nothing */
 	size_t n_used;         /* entries[] touched so far */
 	LIST_HEAD(chain_head, entry) *chains;
@@ -53,15 +53,6 @@ struct match {
 	LIST_HEAD(, entry) free;
 	TAILQ_HEAD(, entry) pending;
 };
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len--)
-		h = (h ^ *p++) * FNV_PRIME;
-	return h;
-}
 
 static size_t ip_len(uint8_t family)
 {
@@ -81,7 +72,8 @@ static const char *entry_qname(const struct entry *e)
 	return e->qname_len < INLINE_NAME ? e->inline_name : e->long_name;
 }
 
-static int key_of(struct key *k, const struct net_info *net, const struct dns_msg *msg)
+static int key_of(const struct match *m, struct key *k, const struct net_info *net,
+		  const struct dns_msg *msg)
 {
 	uint16_t nums[4];
 	size_t i, len;
@@ -91,12 +83,8 @@ static int key_of(struct key *k, const struct net_info *net, const struct dns_ms
 	len = strnlen(msg->qname, sizeof(k->qname));
 	if (len == sizeof(k->qname))
 		return -EINVAL;
-	/* DNS names compare case-insensitively in ASCII only (RFC 4343) */
-	for (i = 0; i <= len; i++) {
-		char c = msg->qname[i];
-
-		k->qname[i] = c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-	}
+	for (i = 0; i <= len; i++)
+		k->qname[i] = dns_ascii_lower(msg->qname[i]);
 	k->qname_len = len;
 	k->cookie = net->socket_cookie;
 	k->family = net->family;
@@ -109,10 +97,10 @@ static int key_of(struct key *k, const struct net_info *net, const struct dns_ms
 	nums[1] = k->id;
 	nums[2] = k->qtype;
 	nums[3] = k->qclass;
-	k->hash = fnv1a(FNV_OFFSET, &k->cookie, sizeof(k->cookie));
-	k->hash = fnv1a(k->hash, nums, sizeof(nums));
-	k->hash = fnv1a(k->hash, k->ip, ip_len(k->family));
-	k->hash = fnv1a(k->hash, k->qname, len);
+	k->hash = hash_bytes(m->seed, &k->cookie, sizeof(k->cookie));
+	k->hash = hash_bytes(k->hash, nums, sizeof(nums));
+	k->hash = hash_bytes(k->hash, k->ip, ip_len(k->family));
+	k->hash = hash_finish(hash_bytes(k->hash, k->qname, len));
 	return 0;
 }
 
@@ -132,7 +120,6 @@ static bool entry_is(const struct entry *e, const struct key *k)
 
 static struct chain_head *chain_of(const struct match *m, uint64_t hash)
 {
-	/* FNV-1a mixes best into the high bits */
 	return &m->chains[hash >> m->hash_shift];
 }
 
@@ -184,7 +171,7 @@ int match_query(struct match *m, const struct net_info *net, const struct proc_i
 	struct key k;
 	int err;
 
-	err = key_of(&k, net, msg);
+	err = key_of(m, &k, net, msg);
 	if (err)
 		return err;
 	if (find(m, &k)) {
@@ -227,7 +214,7 @@ int64_t match_response(struct match *m, const struct net_info *net, const struct
 	struct key k;
 	uint64_t query_ts_ns;
 
-	if (key_of(&k, net, msg) || !(e = find(m, &k))) {
+	if (key_of(m, &k, net, msg) || !(e = find(m, &k))) {
 		m->stats.unmatched++;
 		return -1;
 	}
@@ -283,8 +270,12 @@ struct match *match_new(uint64_t timeout_ns, size_t max_pending)
 		return NULL;
 	m->timeout_ns = timeout_ns ?: MATCH_DEFAULT_TIMEOUT_NS;
 	m->max_pending = max_pending ?: MATCH_DEFAULT_MAX_PENDING;
+	m->seed = hash_seed();
 	m->hash_shift = 63;
-	while (n_chains < m->max_pending) {
+	/* One chain per 8 entries: a full table has short chains, and the chain heads of a
+	 * table in normal use (far from full) stay in cache, which a lookup's first read
+	 * otherwise misses. */
+	while (n_chains < m->max_pending / 8) {
 		n_chains *= 2;
 		m->hash_shift--;
 	}

@@ -1,11 +1,11 @@
 #include "origin.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dnsvigil.h"
+#include "hash.h"
 
 /* Table sizes (entries) and how long entries live. A packet's egress and ingress events are
  * microseconds apart; an upstream response may take a resolver's whole retry schedule. */
@@ -26,12 +26,13 @@ struct packet_key {
 	uint8_t dst_ip[16];
 };
 
-/* A question a local server received: the process and qname (lowercase) and qtype. */
+/* A question a local server received: the process, qtype and the lowercased qname as a
+ * seeded 64-bit hash (names differing only in a hash collision, 1 in 2^64, would match). */
 struct question_key {
 	int32_t server_pid;
 	uint16_t qtype;
-	uint16_t pad;
-	char qname[DNS_MAX_NAME + 1];
+	uint16_t qname_len;
+	uint64_t qname_hash;
 };
 
 /* A stub's upstream query, waiting for its response on the same socket. */
@@ -59,6 +60,7 @@ struct origin {
 	struct table packets;   /* packet_key -> the sender (or the client it forwards for) */
 	struct table questions; /* question_key -> the client that asked the server */
 	struct table upstream;  /* upstream_key -> the client the stub forwarded for */
+	uint64_t seed;
 };
 
 static int table_init(struct table *t, size_t slots, size_t key_size, uint64_t ttl_ns)
@@ -72,14 +74,9 @@ static int table_init(struct table *t, size_t slots, size_t key_size, uint64_t t
 	return t->mem ? 0 : -1;
 }
 
-static uint64_t hash_key(const void *key, size_t len)
+static uint64_t hash_key(const struct origin *o, const void *key, size_t len)
 {
-	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	return hash_finish(hash_bytes(o->seed, key, len));
 }
 
 static struct entry_hdr *slot(const struct table *t, uint64_t i)
@@ -104,7 +101,7 @@ static struct proc_info *value_of(const struct table *t, struct entry_hdr *e)
 	return (struct proc_info *)((uint8_t *)(e + 1) + t->key_size);
 }
 
-/* h: hash_key() of the key's meaningful bytes (a qname's, not the zeros behind it). */
+/* h: hash_key() of the key. */
 static const struct proc_info *table_get(const struct table *t, const void *key, uint64_t h,
 					 uint64_t now)
 {
@@ -142,7 +139,8 @@ static void table_put(struct table *t, const void *key, uint64_t h,
 	*value_of(t, victim) = *client;
 }
 
-static uint64_t packet_key(struct packet_key *k, const struct net_info *n, uint16_t id)
+static uint64_t packet_key(const struct origin *o, struct packet_key *k, const struct net_info *n,
+			   uint16_t id)
 {
 	memset(k, 0, sizeof(*k));
 	k->transport = n->transport;
@@ -152,27 +150,33 @@ static uint64_t packet_key(struct packet_key *k, const struct net_info *n, uint1
 	k->dst_port = n->dst_port;
 	memcpy(k->src_ip, n->src_ip, sizeof(k->src_ip));
 	memcpy(k->dst_ip, n->dst_ip, sizeof(k->dst_ip));
-	return hash_key(k, sizeof(*k));
+	return hash_key(o, k, sizeof(*k));
 }
 
-static uint64_t question_key(struct question_key *k, int32_t pid, const struct dns_msg *m)
+static uint64_t question_key(const struct origin *o, struct question_key *k, int32_t pid,
+			     const struct dns_msg *m)
 {
+	char lower[DNS_MAX_PRESENTATION];
 	size_t i;
 
-	memset(k, 0, sizeof(*k));
-	k->server_pid = pid;
-	k->qtype = m->qtype;
-	for (i = 0; i < DNS_MAX_NAME && m->qname[i]; i++)
-		k->qname[i] = tolower((unsigned char)m->qname[i]);
-	return hash_key(k, offsetof(struct question_key, qname) + i);
+	for (i = 0; i < sizeof(lower) && m->qname[i]; i++)
+		lower[i] = dns_ascii_lower(m->qname[i]);
+	*k = (struct question_key){
+		.server_pid = pid,
+		.qtype = m->qtype,
+		.qname_len = i,
+		.qname_hash = hash_bytes(o->seed, lower, i),
+	};
+	return hash_key(o, k, sizeof(*k));
 }
 
-static uint64_t upstream_key(struct upstream_key *k, uint64_t cookie, uint16_t id)
+static uint64_t upstream_key(const struct origin *o, struct upstream_key *k, uint64_t cookie,
+			     uint16_t id)
 {
 	memset(k, 0, sizeof(*k));
 	k->cookie = cookie;
 	k->id = id;
-	return hash_key(k, sizeof(*k));
+	return hash_key(o, k, sizeof(*k));
 }
 
 /* Who a process is, without the strings that point into the process cache. */
@@ -207,29 +211,29 @@ bool origin_message(struct origin *o, const struct event *ev, uint64_t ts_ns,
 		/* A query leaving its sender: upstream, if the sender received it from a client. */
 		found = NULL;
 		if (p->pid >= 0)
-			found = table_get(&o->questions, &qk, question_key(&qk, p->pid, m), ts_ns);
+			found = table_get(&o->questions, &qk, question_key(o, &qk, p->pid, m), ts_ns);
 		if (found) {
 			*client = *found;
-			h = upstream_key(&uk, ev->net.socket_cookie, m->id);
+			h = upstream_key(o, &uk, ev->net.socket_cookie, m->id);
 			table_put(&o->upstream, &uk, h, client, ts_ns, false);
 		}
 		identity(p, &sender);
 		if (found || sender.pid >= 0)
-			table_put(&o->packets, &pk, packet_key(&pk, &ev->net, m->id),
+			table_put(&o->packets, &pk, packet_key(o, &pk, &ev->net, m->id),
 				  found ? client : &sender, ts_ns, false);
 		return found;
 	}
 	if (!m->qr && p->pid >= 0) {
 		/* A query arriving at a local server: who sent this very packet? The first client
 		 * asking caused the forward: later ones do not replace it. */
-		found = table_get(&o->packets, &pk, packet_key(&pk, &ev->net, m->id), ts_ns);
+		found = table_get(&o->packets, &pk, packet_key(o, &pk, &ev->net, m->id), ts_ns);
 		if (found)
-			table_put(&o->questions, &qk, question_key(&qk, p->pid, m), found, ts_ns,
+			table_put(&o->questions, &qk, question_key(o, &qk, p->pid, m), found, ts_ns,
 				  true);
 		return false;
 	}
 	if (m->qr && ev->net.direction == DV_INGRESS) {
-		h = upstream_key(&uk, ev->net.socket_cookie, m->id);
+		h = upstream_key(o, &uk, ev->net.socket_cookie, m->id);
 		found = table_get(&o->upstream, &uk, h, ts_ns);
 		if (found)
 			*client = *found;
@@ -244,6 +248,7 @@ struct origin *origin_new(void)
 
 	if (!o)
 		return NULL;
+	o->seed = hash_seed();
 	if (table_init(&o->packets, PACKET_SLOTS, sizeof(struct packet_key), ORIGIN_WINDOW_NS) ||
 	    table_init(&o->questions, QUESTION_SLOTS, sizeof(struct question_key),
 		       ORIGIN_WINDOW_NS) ||
