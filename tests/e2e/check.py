@@ -530,16 +530,22 @@ def bpftool_json(*argv):
     return json.loads(out.stdout.strip() or "[]")  # cgroup show prints nothing when empty
 
 
-def agent_exits_zero_on_sigterm():
-    # The programs the agent holds, by id: another dnsvigil on this machine must not confuse us.
+def prog_ids_held_by(pid):
+    """The ids of the BPF programs a process holds, from its fdinfo: by id, another dnsvigil
+    on this machine cannot be mistaken for it."""
     ids = set()
-    fdinfo = f"/proc/{args.agent_pid}/fdinfo"
+    fdinfo = f"/proc/{pid}/fdinfo"
     for fd in os.listdir(fdinfo):
         try:
             with open(os.path.join(fdinfo, fd)) as f:
                 ids.update(int(line.split()[1]) for line in f if line.startswith("prog_id:"))
         except OSError:
             pass
+    return ids
+
+
+def agent_exits_zero_on_sigterm():
+    ids = prog_ids_held_by(args.agent_pid)
     names = {p["id"]: p.get("name") for p in bpftool_json("prog", "show") if p["id"] in ids}
     attached = {p["id"] for p in bpftool_json("cgroup", "show", args.cgroup_root)}
     c = Checks()

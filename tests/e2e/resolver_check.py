@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from check import Checks, Fail, run_cases  # shared with the wire-capture cases
+from check import Checks, Fail, prog_ids_held_by, run_cases  # shared with the wire cases
 
 WAIT_S = 5.0     # per expectation: the agent flushes within 1 s, the rest is slack for a busy CI
 ATTACH_S = 10.0  # for the agent to attach to a C library first seen at exec
@@ -458,14 +458,7 @@ def bpftool_prog_ids():
 
 
 def agent_exits_zero_and_unloads_on_sigterm():
-    ids = set()
-    fdinfo = f"/proc/{agent.proc.pid}/fdinfo"
-    for fd in os.listdir(fdinfo):
-        try:
-            with open(os.path.join(fdinfo, fd)) as f:
-                ids.update(int(line.split()[1]) for line in f if line.startswith("prog_id:"))
-        except OSError:
-            pass
+    ids = prog_ids_held_by(agent.proc.pid)
     names = {n for i, n in bpftool_prog_ids().items() if i in ids}
     c = Checks()
     c.true(f"the agent should hold the resolver programs; it holds {sorted(names)}",
