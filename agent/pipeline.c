@@ -25,6 +25,10 @@
 /* An unknown socket owner triggers a /proc scan at most this often. */
 #define OWNER_SCAN_INTERVAL_NS (1000ull * 1000000)
 #define PROC_CACHE_ENTRIES 4096
+/* A message from a socket without a known owner waits this long for one: the first query on
+ * an accepted TCP connection arrives before the server's reply names the socket's owner. */
+#define PARK_SLOTS 256
+#define PARK_NS (300ull * 1000000)
 #define MATCH_MAX_PENDING 65536
 
 struct asm_slot {
@@ -34,6 +38,14 @@ struct asm_slot {
 	uint32_t received;
 	struct dv_pkt_hdr hdr;
 	uint8_t *buf; /* MAX_CAPTURED bytes, kept across uses */
+};
+
+/* A message waiting for its socket's owner (park()). */
+struct parked {
+	struct dv_pkt_hdr hdr;
+	uint8_t *data; /* NULL: the slot is free */
+	size_t len;
+	int64_t latency_ns;
 };
 
 struct pipeline {
@@ -48,6 +60,8 @@ struct pipeline {
 	struct proc_cache *procs;
 	struct stats stats;
 	struct asm_slot slots[ASM_SLOTS];
+	struct parked parked[PARK_SLOTS];
+	int n_parked;
 	uint64_t start_mono_ns;
 	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t last_stats_ns;
@@ -138,20 +152,10 @@ static void process_from_owner(struct pipeline *p, const struct dv_owner *o, uin
 	proc_cache_fill(p->procs, pi, now);
 }
 
-static void attribute(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t now,
-		      struct proc_info *pi)
+/* Nobody known: only the socket's uid, which the kernel gives even without an owner. */
+static void unknown_process(const struct dv_pkt_hdr *h, struct proc_info *pi)
 {
-	struct dv_owner o;
-
-	if (!find_owner(p, h, now, &o)) {
-		p->stats.unattributed_packets++;
-		/* The socket's uid is known even without an owner process. */
-		*pi = (struct proc_info){
-			.pid = -1, .tid = -1, .ppid = -1, .uid = h->sock_uid, .gid = -1,
-		};
-		return;
-	}
-	process_from_owner(p, &o, now, pi);
+	*pi = (struct proc_info){ .pid = -1, .tid = -1, .ppid = -1, .uid = h->sock_uid, .gid = -1 };
 }
 
 static uint8_t role_of(const struct dv_pkt_hdr *h, bool qr)
@@ -160,32 +164,70 @@ static uint8_t role_of(const struct dv_pkt_hdr *h, bool qr)
 	return (h->direction == DV_EGRESS) != qr ? ROLE_CLIENT : ROLE_SERVER;
 }
 
+/* The event of one DNS message; process, latency and origin are the caller's. */
+static void dns_event(struct pipeline *p, const struct dv_pkt_hdr *h, const uint8_t *data,
+		      size_t len, const struct dns_msg *msg, struct event *ev)
+{
+	*ev = (struct event){
+		.type = EVENT_DNS,
+		.ts_ns = h->ts_ns + p->realtime_offset_ns,
+		.dns = msg,
+		.latency_ns = -1,
+		.raw = data,
+		.raw_len = len,
+	};
+	net_from_hdr(h, &ev->net);
+	if (len >= DNS_HEADER_LEN)
+		ev->net.role = role_of(h, msg->qr);
+	/* The call as it was when the packet left or arrived, not as the owner map says now. */
+	if (h->flags & DV_PKT_OWNER_KNOWN)
+		ev->call_id = h->owner.call_id;
+}
+
+/* Holds a message whose socket has no known owner yet, for pipeline_tick to emit once a hook
+ * or the socket's next packet names one (see struct parked). False when no slot is free. */
+static bool park(struct pipeline *p, const struct dv_pkt_hdr *h, const uint8_t *data, size_t len,
+		 int64_t latency_ns)
+{
+	for (int i = 0; i < PARK_SLOTS; i++) {
+		struct parked *k = &p->parked[i];
+
+		if (k->data)
+			continue;
+		k->data = malloc(len);
+		if (!k->data)
+			return false;
+		memcpy(k->data, data, len);
+		k->len = len;
+		k->hdr = *h;
+		k->latency_ns = latency_ns;
+		p->n_parked++;
+		return true;
+	}
+	return false;
+}
+
 static void handle_message(struct pipeline *p, const struct dv_pkt_hdr *h, const uint8_t *data,
 			   size_t len)
 {
 	uint64_t now = h->ts_ns; /* the capture time: same clock, and no system call per message */
 	struct proc_info pi, client;
+	struct dv_owner owner;
 	struct dns_msg msg;
-	struct event ev = {
-		.type = EVENT_DNS,
-		.ts_ns = h->ts_ns + p->realtime_offset_ns,
-		.process = &pi,
-		.dns = &msg,
-		.latency_ns = -1,
-		.raw = data,
-		.raw_len = len,
-	};
+	struct event ev;
+	bool known;
 
 	p->stats.messages++;
 	if (dns_parse(p->parser, data, len, &msg))
 		p->stats.parse_errors++;
-	net_from_hdr(h, &ev.net);
-	attribute(p, h, now, &pi);
-	/* The call as it was when the packet left or arrived, not as the owner map says now. */
-	if (h->flags & DV_PKT_OWNER_KNOWN)
-		ev.call_id = h->owner.call_id;
+	known = find_owner(p, h, now, &owner);
+	if (known)
+		process_from_owner(p, &owner, now, &pi);
+	else
+		unknown_process(h, &pi);
+	dns_event(p, h, data, len, &msg, &ev);
+	ev.process = &pi;
 	if (len >= DNS_HEADER_LEN) {
-		ev.net.role = role_of(h, msg.qr);
 		if (msg.has_question && !msg.qr) {
 			match_query(p->match, &ev.net, &pi, &msg, h->ts_ns);
 		} else if (msg.has_question) {
@@ -196,7 +238,51 @@ static void handle_message(struct pipeline *p, const struct dv_pkt_hdr *h, const
 			ev.origin = &client;
 		}
 	}
+	if (!known && p->wire && park(p, h, data, len, ev.latency_ns))
+		return;
+	if (!known)
+		p->stats.unattributed_packets++;
 	emit(p, &ev);
+}
+
+/* Emits a parked message with the owner found meanwhile, or without one when owner is NULL. */
+static void release(struct pipeline *p, struct parked *k, const struct dv_owner *owner,
+		    uint64_t now)
+{
+	struct proc_info pi;
+	struct dns_msg msg;
+	struct event ev;
+
+	dns_parse(p->parser, k->data, k->len, &msg); /* an error was counted when parked */
+	if (owner) {
+		process_from_owner(p, owner, now, &pi);
+	} else {
+		unknown_process(&k->hdr, &pi);
+		p->stats.unattributed_packets++;
+	}
+	dns_event(p, &k->hdr, k->data, k->len, &msg, &ev);
+	ev.process = &pi;
+	ev.latency_ns = k->latency_ns;
+	emit(p, &ev);
+	free(k->data);
+	k->data = NULL;
+	p->n_parked--;
+}
+
+/* force: release everything, with or without an owner (at exit). */
+static void release_parked(struct pipeline *p, uint64_t now, bool force)
+{
+	for (int i = 0; p->n_parked && i < PARK_SLOTS; i++) {
+		struct parked *k = &p->parked[i];
+		struct dv_owner owner;
+
+		if (!k->data)
+			continue;
+		if (find_owner(p, &k->hdr, now, &owner))
+			release(p, k, &owner, now);
+		else if (force || now - k->hdr.ts_ns >= PARK_NS)
+			release(p, k, NULL, now);
+	}
 }
 
 /* tcpre keeps the header of each stream's latest segment as its meta; the message's own
@@ -411,6 +497,7 @@ void pipeline_tick(struct pipeline *p)
 		if (p->slots[i].used && now - p->slots[i].started_ns > ASM_STALE_NS)
 			free_slot(p, &p->slots[i], true);
 	tcpre_expire(p->tcpre, now, on_tcp_message, p);
+	release_parked(p, now, false);
 	match_expire(p->match, now, on_timeout, p);
 	if (p->resolver)
 		resolver_tick(p->resolver, now);
@@ -422,6 +509,7 @@ void pipeline_tick(struct pipeline *p)
 void pipeline_finish(struct pipeline *p)
 {
 	pipeline_tick(p);
+	release_parked(p, clock_ns(CLOCK_MONOTONIC), true);
 	if (p->opts.stats_interval_ns)
 		emit_stats(p, clock_ns(CLOCK_MONOTONIC));
 	flush_sinks(p);
@@ -476,6 +564,8 @@ void pipeline_free(struct pipeline *p)
 		return;
 	for (int i = 0; i < ASM_SLOTS; i++)
 		free(p->slots[i].buf);
+	for (int i = 0; i < PARK_SLOTS; i++)
+		free(p->parked[i].data);
 	dns_parser_free(p->parser);
 	tcpre_free(p->tcpre);
 	match_free(p->match);
