@@ -15,6 +15,7 @@
 
 #include "call.h"
 #include "libc.h"
+#include "hash.h"
 #include "log.h"
 #include "proc.h"
 #include "resolver.skel.h"
@@ -274,11 +275,10 @@ static int scan_process(void *ctx, pid_t pid)
 
 static uint64_t hash3(uint64_t a, uint64_t b, uint64_t c)
 {
-	uint64_t h = a * 0x9e3779b97f4a7c15ull;
+	const uint64_t v[3] = { a, b, c };
 
-	h = (h ^ b) * 0x9e3779b97f4a7c15ull;
-	h = (h ^ c) * 0x9e3779b97f4a7c15ull;
-	return h ^ h >> 32;
+	/* Unseeded: devices, inodes and namespaces are not the network's to choose. */
+	return hash_finish(hash_bytes(0, v, sizeof(v)));
 }
 
 /* Whether pid's executable was looked at in its mount namespace within EXEC_SEEN_TTL_NS;
