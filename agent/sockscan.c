@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "proc.h"
 
 #ifndef SYS_pidfd_open
@@ -55,7 +56,7 @@ struct holder {
 
 static size_t inode_slot(const struct inode_set *set, uint64_t ino)
 {
-	size_t i = (ino * 0x9e3779b97f4a7c15ULL) >> 32;
+	size_t i = (ino * HASH_MULTIPLIER) >> 32;
 
 	for (i &= set->cap - 1; set->slots[i] && set->slots[i] != ino; i = (i + 1) & (set->cap - 1))
 		;

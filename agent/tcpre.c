@@ -8,6 +8,8 @@
 #include <sys/param.h>
 #include <sys/queue.h>
 
+#include "hash.h"
+
 #define NSEC_PER_SEC 1000000000ULL
 
 /* A segment past a hole, waiting for the bytes before it. */
@@ -70,7 +72,7 @@ static uint16_t be16(const uint8_t *p)
 static struct chain_head *chain_of(const struct tcpre *t, const struct tcpre_key *key)
 {
 	/* Fibonacci hashing: cookies come from a counter, the product's top bits spread them. */
-	uint64_t h = (key->cookie << 1 ^ key->direction) * 0x9e3779b97f4a7c15ULL;
+	uint64_t h = (key->cookie << 1 ^ key->direction) * HASH_MULTIPLIER;
 
 	return &t->chains[h >> t->hash_shift];
 }
