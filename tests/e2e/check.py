@@ -62,10 +62,14 @@ RELEVANT = (b"example.test", b'"type":"stats"', b'"malformed"')
 
 
 class Events:
-    """The agent's JSONL file, read incrementally. Lines that are not JSON are kept aside."""
+    """The agent's JSONL file, read incrementally. Lines that are not JSON are kept aside.
+    relevant: byte strings one of which a line must hold to be parsed (None: every line);
+    alive_check: called while waiting, raises Fail when the agent is gone."""
 
-    def __init__(self, path):
+    def __init__(self, path, relevant=RELEVANT, alive_check=None):
         self.path = path
+        self.relevant = relevant
+        self.alive_check = alive_check or agent_gone_check
         self.pos = 0
         self.partial = b""
         self.items = []
@@ -84,7 +88,7 @@ class Events:
         for line in lines:
             if not line.strip():
                 continue
-            if not any(word in line for word in RELEVANT):
+            if self.relevant and not any(word in line for word in self.relevant):
                 self.foreign += 1
                 if not (line.startswith(b'{"type":"') and line.endswith(b"}")):
                     self.bad_lines.append(f"not a JSON object: {line[:200]!r}")
@@ -104,7 +108,7 @@ class Events:
                 return found[:n]
             if time.monotonic() > deadline:
                 break
-            agent_gone_check()
+            self.alive_check()
             time.sleep(0.05)
         msg = f"{what}: expected {n} event(s) within {timeout:.0f} s, found {len(found)}"
         if self.foreign:
@@ -116,6 +120,8 @@ class Events:
             rel = [e for e in self.items if related(e)]
             msg += f"\n  events the agent wrote for it ({len(rel)}):"
             msg += "".join(f"\n    {summary(e)}" for e in rel[:16]) or " none"
+        else:
+            msg += "".join(f"\n    {json.dumps(e)[:400]}" for e in found)
         raise Fail(msg)
 
 
