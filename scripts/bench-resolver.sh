@@ -73,12 +73,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, BPF)"
+why=$(lab_preflight ip unbound unbound-checkconf dig bpftrace bpftool python3 taskset) ||
+	die "$why"
 [[ -x $agent_bin && -x $loop_bin ]] ||
 	die "$agent_bin or $loop_bin is missing: run make $agent_bin $loop_bin"
-for tool in ip unbound unbound-checkconf dig bpftrace bpftool python3 taskset; do
-	command -v "$tool" >/dev/null || die "$tool is not installed (make deps)"
-done
 [[ $(nproc) -ge 2 ]] || die "needs 2 CPUs: the loop on one, agent and bpftrace on the other"
 loop_cpu=$(($(nproc) - 1))
 

@@ -108,12 +108,10 @@ check_int BENCH_ROUNDS "$rounds" 1 9
 check_int BENCH_CLIENTS "$clients" 1 64
 check_int BENCH_OUTSTANDING "$outstanding" 1 10000
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, BPF)"
+why=$(lab_preflight ip unbound unbound-checkconf dig dnsperf dnscap bpftool sysctl timeout \
+	getconf "$py") || die "$why"
 [[ -x $agent_bin ]] || die "$agent_bin is missing: run make $build/dnsvigil"
 [[ -x $bench_bin ]] || die "$bench_bin is missing: run make $build/bench_dns"
-for tool in ip unbound unbound-checkconf dig dnsperf dnscap bpftool sysctl timeout getconf "$py"; do
-	command -v "$tool" >/dev/null || die "$tool is not installed (make deps)"
-done
 for fn in lab_ns_create lab_ns_delete lab_unbound_config lab_unbound_start lab_wait_dns lab_kill; do
 	declare -F "$fn" >/dev/null || die "scripts/lab.sh does not define $fn"
 done

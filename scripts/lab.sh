@@ -34,6 +34,22 @@ lab_kill() {
 	return 0
 }
 
+# lab_preflight TOOL...: prints why the lab cannot run here (not root, a tool missing) and
+# returns non-zero; silent and 0 when all is there.
+lab_preflight() {
+	local tool
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "must run as root (network namespaces, BPF)"
+		return 1
+	fi
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "$tool is not installed (make deps)"
+			return 1
+		fi
+	done
+}
+
 # lab_ns_create NAME [RESOLVER_IP]: a namespace with lo up; with RESOLVER_IP, getaddrinfo() in
 # `ip netns exec NAME ...` uses it (ip netns exec bind-mounts /etc/netns/NAME/resolv.conf).
 lab_ns_create() {

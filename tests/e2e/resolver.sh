@@ -60,12 +60,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[[ $(id -u) -eq 0 ]] || setup_fail "must run as root (network namespaces, BPF)"
+why=$(lab_preflight ip unbound unbound-checkconf dig dnsmasq unshare getent "$py") ||
+	setup_fail "$why"
 for bin in dnsvigil resolver/calls resolver/calls-musl; do
 	[[ -x $build/$bin ]] || setup_fail "$build/$bin is missing: run make test-e2e"
-done
-for tool in ip unbound unbound-checkconf dig dnsmasq unshare getent "$py"; do
-	command -v "$tool" >/dev/null || setup_fail "$tool is not installed (make deps)"
 done
 
 tmp=$(mktemp -d "/tmp/dvr-$$.XXXXXX") || setup_fail "mktemp"

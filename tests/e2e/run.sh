@@ -69,11 +69,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[[ $(id -u) -eq 0 ]] || setup_fail "must run as root (network namespaces, BPF)"
+why=$(lab_preflight ip unbound unbound-checkconf dig bpftool "$py") || setup_fail "$why"
 [[ -x $agent_bin ]] || setup_fail "$agent_bin is missing: run make $build/dnsvigil"
-for tool in ip unbound unbound-checkconf dig bpftool "$py"; do
-	command -v "$tool" >/dev/null || setup_fail "$tool is not installed (make deps)"
-done
 
 tmp=$(mktemp -d "/tmp/dvt-$$.XXXXXX") || setup_fail "mktemp"
 rm -rf "$build/e2e-last"
