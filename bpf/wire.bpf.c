@@ -208,23 +208,29 @@ static __always_inline __u64 wakeup_flag(__u64 rec_size)
 									   BPF_RB_NO_WAKEUP;
 }
 
-/* A payload that fits one record of cap data bytes (a constant after inlining: the ring
- * takes constant sizes). Most DNS messages fit the short record, which keeps the ring's
- * footprint per packet small. */
+/* One record: the payload bytes from off on, at most cap of them (cap is a constant after
+ * inlining: the ring takes constant sizes). Most DNS messages fit a short record whole, which
+ * keeps the ring's footprint per packet small; longer ones are cut in DV_CHUNK_LEN chunks. */
 static __always_inline void emit_record(struct __sk_buff *skb, const struct dv_pkt_hdr *h,
-					__u32 payload_off, const __u32 cap)
+					__u32 payload_off, __u32 off, const __u32 cap)
 {
 	struct dv_pkt *rec = bpf_ringbuf_reserve(&events, sizeof(struct dv_pkt_hdr) + cap, 0);
-	__u64 len = h->payload_len; /* 64-bit: see emit_chunks */
+	__u64 len; /* 64-bit: a u32 would be checked in one register and passed in another */
 
 	if (!rec) {
 		count_drop(DV_DROP_RINGBUF_FULL);
 		return;
 	}
 	rec->hdr = *h;
-	rec->hdr.chunk_len = len;
+	len = h->payload_len - off;
+	if (len > cap)
+		len = cap;
+	/* Keeps clang from merging the clamp with the checks below. */
 	barrier_var(len);
-	if (len > 0 && len <= cap && bpf_skb_load_bytes(skb, payload_off, rec->data, len) < 0) {
+	rec->hdr.chunk_off = off;
+	rec->hdr.chunk_len = len;
+	if (len > 0 && len <= cap &&
+	    bpf_skb_load_bytes(skb, payload_off + off, rec->data, len) < 0) {
 		count_drop(DV_DROP_LOAD_BYTES);
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return;
@@ -242,35 +248,9 @@ __noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
 
 	if (!h)
 		return 0;
-	for (__u32 i = 0; i < DV_MAX_CHUNKS; i++) {
-		__u32 off = i * DV_CHUNK_LEN;
-		__u64 len; /* 64-bit: a u32 would be checked in one register and passed in another */
-		struct dv_pkt *rec;
-
-		/* A payload-less TCP control segment still sends one (empty) record. */
-		if (i > 0 && off >= h->payload_len)
-			break;
-		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-		if (!rec) {
-			count_drop(DV_DROP_RINGBUF_FULL);
-			continue;
-		}
-		rec->hdr = *h;
-		len = h->payload_len - off;
-		if (len > DV_CHUNK_LEN)
-			len = DV_CHUNK_LEN;
-		/* Keeps clang from merging the clamp with the checks below. */
-		barrier_var(len);
-		rec->hdr.chunk_off = off;
-		rec->hdr.chunk_len = len;
-		if (len > 0 && len <= DV_CHUNK_LEN &&
-		    bpf_skb_load_bytes(skb, payload_off + off, rec->data, len) < 0) {
-			count_drop(DV_DROP_LOAD_BYTES);
-			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
-			continue;
-		}
-		bpf_ringbuf_submit(rec, wakeup_flag(sizeof(*rec)));
-	}
+	for (__u32 off = 0; off < h->payload_len && off < DV_MAX_CHUNKS * DV_CHUNK_LEN;
+	     off += DV_CHUNK_LEN)
+		emit_record(skb, h, payload_off, off, DV_CHUNK_LEN);
 	return 0;
 }
 
@@ -314,9 +294,9 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	h->cookie = bpf_get_socket_cookie(skb);
 	attribute(skb, h);
 	if (h->payload_len <= DV_SHORT_CHUNK_LEN)
-		emit_record(skb, h, l4.payload_off, DV_SHORT_CHUNK_LEN);
+		emit_record(skb, h, l4.payload_off, 0, DV_SHORT_CHUNK_LEN);
 	else if (h->payload_len <= DV_CHUNK_LEN)
-		emit_record(skb, h, l4.payload_off, DV_CHUNK_LEN);
+		emit_record(skb, h, l4.payload_off, 0, DV_CHUNK_LEN);
 	else
 		emit_chunks(skb, l4.payload_off);
 	return SKB_PASS;
