@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -53,6 +55,41 @@ const char *libc_kind_name(enum libc_kind kind)
 	default:
 		return "none";
 	}
+}
+
+/* The ELF identity of the C libraries the agent can trace: its own. */
+#if defined(__x86_64__)
+#define ELF_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define ELF_MACHINE EM_AARCH64
+#else
+#error "libc_check_elf: no ELF machine known for this architecture"
+#endif
+#define ELF_CLASS (__SIZEOF_POINTER__ == 8 ? ELFCLASS64 : ELFCLASS32)
+#define ELF_DATA (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB)
+
+int libc_check_elf(int fd)
+{
+	ElfW(Ehdr) eh;
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st))
+		return -errno;
+	n = pread(fd, &eh, sizeof(eh), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(eh))
+		return memcmp(&eh, ELFMAG, n < SELFMAG ? n : SELFMAG) ? -ENOEXEC : -EAGAIN;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELF_CLASS ||
+	    eh.e_ident[EI_DATA] != ELF_DATA || eh.e_type != ET_DYN || eh.e_machine != ELF_MACHINE ||
+	    !eh.e_shoff)
+		return -ENOEXEC;
+	/* Compared without a sum that a corrupt e_shoff could wrap around. */
+	if (eh.e_shoff > (uint64_t)st.st_size ||
+	    (uint64_t)eh.e_shnum * eh.e_shentsize > (uint64_t)st.st_size - eh.e_shoff)
+		return -EAGAIN;
+	return 0;
 }
 
 int libc_parse_maps_line(const char *line, struct libc_mapping *m)

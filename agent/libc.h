@@ -28,6 +28,15 @@ struct libc_mapping {
 	char path[512]; /* as the maps line shows it, without " (deleted)" */
 };
 
+/* Whether the file open at fd is an ELF shared object (ET_DYN) of the class, byte order and
+ * machine the agent is built for, written to its end. 0 when it is; -ENOEXEC when it is not
+ * ELF (Debian's libc.so linker script is text), not a shared object, of another machine (the
+ * i386 libc in /usr/lib32) or has no section headers to find symbols in; -EAGAIN when it is
+ * still being written: its section header table, which linkers write last, is not all there
+ * (e_shoff + e_shnum * e_shentsize > st_size), or it is shorter than an ELF header and what
+ * it holds (nothing, too) is the start of one; another -errno when it cannot be read. */
+int libc_check_elf(int fd);
+
 /* Parses one /proc/PID/maps line. 0 for a mapping of a C library file, -ENOENT for any other
  * mapping, -EINVAL for a line that is not a maps line. */
 int libc_parse_maps_line(const char *line, struct libc_mapping *m);

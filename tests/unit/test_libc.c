@@ -1,6 +1,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +209,113 @@ static void func_offsets_of_missing_file_fail(void **state)
 	assert_int_equal(libc_func_offsets("/proc/self/status", names, 1, &off), -ENOEXEC);
 }
 
+/* The first bytes of this process's libc, and its size. */
+static size_t running_libc_start(void *buf, size_t len, off_t *size)
+{
+	Dl_info info;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	assert_true(dladdr(dlsym(RTLD_DEFAULT, "getaddrinfo"), &info) != 0);
+	fd = open(info.dli_fname, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	n = pread(fd, buf, len, 0);
+	assert_true(n >= 0);
+	close(fd);
+	*size = st.st_size;
+	return n;
+}
+
+/* An unnamed file holding len bytes of data, then a hole up to size: all libc_check_elf reads
+ * is the ELF header and the file size. */
+static int file_of(const void *data, size_t len, off_t size)
+{
+	char path[] = "/tmp/dvt-elf-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	assert_int_equal(ftruncate(fd, size), 0);
+	return fd;
+}
+
+static int check_patched(ElfW(Ehdr) eh, off_t size)
+{
+	int fd = file_of(&eh, sizeof(eh), size);
+	int ret = libc_check_elf(fd);
+
+	close(fd);
+	return ret;
+}
+
+static void check_elf_accepts_this_machines_libc(void **state)
+{
+	ElfW(Ehdr) eh;
+	off_t size;
+
+	(void)state;
+	assert_int_equal(running_libc_start(&eh, sizeof(eh), &size), sizeof(eh));
+	assert_int_equal(check_patched(eh, size), 0);
+}
+
+/* Debian's libc.so linker script, an i386 libc (lib32), a 32-bit object, an object file, a
+ * shared object stripped of its section headers. */
+static void check_elf_rejects_text_other_machines_and_unreadable_objects(void **state)
+{
+	const char script[] = "/* GNU ld script */\nOUTPUT_FORMAT(elf64-x86-64)\n"
+			      "GROUP ( /lib/x86_64-linux-gnu/libc.so.6 )\n";
+	ElfW(Ehdr) eh, other;
+	off_t size;
+	int fd;
+
+	(void)state;
+	running_libc_start(&eh, sizeof(eh), &size);
+	fd = file_of(script, sizeof(script) - 1, sizeof(script) - 1);
+	assert_int_equal(libc_check_elf(fd), -ENOEXEC);
+	close(fd);
+	other = eh;
+	other.e_machine = EM_386;
+	assert_int_equal(check_patched(other, size), -ENOEXEC);
+	other = eh;
+	other.e_ident[EI_CLASS] = ELFCLASS32;
+	assert_int_equal(check_patched(other, size), -ENOEXEC);
+	other = eh;
+	other.e_type = ET_REL;
+	assert_int_equal(check_patched(other, size), -ENOEXEC);
+	other = eh;
+	other.e_shoff = 0;
+	assert_int_equal(check_patched(other, size), -ENOEXEC);
+}
+
+/* A copy cut short lacks the section header table at its end; a file shorter than a header is
+ * being written when it starts like one. */
+static void check_elf_incomplete_is_eagain(void **state)
+{
+	ElfW(Ehdr) eh;
+	off_t size;
+	int fd;
+
+	(void)state;
+	running_libc_start(&eh, sizeof(eh), &size);
+	assert_int_equal(check_patched(eh, size - 1), -EAGAIN);
+	assert_int_equal(check_patched(eh, eh.e_shoff), -EAGAIN);
+	/* A corrupt e_shoff near 2^64 must not wrap around into "complete". */
+	eh.e_shoff = UINT64_MAX - 8;
+	assert_int_equal(check_patched(eh, size), -EAGAIN);
+	fd = file_of("", 0, 0);
+	assert_int_equal(libc_check_elf(fd), -EAGAIN);
+	close(fd);
+	fd = file_of(ELFMAG "\2\1", SELFMAG + 2, SELFMAG + 2);
+	assert_int_equal(libc_check_elf(fd), -EAGAIN);
+	close(fd);
+	fd = file_of("#!/bin", 6, 6);
+	assert_int_equal(libc_check_elf(fd), -ENOEXEC);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +328,9 @@ int main(void)
 		cmocka_unit_test(scan_reports_each_library_file_once),
 		cmocka_unit_test(func_offsets_match_the_running_libc),
 		cmocka_unit_test(func_offsets_of_missing_file_fail),
+		cmocka_unit_test(check_elf_accepts_this_machines_libc),
+		cmocka_unit_test(check_elf_rejects_text_other_machines_and_unreadable_objects),
+		cmocka_unit_test(check_elf_incomplete_is_eagain),
 	};
 
 	return cmocka_run_group_tests_name("libc", tests, NULL, NULL);
