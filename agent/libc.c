@@ -164,54 +164,6 @@ int libc_scan_maps(int proc_fd, pid_t pid, libc_mapping_fn fn, void *ctx)
 	return err ? err : found;
 }
 
-struct libc_set {
-	size_t n, cap;
-	struct {
-		uint64_t dev, ino;
-	} *items;
-};
-
-struct libc_set *libc_set_new(void)
-{
-	return calloc(1, sizeof(struct libc_set));
-}
-
-void libc_set_free(struct libc_set *s)
-{
-	if (!s)
-		return;
-	free(s->items);
-	free(s);
-}
-
-/* A host has a few C library files (one per container image at most): a list will do. */
-bool libc_set_has(const struct libc_set *s, uint64_t dev, uint64_t ino)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->items[i].dev == dev && s->items[i].ino == ino)
-			return true;
-	return false;
-}
-
-int libc_set_add(struct libc_set *s, uint64_t dev, uint64_t ino)
-{
-	if (libc_set_has(s, dev, ino))
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 16;
-		void *items = realloc(s->items, cap * sizeof(s->items[0]));
-
-		if (!items)
-			return -ENOMEM;
-		s->items = items;
-		s->cap = cap;
-	}
-	s->items[s->n].dev = dev;
-	s->items[s->n].ino = ino;
-	s->n++;
-	return 0;
-}
-
 /* The file offset of a virtual address: through the PT_LOAD segment that maps it. */
 static uint64_t vaddr_to_offset(Elf *e, size_t phnum, uint64_t vaddr)
 {

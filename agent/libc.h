@@ -49,15 +49,6 @@ typedef int (*libc_mapping_fn)(void *ctx, pid_t pid, const struct libc_mapping *
  * such files, fn's non-zero return, or -errno (-ENOENT: the process is gone). */
 int libc_scan_maps(int proc_fd, pid_t pid, libc_mapping_fn fn, void *ctx);
 
-/* Library files by device and inode, the identity uprobes attach to. */
-struct libc_set;
-
-struct libc_set *libc_set_new(void);
-void libc_set_free(struct libc_set *s);
-bool libc_set_has(const struct libc_set *s, uint64_t dev, uint64_t ino);
-/* Adds dev/ino unless it is there: 0 or -ENOMEM. */
-int libc_set_add(struct libc_set *s, uint64_t dev, uint64_t ino);
-
 /* File offsets, as uprobes want them, of the functions names[0..n) in the ELF shared object at
  * path: its dynamic symbols, the default version of a name when there are several. offsets[i]
  * is 0 when names[i] is not defined there. Returns how many were found, or -errno. */

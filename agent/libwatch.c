@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -116,14 +116,6 @@ struct libwatch {
 	struct libwatch_stats stats;
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int libwatch_check_pattern(const char *pattern)
 {
@@ -603,7 +595,7 @@ static int scan_dir(struct libwatch *w, const struct dir *d, struct role role, i
 	while (!err && (de = readdir(dp))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (w->limited && (w->stats.entries >= w->stop_entries || now_ns() >= w->stop_ns))
+		if (w->limited && (w->stats.entries >= w->stop_entries || clock_ns(CLOCK_MONOTONIC) >= w->stop_ns))
 			w->stopped = true;
 		if (w->stopped)
 			break;
@@ -699,7 +691,7 @@ cleanup:
 /* Follows every pattern from "/", within the limits. */
 static int scan_all(struct libwatch *w, const char *what)
 {
-	uint64_t start = now_ns(), entries = w->stats.entries;
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), entries = w->stats.entries;
 	int err = 0;
 
 	w->limited = true;
@@ -723,7 +715,7 @@ static int scan_all(struct libwatch *w, const char *what)
 			  "library files found: those not reached are found only once programs use "
 			  "them",
 			  what, (unsigned long long)(w->stats.entries - entries),
-			  (unsigned long long)((now_ns() - start) / 1000000),
+			  (unsigned long long)((clock_ns(CLOCK_MONOTONIC) - start) / 1000000),
 			  (unsigned long long)w->max_entries,
 			  (unsigned long long)(w->max_ns / 1000000), w->n_dirs, w->n_files);
 	return err;
@@ -881,9 +873,9 @@ int libwatch_new(const struct libwatch_opts *opts, libwatch_found_fn found, libw
 		if (err)
 			goto cleanup;
 	}
-	start = now_ns();
+	start = clock_ns(CLOCK_MONOTONIC);
 	err = scan_all(w, "start scan");
-	w->stats.start_scan_ns = now_ns() - start;
+	w->stats.start_scan_ns = clock_ns(CLOCK_MONOTONIC) - start;
 	w->stats.start_truncated = w->stopped;
 	if (err == -ENOSYS)
 		log_warnx("libwatch: no openat2 (Linux 5.6): C library files are not looked for");

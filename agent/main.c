@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "exechook.h"
+#include "libwatch.h"
 #include "log.h"
 #include "pipeline.h"
 #include "resolver.h"
@@ -17,6 +20,7 @@
 #include "wire.h"
 
 #define MAX_SINKS 4
+#define MAX_LIB_ROOTS 16
 /* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
 #define POLL_MS 100
 
@@ -35,6 +39,11 @@ static const char usage[] =
 	"      --cgroup PATH         cgroup v2 directory to attach to (default: the root)\n"
 	"      --ringbuf-mb N        ring buffer size in MiB, a power of two (default 16)\n"
 	"      --no-resolver         do not trace resolver library calls (getaddrinfo() & co.)\n"
+	"      --lib-root PATTERN    also find and watch C libraries under this root file system;\n"
+	"                            a '*' component stands for each layer of an image store,\n"
+	"                            e.g. '/data/docker/overlay2/*/diff' (repeatable, at most 16)\n"
+	"      --exec-hook KIND      how new programs are noticed: auto (default: tp_btf, else\n"
+	"                            raw_tp, else tracepoint), tp_btf, raw_tp, tracepoint, none\n"
 	"Processing:\n"
 	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
 	"                            (default 5000)\n"
@@ -63,6 +72,8 @@ static const struct option long_opts[] = {
 	{ "cgroup", required_argument, NULL, 'C' },
 	{ "ringbuf-mb", required_argument, NULL, 'R' },
 	{ "no-resolver", no_argument, NULL, 'L' },
+	{ "lib-root", required_argument, NULL, 'B' },
+	{ "exec-hook", required_argument, NULL, 'E' },
 	{ "query-timeout", required_argument, NULL, 't' },
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "proc", required_argument, NULL, 'X' },
@@ -79,6 +90,8 @@ struct config {
 	bool check_only;
 	bool no_resolver;
 	int nice;
+	const char *lib_roots[MAX_LIB_ROOTS];
+	struct resolver_opts resolver;
 	struct wire_opts wire;
 	struct pipeline_opts pipeline;
 };
@@ -154,6 +167,18 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'L':
 			cfg->no_resolver = true;
 			break;
+		case 'B':
+			if (cfg->resolver.n_lib_roots == MAX_LIB_ROOTS)
+				fatalx("--lib-root: at most %d roots", MAX_LIB_ROOTS);
+			if (libwatch_check_pattern(optarg))
+				fatalx("--lib-root '%s': expected an absolute path whose components "
+				       "are names or a lone '*'", optarg);
+			cfg->lib_roots[cfg->resolver.n_lib_roots++] = optarg;
+			break;
+		case 'E':
+			if (exechook_parse_kind(optarg, &cfg->resolver.exec_hook))
+				fatalx("--exec-hook: expected auto, tp_btf, raw_tp, tracepoint or none");
+			break;
 		case 'N':
 			if (parse_int(optarg, &v, -20, 19))
 				fatalx("--nice: expected a niceness from -20 to 19");
@@ -179,6 +204,20 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		cfg->jsonl_path = "-";
 	if (cfg->pretty && cfg->jsonl_path && strcmp(cfg->jsonl_path, "-") == 0)
 		fatalx("--pretty and --jsonl - both want stdout: give --jsonl a file");
+}
+
+/* Without uprobe_multi (before Linux 6.6) every traced function of every C library file
+ * holds a perf event fd: a host with many container images needs more than the usual 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &lim))
+			log_warn("raising the open file limit to %llu",
+				 (unsigned long long)lim.rlim_max);
+	}
 }
 
 static void on_signal(int sig)
@@ -209,6 +248,58 @@ static int open_sinks(const struct config *cfg, struct sink **sinks, int *n)
 	return 0;
 }
 
+/* What the event loop waits on: the ring buffer, and the library directories watched. */
+enum loop_source { LOOP_WIRE, LOOP_LIBRARIES };
+
+static int open_loop(const struct wire *w, const struct resolver *r, int *out)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = LOOP_WIRE };
+	int fd = epoll_create1(EPOLL_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (epoll_ctl(fd, EPOLL_CTL_ADD, wire_fd(w), &ev))
+		err = -errno;
+	ev.data.u32 = LOOP_LIBRARIES;
+	if (!err && r && resolver_fd(r) >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, resolver_fd(r), &ev))
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Until SIGINT or SIGTERM: records, library directory changes, and the periodic work. */
+static int run_loop(int loop_fd, struct wire *w, struct resolver *r, struct pipeline *pipe)
+{
+	bool libraries_pending = false;
+	int timeout_ms = POLL_MS;
+
+	while (!stop_requested) {
+		struct epoll_event evs[2];
+		int n = epoll_wait(loop_fd, evs, 2, timeout_ms);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++)
+			libraries_pending |= evs[i].data.u32 == LOOP_LIBRARIES;
+		if (libraries_pending)
+			libraries_pending = resolver_watch(r);
+		/* Producers skip wakeups for small batches: consume on a timeout too. */
+		n = wire_consume(w);
+		if (n < 0) {
+			log_warnx("reading the ring buffer: %s", strerror(-n));
+			return n;
+		}
+		/* A full batch means more is waiting: no sleep before the next one. */
+		timeout_ms = n == WIRE_BATCH || libraries_pending ? 0 : POLL_MS;
+		pipeline_tick(pipe);
+	}
+	return 0;
+}
+
 static void log_ready(const struct config *cfg, const struct wire *w)
 {
 	const struct wire_features *f = wire_features(w);
@@ -229,6 +320,7 @@ int main(int argc, char **argv)
 	struct config cfg = {
 		.nice = 10,
 		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
+		.resolver = { .exec_hook = EXECHOOK_AUTO },
 		.pipeline = {
 			.query_timeout_ns = 5000ull * 1000000,
 			.stats_interval_ns = 10ull * 1000000000,
@@ -240,9 +332,11 @@ int main(int argc, char **argv)
 	struct wire *wire = NULL;
 	struct resolver *resolver = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int err, n_sinks = 0, timeout_ms = POLL_MS;
+	int err, n_sinks = 0, loop_fd = -1;
 
 	parse_args(argc, argv, &cfg);
+	cfg.resolver.lib_roots = cfg.lib_roots;
+	cfg.resolver.proc_root = cfg.pipeline.proc_root;
 	if (cfg.check_only) {
 		printf("configuration OK\n");
 		return 0;
@@ -250,6 +344,7 @@ int main(int argc, char **argv)
 	/* The agent must not slow down what it watches: a busy host gets the CPU first. */
 	if (setpriority(PRIO_PROCESS, 0, cfg.nice))
 		log_warn("setting niceness %d", cfg.nice);
+	raise_fd_limit();
 	/* A reader that goes away must not kill the agent: writes then fail and are counted. */
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
@@ -270,30 +365,30 @@ int main(int argc, char **argv)
 		goto cleanup;
 	pipeline_attach_wire(pipe, wire);
 	/* Packets are worth capturing without the calls: go on without them. */
-	if (!cfg.no_resolver && resolver_open(wire, cfg.pipeline.proc_root, &resolver) == 0)
+	if (!cfg.no_resolver && resolver_open(wire, &cfg.resolver, &resolver) == 0)
 		pipeline_attach_resolver(pipe, resolver);
 	else if (!cfg.no_resolver)
 		log_warnx("resolver library calls are not traced");
+	err = open_loop(wire, resolver, &loop_fd);
+	if (err) {
+		log_warnx("setting up the event loop: %s", strerror(-err));
+		goto cleanup;
+	}
 	log_ready(&cfg, wire);
 
-	while (!stop_requested) {
-		err = wire_poll(wire, timeout_ms);
-		if (err < 0 && err != -EINTR) {
-			log_warnx("reading the ring buffer: %s", strerror(-err));
-			goto cleanup;
-		}
-		/* A full batch means more is waiting: no sleep before the next one. */
-		timeout_ms = err == WIRE_BATCH ? 0 : POLL_MS;
-		pipeline_tick(pipe);
-	}
+	err = run_loop(loop_fd, wire, resolver, pipe);
+	if (err)
+		goto cleanup;
 	/* Drain: what the kernel already produced is still delivered. */
-	while (wire_poll(wire, 0) > 0)
+	while (wire_consume(wire) > 0)
 		;
 	pipeline_finish(pipe);
 	err = 0;
 	log_info("stopped");
 
 cleanup:
+	if (loop_fd >= 0)
+		close(loop_fd);
 	resolver_close(resolver);
 	wire_close(wire);
 	pipeline_free(pipe);

@@ -98,6 +98,32 @@ int mountinfo_for_each(int dirfd, const char *name,
 	return err;
 }
 
+struct wanted {
+	const char *fstype;
+	char *mount_point;
+	size_t size;
+};
+
+static int copy_if_wanted(void *ctx, const struct mountinfo_entry *e)
+{
+	const struct wanted *w = ctx;
+
+	if (strcmp(e->fstype, w->fstype) || strcmp(e->root, "/"))
+		return 0;
+	return snprintf(w->mount_point, w->size, "%s", e->mount_point) < (int)w->size ?
+		       1 :
+		       -ENAMETOOLONG;
+}
+
+int mountinfo_find(int dirfd, const char *name, const char *fstype, char *mount_point,
+		   size_t size)
+{
+	struct wanted w = { .fstype = fstype, .mount_point = mount_point, .size = size };
+	int err = mountinfo_for_each(dirfd, name, copy_if_wanted, &w);
+
+	return err == 1 ? 0 : err ? err : -ENOENT;
+}
+
 /* The mount a path is on: the longest mount point that is a prefix of it, the last one
  * listed when several are mounted at the same place (the one on top). */
 struct holder {

@@ -28,6 +28,12 @@ int mountinfo_parse(char *line, struct mountinfo_entry *e);
 int mountinfo_for_each(int dirfd, const char *name,
 		       int (*fn)(void *ctx, const struct mountinfo_entry *e), void *ctx);
 
+/* The mount point of the first mount of a whole file system of type fstype (its root "/":
+ * not a bind mount of a subdirectory) in the mountinfo file name under dirfd. Returns 0,
+ * -ENOENT when there is none, -ENAMETOOLONG when it does not fit in size, or -errno. */
+int mountinfo_find(int dirfd, const char *name, const char *fstype, char *mount_point,
+		   size_t size);
+
 /* Where the file a process sees at path (as its /proc/PID/maps shows it: relative to the
  * process's root) really is, when path is on an overlay mount: the upper layer's file if it
  * has one, else the first lower layer's, by the layer directories of the mount's options

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "call.h"
+#include "clock.h"
 #include "log.h"
 #include "match.h"
 #include "origin.h"
@@ -67,14 +68,6 @@ struct pipeline {
 	uint64_t last_stats_ns;
 	uint64_t last_owner_scan_ns;
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void refresh_realtime_offset(struct pipeline *p)
 {
@@ -472,11 +465,20 @@ static void emit_stats(struct pipeline *p, uint64_t now)
 		p->stats.ncpus = n > 0 ? n : 0;
 	}
 	if (p->resolver) {
-		const struct resolver_stats *rs = resolver_stats(p->resolver);
+		struct resolver_stats rs;
 
-		p->stats.resolver_libc_files = rs->libc_files;
-		p->stats.resolver_attach_failures = rs->attach_failures;
-		p->stats.resolver_exec_checks_dropped = rs->exec_checks_dropped;
+		resolver_read_stats(p->resolver, &rs);
+		p->stats.resolver_libc_files = rs.libc_files;
+		p->stats.resolver_attach_failures = rs.attach_failures;
+		p->stats.resolver_exec_checks_dropped = rs.exec_checks_dropped;
+		p->stats.resolver_libc_detached = rs.libc_detached;
+		p->stats.resolver_exec_hook = exechook_kind_name(rs.exec_hook);
+		p->stats.resolver_libdir_entries = rs.dirs.entries;
+		p->stats.resolver_libdir_watches = rs.dirs.dirs_watched;
+		p->stats.resolver_libdir_watch_failures = rs.dirs.watch_failures;
+		p->stats.resolver_libdir_overflows = rs.dirs.overflows;
+		p->stats.resolver_libdir_start_scan_ms = rs.dirs.start_scan_ns / 1000000;
+		p->stats.resolver_libdir_start_scan_truncated = rs.dirs.start_truncated;
 	}
 	emit(p, &ev);
 	p->last_stats_ns = now;

@@ -14,7 +14,11 @@
 #include <unistd.h>
 
 #include "call.h"
+#include "clock.h"
+#include "exechook.h"
 #include "libc.h"
+#include "libwatch.h"
+#include "mountinfo.h"
 #include "hash.h"
 #include "log.h"
 #include "proc.h"
@@ -23,7 +27,7 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* New C libraries are found through the sched_process_exec tracepoint, not a periodic /proc
+/* New C libraries are found through exec notices (agent/exechook.c), not a periodic /proc
  * rescan: the agent hears of a program within milliseconds, and its cost follows the exec
  * rate instead of the number and size of processes. At exec a dynamically linked program has
  * its interpreter mapped: musl's is its libc, attached at once; glibc's ld.so maps libc.so.6
@@ -35,6 +39,10 @@ static const uint64_t recheck_delay_ns[] = { 20000000, 100000000, 500000000 };
 #define EXEC_SEEN_SLOTS 4096 /* power of two */
 #define EXEC_SEEN_PROBES 8
 #define EXEC_SEEN_TTL_NS (60ull * 1000000000)
+/* A library file removed from disk is detached once no process maps it: looked at shortly
+ * after (a layer goes with all its files at once), then again while some process does. */
+#define GONE_CHECK_DELAY_NS (1000ull * 1000000)
+#define GONE_RECHECK_NS (60ull * 1000000000)
 
 /* uprobe_multi links (Linux 6.6) postdate libbpf 1.1 and the uapi headers of Debian 12: the
  * kernel's numbers, and BPF_LINK_CREATE's attributes for them (union bpf_attr). */
@@ -61,6 +69,24 @@ struct probe {
 	int fd;
 };
 
+/* A C library file with uprobes on it. */
+struct traced_file {
+	struct probe probes[2 * (DV_FN_NR - 1)];
+	unsigned int n_probes;
+	bool gone;   /* its name was removed from disk: detached once no process maps it */
+	bool mapped; /* scratch of check_gone(): some process maps it */
+	char *path;
+};
+
+/* A device and inode looked at: a file traced, one with nothing to trace (file NULL: not a
+ * C library of this machine, unreadable), or an overlay's view of a traced file (stat and
+ * maps show the overlay's own device and inode; uprobes are on the layer file's). A host has
+ * a few hundred at most (one C library per image layer): a list will do. */
+struct known_file {
+	uint64_t dev, ino;
+	struct traced_file *file;
+};
+
 struct recheck {
 	pid_t pid;
 	unsigned int tries;
@@ -76,10 +102,12 @@ struct resolver {
 	struct resolver_bpf *skel;
 	bool multi; /* uprobe_multi links; else one uprobe per function with enter[fn] */
 	struct bpf_program *enter[DV_FN_NR];
-	struct bpf_link *exec_link;
-	struct probe *probes;
-	size_t n_probes, cap_probes;
-	struct libc_set *files; /* every C library file tried, attached or not */
+	struct exechook *exec_hook; /* NULL: the kernel refused every kind, or none was asked */
+	struct libwatch *libs;      /* NULL: library directories are not watched */
+	struct known_file *known;
+	size_t n_known, cap_known;
+	size_t n_gone;              /* traced files gone from disk, still attached */
+	uint64_t gone_check_ns;     /* when to look whether processes still map them */
 	const char *proc_root;
 	int proc_fd;
 	struct recheck rechecks[RECHECK_SLOTS];
@@ -88,30 +116,55 @@ struct resolver {
 	struct resolver_stats stats;
 };
 
-static int reserve_probes(struct resolver *r, size_t n)
+static struct known_file *find_known(const struct resolver *r, uint64_t dev, uint64_t ino)
 {
-	if (r->n_probes + n > r->cap_probes) {
-		size_t cap = r->cap_probes ? 2 * r->cap_probes : 64;
-		void *probes = realloc(r->probes, cap * sizeof(*r->probes));
+	for (size_t i = 0; i < r->n_known; i++)
+		if (r->known[i].dev == dev && r->known[i].ino == ino)
+			return &r->known[i];
+	return NULL;
+}
 
-		if (!probes)
+static int add_known(struct resolver *r, uint64_t dev, uint64_t ino, struct traced_file *file)
+{
+	if (r->n_known == r->cap_known) {
+		size_t cap = r->cap_known ? 2 * r->cap_known : 64;
+		void *known = realloc(r->known, cap * sizeof(*r->known));
+
+		if (!known)
 			return -ENOMEM;
-		r->probes = probes;
-		r->cap_probes = cap;
+		r->known = known;
+		r->cap_known = cap;
 	}
+	r->known[r->n_known++] = (struct known_file){ .dev = dev, .ino = ino, .file = file };
 	return 0;
+}
+
+static void forget_known(struct resolver *r, struct known_file *k)
+{
+	*k = r->known[--r->n_known];
+}
+
+static void detach(struct traced_file *f)
+{
+	for (unsigned int i = 0; i < f->n_probes; i++) {
+		if (f->probes[i].link)
+			bpf_link__destroy(f->probes[i].link);
+		else
+			close(f->probes[i].fd);
+	}
+	free(f->path);
+	free(f);
 }
 
 /* Return probes go first: a call entered before its return probe was there would leave a
  * state behind that no return clears. */
-static int attach_pair(struct resolver *r, const char *path, unsigned int fn, uint64_t off)
+static int attach_pair(struct resolver *r, struct traced_file *f, const char *path,
+		       unsigned int fn, uint64_t off)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = true);
 	struct bpf_link *ret, *entry;
-	int err = reserve_probes(r, 2);
+	int err;
 
-	if (err)
-		return err;
 	ret = bpf_program__attach_uprobe_opts(r->skel->progs.leave, -1, path, off, &opts);
 	if (!ret)
 		return -errno;
@@ -122,8 +175,8 @@ static int attach_pair(struct resolver *r, const char *path, unsigned int fn, ui
 		bpf_link__destroy(ret);
 		return err;
 	}
-	r->probes[r->n_probes++] = (struct probe){ .link = ret, .fd = -1 };
-	r->probes[r->n_probes++] = (struct probe){ .link = entry, .fd = -1 };
+	f->probes[f->n_probes++] = (struct probe){ .link = ret, .fd = -1 };
+	f->probes[f->n_probes++] = (struct probe){ .link = entry, .fd = -1 };
 	return 0;
 }
 
@@ -146,13 +199,11 @@ static int link_uprobe_multi(const struct bpf_program *prog, const char *path,
 }
 
 /* Every function of one file in two links; fns[i] (the cookie) is at offsets[i]. */
-static int attach_multi(struct resolver *r, const char *path, const uint64_t *offsets,
-			const uint64_t *fns, uint32_t n)
+static int attach_multi(struct resolver *r, struct traced_file *f, const char *path,
+			const uint64_t *offsets, const uint64_t *fns, uint32_t n)
 {
-	int ret, entry, err = reserve_probes(r, 2);
+	int ret, entry;
 
-	if (err)
-		return err;
 	ret = link_uprobe_multi(r->skel->progs.leave_multi, path, offsets, NULL, n,
 				UPROBE_MULTI_RETURN);
 	if (ret < 0)
@@ -162,8 +213,8 @@ static int attach_multi(struct resolver *r, const char *path, const uint64_t *of
 		close(ret);
 		return entry;
 	}
-	r->probes[r->n_probes++] = (struct probe){ .fd = ret };
-	r->probes[r->n_probes++] = (struct probe){ .fd = entry };
+	f->probes[f->n_probes++] = (struct probe){ .fd = ret };
+	f->probes[f->n_probes++] = (struct probe){ .fd = entry };
 	return 0;
 }
 
@@ -183,17 +234,38 @@ static int mapped_file_path(const struct resolver *r, pid_t pid, const struct li
 	return access(path, R_OK) ? -errno : 0;
 }
 
-/* Attaches the traced functions the file at path defines. */
-static void attach_file(struct resolver *r, pid_t pid, const struct libc_mapping *m,
-			const char *path)
+/* Whether the file at path is a shared object the probes can read: one of this machine
+ * (an i386 libc in a multiarch directory is not), not a linker script named libc.so. */
+static bool traceable(const char *path, const char *shown)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return true; /* libc_func_offsets says why */
+	err = libc_check_elf(fd);
+	close(fd);
+	if (err)
+		log_debug("resolver: %s is not a C library of this machine: %s", shown,
+			  strerror(-err));
+	return !err;
+}
+
+/* Attaches the traced functions the file at path defines; shown is its name for the log,
+ * where how it was found. NULL when nothing could be attached. */
+static struct traced_file *attach_file(struct resolver *r, const char *path, const char *shown,
+				       enum libc_kind kind, uint64_t dev, uint64_t ino,
+				       const char *where)
 {
 	/* Each function by its name, and by its "__" name as older glibc's libresolv has them. */
 	const char *names[2 * (DV_FN_NR - 1)];
 	char under[DV_FN_NR - 1][32];
 	uint64_t offs[2 * (DV_FN_NR - 1)], at[DV_FN_NR], fns[DV_FN_NR];
+	struct traced_file *f;
 	uint32_t n = 0;
-	int err, traced = 0;
+	int err;
 
+	if (!traceable(path, shown))
+		return NULL;
 	for (unsigned int i = 0; i < DV_FN_NR - 1; i++) {
 		names[2 * i] = call_function_name(i + 1);
 		snprintf(under[i], sizeof(under[i]), "__%s", names[2 * i]);
@@ -202,9 +274,9 @@ static void attach_file(struct resolver *r, pid_t pid, const struct libc_mapping
 	err = libc_func_offsets(path, names, ARRAY_LEN(names), offs);
 	if (err < 0) {
 		r->stats.attach_failures++;
-		log_warnx("resolver: reading the symbols of %s (pid %d): %s", m->path, pid,
+		log_warnx("resolver: reading the symbols of %s (%s): %s", shown, where,
 			  strerror(-err));
-		return;
+		return NULL;
 	}
 	/* One probe per address: musl's res_search is res_query. */
 	for (unsigned int i = 0; i < DV_FN_NR - 1; i++) {
@@ -214,54 +286,175 @@ static void attach_file(struct resolver *r, pid_t pid, const struct libc_mapping
 		while (j < n && at[j] != off)
 			j++;
 		if (!off)
-			log_debug("resolver: %s has no %s", m->path, names[2 * i]);
+			log_debug("resolver: %s has no %s", shown, names[2 * i]);
 		else if (j < n)
-			log_debug("resolver: %s: %s is %s", m->path, names[2 * i],
+			log_debug("resolver: %s: %s is %s", shown, names[2 * i],
 				  call_function_name(fns[j]));
 		else {
 			at[n] = off;
 			fns[n++] = i + 1;
 		}
 	}
-	if (r->multi && n && (err = attach_multi(r, path, at, fns, n))) {
+	/* glibc 2.34+ keeps libresolv.so.2 for old binaries, with the res_* functions in libc */
+	if (!n) {
+		log_debug("resolver: %s defines none of the traced functions", shown);
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(shown))) {
+		free(f);
+		return NULL;
+	}
+	if (r->multi && (err = attach_multi(r, f, path, at, fns, n))) {
 		r->stats.attach_failures++;
-		log_warnx("resolver: attaching to %u functions in %s (pid %d): %s", n, m->path, pid,
+		log_warnx("resolver: attaching to %u functions in %s (%s): %s", n, shown, where,
 			  strerror(-err));
-	} else if (r->multi) {
-		traced = n;
 	}
 	for (uint32_t i = 0; !r->multi && i < n; i++) {
-		if ((err = attach_pair(r, path, fns[i], at[i]))) {
+		if ((err = attach_pair(r, f, path, fns[i], at[i]))) {
 			r->stats.attach_failures++;
-			log_warnx("resolver: attaching to %s in %s (pid %d): %s",
-				  call_function_name(fns[i]), m->path, pid, strerror(-err));
-		} else {
-			traced++;
+			log_warnx("resolver: attaching to %s in %s (%s): %s",
+				  call_function_name(fns[i]), shown, where, strerror(-err));
 		}
 	}
-	if (traced)
-		r->stats.libc_files++;
-	log_info("resolver: %s %s: %d functions traced (device %u:%u inode %llu, seen in pid %d)",
-		 libc_kind_name(m->kind), m->path, traced, major(m->dev), minor(m->dev),
-		 (unsigned long long)m->ino, pid);
+	log_info("resolver: %s %s: %u functions traced (device %u:%u inode %llu, %s)",
+		 libc_kind_name(kind), shown, r->multi ? (f->n_probes ? n : 0) : f->n_probes / 2,
+		 major(dev), minor(dev), (unsigned long long)ino, where);
+	if (!f->n_probes) {
+		detach(f);
+		return NULL;
+	}
+	r->stats.libc_files++;
+	return f;
+}
+
+/* A mapping on an overlay (a container's root file system): the layer file's path, which
+ * is where uprobes go and what the library directory watch reports. */
+static int overlay_layer_file(const struct resolver *r, pid_t pid, const struct libc_mapping *m,
+			      char *path, size_t size, struct stat *sb)
+{
+	char name[64];
+	int err;
+
+	/* overlay, like every file system without a block device, has major number 0 */
+	if (major(m->dev) != 0 || m->deleted)
+		return -ENOENT;
+	snprintf(name, sizeof(name), "%d/mountinfo", (int)pid);
+	err = mountinfo_overlay_file(r->proc_fd, name, m->path, path, size);
+	if (!err && stat(path, sb))
+		err = -errno;
+	return err;
 }
 
 static int on_mapping(void *ctx, pid_t pid, const struct libc_mapping *m)
 {
 	struct resolver *r = ctx;
-	char path[PATH_MAX];
-	int err;
+	char path[PATH_MAX], where[64];
+	struct traced_file *file;
+	struct known_file *k;
+	struct stat layer;
 
-	if (libc_set_has(r->files, m->dev, m->ino))
+	if (find_known(r, m->dev, m->ino))
 		return 0;
+	snprintf(where, sizeof(where), "seen in pid %d", (int)pid);
+	if (overlay_layer_file(r, pid, m, path, sizeof(path), &layer) == 0) {
+		k = find_known(r, layer.st_dev, layer.st_ino);
+		if (k)
+			return add_known(r, m->dev, m->ino, k->file);
+		file = attach_file(r, path, path, m->kind, layer.st_dev, layer.st_ino, where);
+		return add_known(r, layer.st_dev, layer.st_ino, file) ?:
+		       add_known(r, m->dev, m->ino, file);
+	}
 	/* The process exited before we could open its file: another will show the file again. */
 	if (mapped_file_path(r, pid, m, path, sizeof(path)))
 		return 0;
-	err = libc_set_add(r->files, m->dev, m->ino);
-	if (err)
-		return err;
-	attach_file(r, pid, m, path);
+	file = attach_file(r, path, m->path, m->kind, m->dev, m->ino, where);
+	return add_known(r, m->dev, m->ino, file);
+}
+
+/* libwatch: a C library file in a library directory, before any program maps it. */
+static void on_disk_file(void *ctx, const struct libwatch_file *lf)
+{
+	struct resolver *r = ctx;
+	struct traced_file *file;
+	char where[PATH_MAX + 16];
+
+	if (find_known(r, lf->dev, lf->ino))
+		return;
+	snprintf(where, sizeof(where), "found under %s", lf->root);
+	file = attach_file(r, lf->path, lf->path, lf->kind, lf->dev, lf->ino, where);
+	if (add_known(r, lf->dev, lf->ino, file) && file)
+		detach(file);
+}
+
+/* libwatch: a file it reported lost its name. Processes may still map it (a glibc upgrade
+ * renames the new file over the old one): check_gone() detaches once none does, so that
+ * the probes do not keep a deleted image's library on disk for ever. */
+static void on_disk_gone(void *ctx, uint64_t dev, uint64_t ino, const char *path)
+{
+	struct resolver *r = ctx;
+	struct known_file *k = find_known(r, dev, ino);
+
+	if (!k)
+		return;
+	/* Nothing holds an untraced inode: its number may come back for another file. */
+	if (!k->file) {
+		forget_known(r, k);
+		return;
+	}
+	if (k->file->gone)
+		return;
+	log_debug("resolver: %s was removed from disk", path);
+	k->file->gone = true;
+	/* A layer removed takes its files at once: one check for all of them. */
+	if (!r->n_gone++)
+		r->gone_check_ns = clock_ns(CLOCK_MONOTONIC) + GONE_CHECK_DELAY_NS;
+}
+
+static int mark_mapped(void *ctx, pid_t pid, const struct libc_mapping *m)
+{
+	struct known_file *k = find_known(ctx, m->dev, m->ino);
+
+	(void)pid;
+	if (k && k->file)
+		k->file->mapped = true;
 	return 0;
+}
+
+static int mark_process(void *ctx, pid_t pid)
+{
+	struct resolver *r = ctx;
+	int err = libc_scan_maps(r->proc_fd, pid, mark_mapped, r);
+
+	return err == -ENOMEM ? err : 0;
+}
+
+/* Detaches the files gone from disk that no process maps any more. */
+static void check_gone(struct resolver *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->n_known; i++)
+		if (r->known[i].file)
+			r->known[i].file->mapped = false;
+	if (proc_for_each_pid(r->proc_fd, mark_process, r))
+		return;
+	for (size_t i = 0; i < r->n_known; i++) {
+		struct traced_file *f = r->known[i].file;
+
+		if (!f || !f->gone || f->mapped)
+			continue;
+		log_info("resolver: %s is gone from disk and mapped by no process: detached",
+			 f->path);
+		/* Every name of it (overlay views) goes; the table shrinks from its end. */
+		for (size_t j = r->n_known; j-- > 0;)
+			if (r->known[j].file == f)
+				forget_known(r, &r->known[j]);
+		detach(f);
+		r->n_gone--;
+		r->stats.libc_files--;
+		r->stats.libc_detached++;
+		i = (size_t)-1; /* entries moved: start over */
+	}
+	r->gone_check_ns = now + GONE_RECHECK_NS;
 }
 
 static int scan_process(void *ctx, pid_t pid)
@@ -342,6 +535,9 @@ void resolver_tick(struct resolver *r, uint64_t now_ns)
 {
 	size_t i = 0;
 
+	if (r->n_gone && now_ns >= r->gone_check_ns)
+		check_gone(r, now_ns);
+
 	while (i < r->n_rechecks) {
 		struct recheck c = r->rechecks[i];
 
@@ -373,8 +569,6 @@ static int load(struct resolver *r, struct wire *w)
 		if (!r->skel)
 			return -errno;
 		bpf_object__for_each_program(prog, r->skel->obj) {
-			if (prog == r->skel->progs.on_exec)
-				continue;
 			bpf_program__set_autoload(prog, is_multi_program(r->skel, prog) == multi);
 			if (!is_multi_program(r->skel, prog))
 				continue;
@@ -414,28 +608,57 @@ static int start(struct resolver *r, struct wire *w)
 		if (!r->enter[fn])
 			return -ENOENT;
 	}
-	r->exec_link = bpf_program__attach(r->skel->progs.on_exec);
-	return r->exec_link ? 0 : -errno;
+	return 0;
 }
 
-int resolver_open(struct wire *w, const char *proc_root, struct resolver **out)
+/* Without an exec hook nothing tells of new programs: say what that costs. */
+static void open_exec_hook(struct resolver *r, struct wire *w, enum exechook_kind kind)
+{
+	if (exechook_open(w, kind, &r->exec_hook) == 0)
+		return;
+	log_warnx("resolver: new programs are not followed (no exec hook): a C library file "
+		  "outside the watched library directories (a copy under /opt or /tmp, a chroot, "
+		  "an image store not watched) is traced only if a program that was running at "
+		  "start maps it; the library files found on disk and in running programs are "
+		  "traced");
+}
+
+/* The library directories of the host and of the container image stores, watched from now
+ * on, and the C library files in them attached before any program maps them. */
+static void watch_libraries(struct resolver *r, const struct resolver_opts *opts)
+{
+	size_t n = libwatch_n_default_roots;
+	const char *roots[libwatch_n_default_roots + opts->n_lib_roots];
+	struct libwatch_opts wopts = { .patterns = roots, .n_patterns = ARRAY_LEN(roots) };
+	int err;
+
+	memcpy(roots, libwatch_default_roots, n * sizeof(roots[0]));
+	memcpy(roots + n, opts->lib_roots, opts->n_lib_roots * sizeof(roots[0]));
+	err = libwatch_new(&wopts, on_disk_file, on_disk_gone, r, &r->libs);
+	if (err)
+		log_warnx("resolver: watching the library directories: %s; C libraries are found "
+			  "in running and new programs only, after their first calls",
+			  strerror(-err));
+}
+
+int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resolver **out)
 {
 	struct resolver *r;
+	uint64_t on_disk;
 	int err;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->proc_root = proc_root;
-	r->proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r->files = libc_set_new();
+	r->proc_root = opts->proc_root;
+	r->proc_fd = open(opts->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r->seen = calloc(EXEC_SEEN_SLOTS, sizeof(*r->seen));
 	if (r->proc_fd < 0) {
 		err = -errno;
-		log_warn("resolver: opening %s", proc_root);
+		log_warn("resolver: opening %s", opts->proc_root);
 		goto cleanup;
 	}
-	if (!r->files || !r->seen) {
+	if (!r->seen) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -444,15 +667,23 @@ int resolver_open(struct wire *w, const char *proc_root, struct resolver **out)
 		log_warnx("resolver: loading the resolver call programs: %s", strerror(-err));
 		goto cleanup;
 	}
-	/* The exec tracepoint is attached first: no program slips between scan and hook. */
+	/* Hooks before scans, so that no program or file slips between scan and hook: the exec
+	 * hook, then the directory watches, then the files on disk, then running programs. */
+	open_exec_hook(r, w, opts->exec_hook);
+	watch_libraries(r, opts);
+	on_disk = r->stats.libc_files;
 	err = proc_for_each_pid(r->proc_fd, scan_process, r);
 	if (err) {
-		log_warnx("resolver: scanning %s for C libraries: %s", proc_root, strerror(-err));
+		log_warnx("resolver: scanning %s for C libraries: %s", opts->proc_root,
+			  strerror(-err));
 		goto cleanup;
 	}
-	log_info("resolver: calls traced in %llu C library files (%s); new programs followed at "
-		 "exec", (unsigned long long)r->stats.libc_files,
-		 r->multi ? "uprobe_multi links" : "one uprobe per function");
+	log_info("resolver: calls traced in %llu C library files (%llu found on disk, %llu more "
+		 "in running programs; %s); new programs followed: %s",
+		 (unsigned long long)r->stats.libc_files, (unsigned long long)on_disk,
+		 (unsigned long long)(r->stats.libc_files - on_disk),
+		 r->multi ? "uprobe_multi links" : "one uprobe per function",
+		 r->exec_hook ? exechook_kind_name(exechook_attached_kind(r->exec_hook)) : "no");
 	*out = r;
 	return 0;
 
@@ -465,23 +696,44 @@ void resolver_close(struct resolver *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_probes; i++) {
-		if (r->probes[i].link)
-			bpf_link__destroy(r->probes[i].link);
-		else
-			close(r->probes[i].fd);
+	/* Aliases share their file: detach each file once, through its last entry. */
+	for (size_t i = 0; i < r->n_known; i++) {
+		struct traced_file *f = r->known[i].file;
+		bool last = true;
+
+		for (size_t j = i + 1; f && last && j < r->n_known; j++)
+			last = r->known[j].file != f;
+		if (f && last)
+			detach(f);
 	}
-	bpf_link__destroy(r->exec_link);
+	libwatch_free(r->libs);
+	exechook_close(r->exec_hook);
 	resolver_bpf__destroy(r->skel);
 	if (r->proc_fd >= 0)
 		close(r->proc_fd);
-	libc_set_free(r->files);
-	free(r->probes);
+	free(r->known);
 	free(r->seen);
 	free(r);
 }
 
-const struct resolver_stats *resolver_stats(const struct resolver *r)
+int resolver_fd(const struct resolver *r)
 {
-	return &r->stats;
+	return r->libs ? libwatch_fd(r->libs) : -1;
+}
+
+bool resolver_watch(struct resolver *r)
+{
+	int n = libwatch_read(r->libs);
+
+	if (n < 0)
+		log_warnx("resolver: reading the library directory watch: %s", strerror(-n));
+	return n == LIBWATCH_BATCH;
+}
+
+void resolver_read_stats(const struct resolver *r, struct resolver_stats *out)
+{
+	*out = r->stats;
+	out->exec_hook = exechook_attached_kind(r->exec_hook);
+	if (r->libs)
+		out->dirs = *libwatch_stats(r->libs);
 }

@@ -314,6 +314,19 @@ static void render_stats(struct jbuf *b, const struct stats *s)
 	FIELD(resolver_libc_files);
 	FIELD(resolver_attach_failures);
 	FIELD(resolver_exec_checks_dropped);
+	FIELD(resolver_libc_detached);
+	jbuf_key(b, "resolver_exec_hook", false);
+	if (s->resolver_exec_hook)
+		jbuf_str(b, s->resolver_exec_hook);
+	else
+		jbuf_lit(b, "null");
+	FIELD(resolver_libdir_entries);
+	FIELD(resolver_libdir_watches);
+	FIELD(resolver_libdir_watch_failures);
+	FIELD(resolver_libdir_overflows);
+	FIELD(resolver_libdir_start_scan_ms);
+	jbuf_key(b, "resolver_libdir_start_scan_truncated", false);
+	jbuf_lit(b, s->resolver_libdir_start_scan_truncated ? "true" : "false");
 #undef FIELD
 	jbuf_key(b, "kernel_drops", false);
 	for (int i = 0; i < DV_DROP_NR; i++) {

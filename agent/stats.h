@@ -3,6 +3,7 @@
 #ifndef DNSVIGIL_STATS_H
 #define DNSVIGIL_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dnsvigil.h"
@@ -33,6 +34,15 @@ struct stats {
 	uint64_t resolver_libc_files;      /* C library files with uprobes attached */
 	uint64_t resolver_attach_failures; /* uprobes or library files that failed (logged) */
 	uint64_t resolver_exec_checks_dropped; /* new programs not rechecked: queue full */
+	uint64_t resolver_libc_detached;   /* removed from disk and mapped by no process */
+	const char *resolver_exec_hook;    /* "tp_btf", "raw_tp", "tracepoint", "none"; NULL
+					    * when resolver calls are not traced */
+	uint64_t resolver_libdir_entries;  /* library directory entries looked at */
+	uint64_t resolver_libdir_watches;  /* directories watched now */
+	uint64_t resolver_libdir_watch_failures; /* not watched: fs.inotify.max_user_watches */
+	uint64_t resolver_libdir_overflows;      /* inotify queue overflows (full rescans) */
+	uint64_t resolver_libdir_start_scan_ms;
+	bool resolver_libdir_start_scan_truncated; /* the start scan stopped at its limits */
 	uint64_t kernel_drops[DV_DROP_NR];
 	int ncpus;
 	uint64_t ringbuf_drops_per_cpu[STATS_MAX_CPUS];

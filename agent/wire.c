@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mountinfo.h"
 #include "sockowner.skel.h"
 #include "wire.skel.h"
 
@@ -25,6 +26,7 @@
 
 /* Where we mount cgroup2 on hosts that have none mounted. */
 #define OWN_CGROUP2_MOUNT "/run/dnsvigil/cgroup2"
+#define CGROUP_PATH_LEN 512
 
 struct wire {
 	struct wire_bpf *wire_skel;
@@ -38,7 +40,7 @@ struct wire {
 	void *ctx;
 	int consumed;
 	struct wire_features features;
-	char cgroup_path[512];
+	char cgroup_path[CGROUP_PATH_LEN];
 };
 
 static bool is_cgroup2(const char *path)
@@ -49,36 +51,20 @@ static bool is_cgroup2(const char *path)
 }
 
 /* The cgroup v2 root: /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones,
- * any other cgroup2 mount from mountinfo, else one we mount. */
-static int find_cgroup2_root(char *out, size_t size)
+ * any other cgroup2 mount from mountinfo, else one we mount. out has room for a cgroup_path. */
+static int find_cgroup2_root(char *out)
 {
 	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-	char line[1024], mnt[511], fstype[64];
-	FILE *f;
 
 	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
 		if (is_cgroup2(usual[i])) {
-			snprintf(out, size, "%s", usual[i]);
+			snprintf(out, CGROUP_PATH_LEN, "%s", usual[i]);
 			return 0;
 		}
 	}
-	f = fopen("/proc/self/mountinfo", "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS" */
-			char *sep = strstr(line, " - ");
-
-			if (!sep || sscanf(line, "%*s %*s %*s %*s %510s", mnt) != 1 ||
-			    sscanf(sep + 3, "%63s", fstype) != 1)
-				continue;
-			if (strcmp(fstype, "cgroup2") == 0) {
-				snprintf(out, size, "%s", mnt);
-				fclose(f);
-				return 0;
-			}
-		}
-		fclose(f);
-	}
+	/* A whole hierarchy: a container may see its own cgroup mounted as the root. */
+	if (mountinfo_find(AT_FDCWD, "/proc/self/mountinfo", "cgroup2", out, CGROUP_PATH_LEN) == 0)
+		return 0;
 	if (mkdir("/run/dnsvigil", 0700) && errno != EEXIST)
 		return -errno;
 	if (mkdir(OWN_CGROUP2_MOUNT, 0700) && errno != EEXIST)
@@ -86,7 +72,7 @@ static int find_cgroup2_root(char *out, size_t size)
 	if (mount("cgroup2", OWN_CGROUP2_MOUNT, "cgroup2", 0, NULL) && errno != EBUSY)
 		return -errno;
 	log_info("mounted cgroup2 at %s", OWN_CGROUP2_MOUNT);
-	snprintf(out, size, "%s", OWN_CGROUP2_MOUNT);
+	snprintf(out, CGROUP_PATH_LEN, "%s", OWN_CGROUP2_MOUNT);
 	return 0;
 }
 
@@ -243,7 +229,7 @@ int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct
 
 	if (opts->cgroup_path)
 		snprintf(w->cgroup_path, sizeof(w->cgroup_path), "%s", opts->cgroup_path);
-	else if ((err = find_cgroup2_root(w->cgroup_path, sizeof(w->cgroup_path)))) {
+	else if ((err = find_cgroup2_root(w->cgroup_path))) {
 		log_warnx("no cgroup v2 hierarchy and mounting one failed: %s", strerror(-err));
 		goto cleanup;
 	}
@@ -303,15 +289,17 @@ void wire_close(struct wire *w)
 	free(w);
 }
 
-int wire_poll(struct wire *w, int timeout_ms)
+int wire_fd(const struct wire *w)
+{
+	return ring_buffer__epoll_fd(w->rb);
+}
+
+int wire_consume(struct wire *w)
 {
 	int err;
 
 	w->consumed = 0;
-	err = ring_buffer__poll(w->rb, timeout_ms);
-	/* Producers skip wakeups for small batches: collect what waits even on a timeout. */
-	if (err >= 0)
-		err = ring_buffer__consume(w->rb);
+	err = ring_buffer__consume(w->rb);
 	if (err < 0 && err != BATCH_FULL)
 		return err;
 	return w->consumed;

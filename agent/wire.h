@@ -26,14 +26,16 @@ int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct
 /* Detaches everything (links are not pinned) and frees. */
 void wire_close(struct wire *w);
 
-/* Records one wire_poll() hands over at most, so that the caller's periodic work (timeouts,
- * stats, flushing) keeps its pace while the kernel keeps producing. */
+/* Records one wire_consume() hands over at most, so that the caller's periodic work
+ * (timeouts, stats, flushing) keeps its pace while the kernel keeps producing. */
 #define WIRE_BATCH 8192
 
-/* Waits up to timeout_ms for records and consumes up to WIRE_BATCH. Returns records consumed
- * (WIRE_BATCH: more may wait, poll again without sleeping) or a negative errno (-EINTR when a
- * signal arrived). */
-int wire_poll(struct wire *w, int timeout_ms);
+/* Readable when the kernel woke the consumer (an epoll fd of the ring buffer), for the
+ * caller's poll set. Producers skip wakeups for small batches: consume on timeouts too. */
+int wire_fd(const struct wire *w);
+/* Consumes up to WIRE_BATCH waiting records without blocking. Returns records consumed
+ * (WIRE_BATCH: more may wait, consume again without sleeping) or a negative errno. */
+int wire_consume(struct wire *w);
 
 /* Drop counters per reason summed over CPUs, and per CPU for ring-buffer reservations.
  * per_cpu gets at most max_cpus entries; returns the number of CPUs or a negative errno. */

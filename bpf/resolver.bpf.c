@@ -588,20 +588,3 @@ int leave_multi(struct pt_regs *ctx)
 {
 	return on_return(ctx);
 }
-
-/* New programs may bring C libraries the agent has not attached to yet. */
-SEC("tracepoint/sched/sched_process_exec")
-int on_exec(void *ctx)
-{
-	struct dv_exec_rec *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-
-	if (!rec) {
-		count_drop(DV_DROP_RINGBUF_FULL);
-		return 0;
-	}
-	rec->kind = DV_REC_EXEC;
-	rec->tgid = bpf_get_current_pid_tgid() >> 32;
-	/* Adaptive wakeup: a burst of execs wakes the agent once. */
-	bpf_ringbuf_submit(rec, 0);
-	return 0;
-}

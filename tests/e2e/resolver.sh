@@ -2,7 +2,8 @@
 # End-to-end tests of resolver library call tracing (issue 3): the real agent against real C
 # libraries (glibc, musl, a copy of glibc in another mount namespace), python3, getent, and a
 # dnsmasq stub in front of an unbound server, all in a network namespace this script creates and
-# always removes.
+# always removes. The agents run in a mount namespace without tracefs and debugfs, as on a
+# host that just booted.
 #
 #   tests/e2e/resolver.sh BUILD_DIR   (make test-e2e runs it as: tests/e2e/resolver.sh build)
 #
@@ -40,9 +41,11 @@ setup_fail() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	# The checker stops the agent itself; this is for a checker that died first.
-	if [[ -n $tmp && -s $tmp/agent.pid ]]; then
-		lab_kill "$(cat "$tmp/agent.pid")"
+	# The checker stops its agents itself; this is for a checker that died first.
+	if [[ -n $tmp ]]; then
+		for pidfile in "$tmp"/agent*.pid; do
+			[[ -s $pidfile ]] && lab_kill "$(cat "$pidfile")"
+		done
 	fi
 	# Kills unbound, dnsmasq and any client still running in the namespace, then removes it.
 	lab_ns_delete "$ns"

@@ -40,28 +40,38 @@ agent = None
 seen = {}  # what earlier cases found, for later ones
 
 
-class Agent:
-    """The agent under test, its stderr in TMP/agent.log and its pid in TMP/agent.pid (for
-    resolver.sh to kill should this script die)."""
+# The agent runs in a mount namespace of its own in which tracefs and debugfs are unmounted, as
+# on a freshly booted host or in a container with only /sys: nothing it does may need them.
+FRESH_MOUNTS = ('awk \'$3 == "tracefs" || $3 == "debugfs" { print $2 }\' /proc/self/mounts | '
+                'sort -r | while read -r m; do umount -l "$m"; done; exec "$0" "$@"')
 
-    def __init__(self):
-        self.log_path = os.path.join(args.tmp, "agent.log")
-        self.events_path = os.path.join(args.tmp, "events.jsonl")
+
+class Agent:
+    """An agent under test, its stderr in TMP/NAME.log, its events in TMP/NAME.jsonl and its pid
+    in TMP/NAME.pid (for resolver.sh to kill should this script die)."""
+
+    def __init__(self, name="agent", options=()):
+        self.name = name
+        self.log_path = os.path.join(args.tmp, f"{name}.log")
+        self.events_path = os.path.join(args.tmp, f"{name}.jsonl")
+        self.options = list(options)
         self.proc = None
 
     def start(self):
+        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", FRESH_MOUNTS,
+                args.agent, "--jsonl", self.events_path, "-s", "1", *self.options]
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([args.agent, "--jsonl", self.events_path, "-s", "1"],
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=log)
-        with open(os.path.join(args.tmp, "agent.pid"), "w") as f:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=log)
+        with open(os.path.join(args.tmp, f"{self.name}.pid"), "w") as f:
             f.write(str(self.proc.pid))
         deadline = time.monotonic() + 20
         while "ready" not in self.log():
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise Fail("the agent did not log ready within 20 s; its stderr:\n"
+                raise Fail(f"{self.name} did not log ready within 20 s; its stderr:\n"
                            + indent(self.log()))
             time.sleep(0.1)
+        return self
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -69,13 +79,24 @@ class Agent:
 
     def check_running(self):
         if self.proc.poll() is not None:
-            raise Fail(f"the agent exited with status {self.proc.returncode}; its stderr:\n"
+            raise Fail(f"{self.name} exited with status {self.proc.returncode}; its stderr:\n"
                        + indent(self.log()[-2000:]))
 
+    def mounts(self):
+        """The file system types mounted in the agent's mount namespace."""
+        with open(f"/proc/{self.proc.pid}/mountinfo") as f:
+            return {line.split(" - ")[1].split()[0] for line in f if " - " in line}
+
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        """SIGTERM; returns the exit status (killed after 10 s)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
 
 
 def indent(text):
@@ -107,8 +128,8 @@ def in_ns(*argv):
     return ["ip", "netns", "exec", args.netns, *argv]
 
 
-def run(argv, timeout=60):
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+def run(argv, timeout=60, env=None):
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     if out.returncode != 0:
         raise Fail(f"{' '.join(argv)} exited with {out.returncode}: {out.stderr.strip()}")
     return out.stdout
@@ -134,10 +155,10 @@ def expected_result(line):
     return "OK" if rc >= 0 else HERRNO[line["h_errno"]]  # res_*
 
 
-def run_calls_waiting(argv, library):
+def run_calls_waiting(argv, library=None, of=None, before_go=None):
     """Starts the calls program (argv, whose --wait file is written @GO@), waits until the
-    agent attached to library, lets the program go. Returns (pid, lines, the agent's log line
-    for library)."""
+    agent (of) attached to library, or calls before_go(pid), then lets the program go. Returns
+    (pid, lines, the agent's log line for library or what before_go returned)."""
     go = os.path.join(args.tmp, f"go-{time.monotonic_ns()}")
     proc = subprocess.Popen([a.replace("@GO@", go) for a in argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -145,7 +166,10 @@ def run_calls_waiting(argv, library):
         first = proc.stdout.readline()
         if not first:
             raise Fail(f"{' '.join(argv)} printed nothing: {proc.stderr.read().strip()}")
-        log_line = wait_attached(library)
+        if before_go:
+            ready = before_go(json.loads(first)["pid"])
+        else:
+            ready = attach_line(library, of=of)
         open(go, "w").close()
         out, err = proc.communicate(timeout=60)
     finally:
@@ -155,22 +179,58 @@ def run_calls_waiting(argv, library):
     if proc.returncode != 0:
         raise Fail(f"{' '.join(argv)} exited with {proc.returncode}: {err.strip()}")
     pid, lines = calls_output(first + out)
-    return pid, lines, log_line
+    return pid, lines, ready
 
 
-def wait_attached(path):
-    """The agent's log line saying it attached to the file at path (by device and inode)."""
+def attach_line(path, of=None, timeout=ATTACH_S):
+    """The agent's (default: the suite's) log line saying it attached to the file at path,
+    by device and inode."""
+    of = of or agent
     st = os.stat(path)
     needle = f"device {os.major(st.st_dev)}:{os.minor(st.st_dev)} inode {st.st_ino},"
-    deadline = time.monotonic() + ATTACH_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in agent.log().splitlines():
+        for line in of.log().splitlines():
             if needle in line:
                 return line
-        agent.check_running()
+        of.check_running()
         time.sleep(0.05)
-    raise Fail(f"the agent did not attach to {path} ({needle}) within {ATTACH_S:.0f} s; its "
-               f"stderr:\n" + indent(agent.log()[-3000:]))
+    raise Fail(f"{of.name} did not attach to {path} ({needle}) within {timeout:.0f} s; its "
+               f"stderr:\n" + indent(of.log()[-3000:]))
+
+
+def musl_mappers():
+    """Pids of the processes that map a musl C library now."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/maps") as f:
+                if any("ld-musl-" in line or "-linux-musl/" in line for line in f):
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def first_getaddrinfo(evs, argv, name, addresses, env=None):
+    """Runs the calls program (argv) for one getaddrinfo of name and returns the agent's event
+    of that very call, checked against addresses."""
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    if out.returncode != 0:
+        raise Fail(f"{' '.join(argv)} exited with {out.returncode}: {out.stderr.strip()}")
+    pid, lines = calls_output(out.stdout)
+    c = Checks()
+    c.eq("the program's calls", [(x["function"], sorted(x["addresses"])) for x in lines],
+         [("getaddrinfo", sorted(addresses))])
+    c.done()
+    ev = evs.wait(f"the getaddrinfo({name}) event of pid {pid}",
+                  lambda e: is_call(e, pid) and e["call"]["name"] == name)[0]
+    c = Checks()
+    c.eq("function", ev["call"]["function"], "getaddrinfo", ev)
+    c.eq("result", ev["call"]["result"], "OK", ev)
+    c.eq("addresses", sorted(ev["call"]["addresses"]), sorted(addresses), ev)
+    c.done()
+    return ev
 
 
 def check_calls(pid, comm, lines, musl=False):
@@ -253,6 +313,39 @@ def check_packets(pid, pairs):
 # ---------------------------------------------------------------------------------------------
 # Cases
 
+def agent_runs_without_tracefs_or_debugfs():
+    """A host as it boots: no tracefs, no debugfs. The agent attaches its exec hook without
+    them (tp_btf here) and mounts none in its namespace; every later case runs on it."""
+    c = Checks()
+    mounted = agent.mounts() & {"tracefs", "debugfs"}
+    c.eq("tracefs/debugfs mounted where the agent runs", sorted(mounted), [])
+    c.true("the agent should say it attached tp_btf/sched_process_exec",
+           "exec hook: tp_btf/sched_process_exec" in agent.log())
+    c.eq("warnings in the agent's log",
+         [line for line in agent.log().splitlines() if "warning" in line], [])
+    c.done()
+    first_getaddrinfo(events, in_ns(args.calls, "--only", "getaddrinfo", OK_NAME), OK_NAME,
+                      ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+
+
+def musl_program_run_first_time_has_its_first_call_reported():
+    """No musl program ran since the agent started, none was running before: musl's C library
+    is attached from disk at start, so the very first call of the first musl program counts."""
+    c = Checks()
+    c.eq("processes mapping musl before the agent started", seen["musl_before"], [])
+    c.done()
+    with open(args.calls_musl, "rb") as f:
+        interp = re.search(rb"/lib/ld-musl-[^\0]+", f.read()).group().decode()
+    line = attach_line(interp, timeout=0.1)
+    c = Checks()
+    c.true(f"musl's C library should have been found on disk at start: {line!r}",
+           "found under /)" in line)
+    c.eq("processes mapping musl now", musl_mappers(), [])
+    c.done()
+    first_getaddrinfo(events, in_ns(args.calls_musl, "--only", "getaddrinfo", OK_NAME), OK_NAME,
+                      ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+
+
 def glibc_calls_match_what_the_program_got():
     pid, lines = calls_output(run(in_ns(args.calls, OK_NAME, NX_NAME, "-x", OK_ADDR, NX_ADDR)))
     if len(lines) != 30:
@@ -328,6 +421,158 @@ def libc_copy_in_another_mount_namespace_is_seen():
            f"seen in pid {pid})" in log_line)
     c.done()
     check_calls(pid, "calls", lines)
+
+
+def layer_root(layer):
+    return os.path.join(args.tmp, "store", layer, "diff")
+
+
+def layer_lib_dir(layer):
+    return os.path.join(layer_root(layer), "usr", "lib", "x86_64-linux-gnu")
+
+
+def libc_appearing_under_watched_root_is_attached_before_use():
+    """An image layer unpacked after the agent started (under the store the suite passed as
+    --lib-root TMP/store/*/diff): its libc.so.6 is attached as it lands, before any program
+    maps it, so the first program using it has its first call reported."""
+    libdir = layer_lib_dir("layer1")
+    os.makedirs(libdir)  # as an image pull does: directories, then the files in them
+    copy = os.path.join(libdir, "libc.so.6")
+    shutil.copy2(glibc_path(), copy)
+    line = attach_line(copy)
+    c = Checks()
+    c.true(f"the agent should say it found the file under the layer: {line!r}",
+           f"found under {layer_root('layer1')})" in line)
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    maps = run(in_ns("cat", "/proc/self/maps"), env=env)
+    c.true(f"a program run with LD_LIBRARY_PATH={libdir} should map the copy", copy in maps)
+    c.done()
+    first_getaddrinfo(events, in_ns(args.calls, "--only", "getaddrinfo", OK_NAME), OK_NAME,
+                      ["192.0.2.50", "192.0.2.51", "2001:db8::50"], env=env)
+    seen["layer_copy"] = copy
+
+
+def library_removed_from_watched_root_is_detached():
+    """A layer removed (docker rmi): its library's probes go once no process maps it, or they
+    would keep the deleted file on disk for as long as the agent runs."""
+    if "layer_copy" not in seen:
+        raise Fail("needs libc_appearing_under_watched_root_is_attached_before_use")
+    shutil.rmtree(os.path.join(args.tmp, "store", "layer1"))
+    deadline = time.monotonic() + ATTACH_S
+    needle = f"{seen['layer_copy']} is gone from disk and mapped by no process: detached"
+    while needle not in agent.log():
+        if time.monotonic() > deadline:
+            raise Fail(f"the agent did not log {needle!r} within {ATTACH_S:.0f} s; its stderr:\n"
+                       + indent(agent.log()[-3000:]))
+        agent.check_running()
+        time.sleep(0.1)
+
+
+def container_root_on_overlay_is_traced_through_its_layer_file():
+    """A program whose libc comes through an overlay mount (a container's root file system):
+    its maps show the overlay's device, the uprobes are on the layer's file the agent already
+    traces. The agent finds that file through the mount's layers and attaches nothing twice."""
+    libdir = layer_lib_dir("layer2")
+    os.makedirs(libdir)
+    lower = os.path.join(libdir, "libc.so.6")
+    shutil.copy2(glibc_path(), lower)
+    attach_line(lower)
+    ovl = os.path.join(args.tmp, "overlay")
+    for sub in ("upper", "work", "merged"):
+        os.makedirs(os.path.join(ovl, sub))
+    merged = os.path.join(ovl, "merged")
+    # A program file of its own: the agent skips an executable it looked at in the same mount
+    # namespace a moment ago, and namespace numbers are reused.
+    calls = os.path.join(args.tmp, "calls-overlay")
+    shutil.copy2(args.calls, calls)
+    script = (f'mount -t overlay overlay -o lowerdir={layer_root("layer2")},'
+              f'upperdir={ovl}/upper,workdir={ovl}/work {merged} && '
+              f'LD_LIBRARY_PATH={merged}/usr/lib/x86_64-linux-gnu exec "{calls}" '
+              f'--wait "@GO@" --only getaddrinfo {OK_NAME}')
+
+    def mapped_libc(pid):
+        with open(f"/proc/{pid}/maps") as f:
+            mapped = [line for line in f if line.rstrip().endswith("/libc.so.6")]
+        time.sleep(0.8)  # past the agent's last look at a new program (500 ms after exec)
+        return mapped
+
+    pid, _, mapped = run_calls_waiting(in_ns("unshare", "-m", "sh", "-c", script),
+                                       before_go=mapped_libc)
+    c = Checks()
+    c.true(f"the program should map libc.so.6 from {merged}: {mapped}",
+           any(merged in line for line in mapped))
+    c.eq("the agent's attach lines for the program's own view of the file",
+         [line for line in agent.log().splitlines() if f"seen in pid {pid})" in line], [])
+    c.done()
+    evs = events.wait(f"the getaddrinfo event of pid {pid}",
+                      lambda e: is_call(e, pid) and e["call"]["name"] == OK_NAME)
+    time.sleep(0.3)
+    events.refresh()
+    c = Checks()
+    c.eq("getaddrinfo events of the program (one call)",
+         sum(is_call(e, pid) for e in events.items), 1, evs[0])
+    c.eq("addresses", sorted(evs[0]["call"]["addresses"]),
+         ["192.0.2.50", "192.0.2.51", "2001:db8::50"], evs[0])
+    c.done()
+
+
+def glibc_path():
+    with open("/proc/self/maps") as f:
+        return next(line.split()[-1] for line in f if line.rstrip().endswith("/libc.so.6"))
+
+
+def exec_hook_fallbacks_follow_new_programs():
+    """raw_tp, and the classic tracepoint whose id only tracefs knows, each follow new programs
+    on a host without tracefs (a kernel without BTF tracepoints gets them), and leave no
+    tracefs mounted behind."""
+    c = Checks()
+    for kind in ("raw_tp", "tracepoint"):
+        other = Agent(f"agent-{kind}", ["--exec-hook", kind])
+        try:
+            other.start()
+            c.true(f"--exec-hook {kind}: the agent should say it attached {kind}",
+                   f"exec hook: {kind}/sched_process_exec" in other.log())
+            c.eq(f"--exec-hook {kind}: tracefs/debugfs mounted where the agent runs",
+                 sorted(other.mounts() & {"tracefs", "debugfs"}), [])
+            # A C library no directory watch covers: only the exec hook can find it.
+            copy = os.path.join(args.tmp, f"libc-{kind}.so.6")
+            shutil.copy2(glibc_path(), copy)
+            script = (f'mount --bind "{copy}" "{glibc_path()}" && exec "{args.calls}" '
+                      f'--wait "@GO@" --only getaddrinfo {OK_NAME}')
+            pid, _, line = run_calls_waiting(in_ns("unshare", "-m", "sh", "-c", script), copy,
+                                             of=other)
+            c.true(f"--exec-hook {kind}: found through the exec of pid {pid}: {line!r}",
+                   f"seen in pid {pid})" in line)
+            evs = Events(other.events_path, relevant=None, alive_check=other.check_running)
+            evs.wait(f"--exec-hook {kind}: the getaddrinfo event of pid {pid}",
+                     lambda e: is_call(e, pid) and e["call"]["name"] == OK_NAME)
+        except Fail as err:
+            c.fail(f"--exec-hook {kind}: {err}")
+        finally:
+            c.eq(f"--exec-hook {kind}: exit status after SIGTERM", other.stop(), 0)
+    c.done()
+
+
+def exec_hook_refused_leaves_start_time_uprobes_tracing():
+    """Without an exec hook (a kernel refusing all three, as --exec-hook none makes it) the
+    agent says what it loses and still traces the C libraries it found at start."""
+    other = Agent("agent-noexec", ["--exec-hook", "none"])
+    try:
+        other.start()
+        c = Checks()
+        c.true("the agent should warn that new programs are not followed",
+               "warning: resolver: new programs are not followed (no exec hook)" in other.log())
+        c.done()
+        evs = Events(other.events_path, relevant=None, alive_check=other.check_running)
+        first_getaddrinfo(evs, in_ns(args.calls, "--only", "getaddrinfo", OK_NAME), OK_NAME,
+                          ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+        first_getaddrinfo(evs, in_ns(args.calls_musl, "--only", "getaddrinfo", OK_NAME),
+                          OK_NAME, ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+    finally:
+        rc = other.stop()
+    c = Checks()
+    c.eq("exit status after SIGTERM", rc, 0)
+    c.done()
 
 
 def run_stub_client():
@@ -406,6 +651,17 @@ def stats_count_calls_and_libraries():
     c.eq("resolver_attach_failures", s.get("resolver_attach_failures"), 0, ev)
     c.eq("resolver_exec_checks_dropped", s.get("resolver_exec_checks_dropped"), 0, ev)
     c.eq("kernel_drops.ringbuf_full", (s.get("kernel_drops") or {}).get("ringbuf_full"), 0, ev)
+    c.eq("resolver_exec_hook", s.get("resolver_exec_hook"), "tp_btf", ev)
+    c.eq("resolver_libc_detached (the removed layer's copy)", s.get("resolver_libc_detached"),
+         1, ev)
+    c.true(f"resolver_libdir_watches > 0, got {s.get('resolver_libdir_watches')}",
+           (s.get("resolver_libdir_watches") or 0) > 0, ev)
+    c.true(f"resolver_libdir_entries > 0, got {s.get('resolver_libdir_entries')}",
+           (s.get("resolver_libdir_entries") or 0) > 0, ev)
+    for key in ("resolver_libdir_watch_failures", "resolver_libdir_overflows"):
+        c.eq(key, s.get(key), 0, ev)
+    c.eq("resolver_libdir_start_scan_truncated", s.get("resolver_libdir_start_scan_truncated"),
+         False, ev)
     c.done()
 
 
@@ -420,13 +676,8 @@ def agent_exits_zero_and_unloads_on_sigterm():
     names = {n for i, n in bpftool_prog_ids().items() if i in ids}
     c = Checks()
     c.true(f"the agent should hold the resolver programs; it holds {sorted(names)}",
-           "on_exec" in names and names & {"leave", "leave_multi"})
-    agent.proc.send_signal(signal.SIGTERM)
-    try:
-        rc = agent.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        raise Fail("the agent did not exit within 10 s of SIGTERM")
-    c.eq("agent exit status after SIGTERM", rc, 0)
+           "exec_btf" in names and names & {"leave", "leave_multi"})
+    c.eq("agent exit status after SIGTERM", agent.stop(), 0)
     deadline = time.monotonic() + 3  # ids are freed an RCU grace period after the last ref
     while (left := {i: n for i, n in bpftool_prog_ids().items() if i in ids}) \
             and time.monotonic() < deadline:
@@ -446,12 +697,19 @@ def output_lines_are_json_events():
 
 
 CASES = [
+    agent_runs_without_tracefs_or_debugfs,
+    musl_program_run_first_time_has_its_first_call_reported,  # before any other musl program
     glibc_calls_match_what_the_program_got,
     glibc_calls_tag_their_dns_messages_with_call_id,
     musl_calls_match_what_the_program_got,
     python_getaddrinfo_is_seen,
     getent_ahosts_is_seen,
     libc_copy_in_another_mount_namespace_is_seen,
+    libc_appearing_under_watched_root_is_attached_before_use,
+    library_removed_from_watched_root_is_detached,
+    container_root_on_overlay_is_traced_through_its_layer_file,
+    exec_hook_fallbacks_follow_new_programs,
+    exec_hook_refused_leaves_start_time_uprobes_tracing,
     stub_forward_carries_client_origin,
     stub_cache_hit_has_no_upstream_leg,
     stats_count_calls_and_libraries,
@@ -468,7 +726,9 @@ def main():
     parser.add_argument("--dnsmasq-pid", required=True, type=int)
     parser.add_argument("-k", dest="only", help="run only cases whose name contains this")
     args = parser.parse_args()
-    agent = Agent()
+    seen["musl_before"] = musl_mappers()
+    os.makedirs(os.path.join(args.tmp, "store"))
+    agent = Agent(options=["--lib-root", os.path.join(args.tmp, "store", "*", "diff")])
     # Every line counts here: resolver_call events name no test zone.
     events = Events(agent.events_path, relevant=None, alive_check=agent.check_running)
     try:

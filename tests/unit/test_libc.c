@@ -92,25 +92,6 @@ static void maps_lines_without_c_library_rejected(void **state)
 	assert_int_equal(libc_parse_maps_line("", &m), -EINVAL);
 }
 
-static void set_dedupes_by_device_and_inode(void **state)
-{
-	struct libc_set *s = libc_set_new();
-
-	(void)state;
-	assert_non_null(s);
-	assert_false(libc_set_has(s, 1, 2));
-	assert_int_equal(libc_set_add(s, 1, 2), 0);
-	assert_true(libc_set_has(s, 1, 2));
-	assert_int_equal(libc_set_add(s, 1, 2), 0);
-	/* Same inode on another device is another file. */
-	assert_false(libc_set_has(s, 3, 2));
-	for (uint64_t i = 0; i < 100; i++)
-		assert_int_equal(libc_set_add(s, 9, i), 0);
-	assert_true(libc_set_has(s, 9, 99));
-	assert_true(libc_set_has(s, 1, 2));
-	libc_set_free(s);
-}
-
 struct seen {
 	int n;
 	struct libc_mapping first;
@@ -324,7 +305,6 @@ int main(void)
 		cmocka_unit_test(maps_line_of_libc_parsed),
 		cmocka_unit_test(maps_line_of_deleted_libc_keeps_path),
 		cmocka_unit_test(maps_lines_without_c_library_rejected),
-		cmocka_unit_test(set_dedupes_by_device_and_inode),
 		cmocka_unit_test(scan_reports_each_library_file_once),
 		cmocka_unit_test(func_offsets_match_the_running_libc),
 		cmocka_unit_test(func_offsets_of_missing_file_fail),
