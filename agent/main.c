@@ -390,8 +390,9 @@ cleanup:
 	if (loop_fd >= 0)
 		close(loop_fd);
 	resolver_close(resolver);
-	wire_close(wire);
+	/* The pipeline's socket scan worker writes to the wire's owner map: it goes first. */
 	pipeline_free(pipe);
+	wire_close(wire);
 	for (int i = 0; i < n_sinks; i++)
 		sink_free(sinks[i]);
 	return err ? 1 : 0;

@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,6 @@
 #define ASM_SLOTS 16
 #define ASM_STALE_NS (1000ull * 1000000)
 #define MAX_CAPTURED (DV_MAX_CHUNKS * DV_CHUNK_LEN)
-/* An unknown socket owner triggers a /proc scan at most this often. */
-#define OWNER_SCAN_INTERVAL_NS (1000ull * 1000000)
 #define PROC_CACHE_ENTRIES 4096
 /* A message from a socket without a known owner waits this long for one: the first query on
  * an accepted TCP connection arrives before the server's reply names the socket's owner. */
@@ -52,6 +51,7 @@ struct parked {
 struct pipeline {
 	struct pipeline_opts opts;
 	struct wire *wire;
+	struct sockscan *sockscan; /* rescans for unknown owners; NULL: none running */
 	struct resolver *resolver;
 	struct origin *origin;
 	struct call_buf call_buf; /* what a resolver_call event points into */
@@ -66,7 +66,6 @@ struct pipeline {
 	uint64_t start_mono_ns;
 	uint64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t last_stats_ns;
-	uint64_t last_owner_scan_ns;
 };
 
 static void refresh_realtime_offset(struct pipeline *p)
@@ -95,22 +94,21 @@ static void net_from_hdr(const struct dv_pkt_hdr *h, struct net_info *n)
 	memcpy(n->dst_ip, h->daddr, sizeof(n->dst_ip));
 }
 
+/* sockscan_fn, on the scan worker's thread: it touches the wire's owner map only (a map
+ * update is a system call, safe from any thread). */
 static int add_scanned_owner(void *ctx, uint64_t cookie, const struct dv_owner *owner)
 {
-	struct pipeline *p = ctx;
-
 	/* -EEXIST: a kernel hook already knows better. */
-	wire_owner_add(p->wire, cookie, owner);
+	wire_owner_add(ctx, cookie, owner);
 	return 0;
 }
 
-/* The kernel record's owner, else what a later hook recorded, else a /proc scan (sockets older
- * than the agent, accepted TCP sockets). False when nobody is found. */
-static bool find_owner(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t now,
-		       struct dv_owner *o)
+/* The kernel record's owner, else what a later hook or socket scan recorded. False when
+ * nobody is known yet: the scan worker is asked to look (sockets older than the agent,
+ * accepted TCP sockets) and what it finds shows in the map later; parked messages look
+ * again on every tick. */
+static bool find_owner(struct pipeline *p, const struct dv_pkt_hdr *h, struct dv_owner *o)
 {
-	struct sockscan_stats st = { 0 };
-
 	if ((h->flags & DV_PKT_OWNER_KNOWN) && h->owner.tgid) {
 		*o = h->owner;
 		return true;
@@ -119,13 +117,9 @@ static bool find_owner(struct pipeline *p, const struct dv_pkt_hdr *h, uint64_t 
 		return false;
 	if (wire_owner_lookup(p->wire, h->cookie, o) == 0 && o->tgid)
 		return true;
-	if (now - p->last_owner_scan_ns < OWNER_SCAN_INTERVAL_NS)
-		return false;
-	p->last_owner_scan_ns = now;
-	p->stats.owner_scans++;
-	if (sockscan_run(p->opts.proc_root, add_scanned_owner, p, &st))
-		return false;
-	return wire_owner_lookup(p->wire, h->cookie, o) == 0 && o->tgid;
+	if (p->sockscan)
+		sockscan_request(p->sockscan);
+	return false;
 }
 
 /* The owner's identity plus what /proc adds. */
@@ -213,7 +207,7 @@ static void handle_message(struct pipeline *p, const struct dv_pkt_hdr *h, const
 	p->stats.messages++;
 	if (dns_parse(p->parser, data, len, &msg))
 		p->stats.parse_errors++;
-	known = find_owner(p, h, now, &owner);
+	known = find_owner(p, h, &owner);
 	if (known)
 		process_from_owner(p, &owner, now, &pi);
 	else
@@ -271,7 +265,7 @@ static void release_parked(struct pipeline *p, uint64_t now, bool force)
 
 		if (!k->data)
 			continue;
-		if (find_owner(p, &k->hdr, now, &owner))
+		if (find_owner(p, &k->hdr, &owner))
 			release(p, k, &owner, now);
 		else if (force || now - k->hdr.ts_ns >= PARK_NS)
 			release(p, k, NULL, now);
@@ -437,6 +431,27 @@ static void on_timeout(void *ctx, const struct match_timeout *t)
 	emit(p, &ev);
 }
 
+/* The worker counts its scans on its own thread. */
+static void read_owner_scans(struct pipeline *p)
+{
+	struct sockscan_counters c;
+
+	sockscan_counters(p->sockscan, &c);
+	p->stats.owner_scans = c.scans;
+	p->stats.owner_scan_sockets = c.reported;
+	p->stats.owner_scan_errors = c.errors;
+}
+
+/* Before the wire closes: the worker writes to its owner map. */
+static void stop_owner_scans(struct pipeline *p)
+{
+	if (!p->sockscan)
+		return;
+	read_owner_scans(p);
+	sockscan_stop(p->sockscan);
+	p->sockscan = NULL;
+}
+
 static void emit_stats(struct pipeline *p, uint64_t now)
 {
 	const struct tcpre_stats *ts = tcpre_stats(p->tcpre);
@@ -458,6 +473,8 @@ static void emit_stats(struct pipeline *p, uint64_t now)
 	p->stats.responses_unmatched = ms->unmatched;
 	p->stats.timeouts = ms->timeouts;
 	p->stats.pending_evicted = ms->evicted;
+	if (p->sockscan)
+		read_owner_scans(p);
 	if (p->wire) {
 		int n = wire_read_drops(p->wire, p->stats.kernel_drops,
 					p->stats.ringbuf_drops_per_cpu, STATS_MAX_CPUS);
@@ -512,6 +529,7 @@ void pipeline_finish(struct pipeline *p)
 {
 	pipeline_tick(p);
 	release_parked(p, clock_ns(CLOCK_MONOTONIC), true);
+	stop_owner_scans(p);
 	if (p->opts.stats_interval_ns)
 		emit_stats(p, clock_ns(CLOCK_MONOTONIC));
 	flush_sinks(p);
@@ -519,17 +537,22 @@ void pipeline_finish(struct pipeline *p)
 
 void pipeline_attach_wire(struct pipeline *p, struct wire *w)
 {
-	struct sockscan_stats st = { 0 };
+	struct sockscan_counters c;
 	int err;
 
 	p->wire = w;
-	/* Seed the owners of sockets older than the agent. */
-	err = sockscan_run(p->opts.proc_root, add_scanned_owner, p, &st);
-	if (err)
+	/* Seeds the owners of sockets older than the agent before it reports ready. */
+	err = sockscan_start(p->opts.proc_root, add_scanned_owner, w, &p->sockscan);
+	if (err) {
 		log_warnx("scanning %s for existing sockets: %s", p->opts.proc_root, strerror(-err));
-	else
-		log_debug("existing sockets: %u processes, %u inet sockets", st.processes,
-			  st.reported);
+		return;
+	}
+	sockscan_counters(p->sockscan, &c);
+	if (c.errors)
+		log_warnx("scanning for existing sockets: %" PRIu64 " namespaces, protocols or "
+			  "processes failed (-v logs each)", c.errors);
+	log_debug("existing sockets: %" PRIu64 " attributed in %" PRIu64 " network namespaces",
+		  c.reported, c.namespaces);
 }
 
 void pipeline_attach_resolver(struct pipeline *p, struct resolver *r)
@@ -564,6 +587,7 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
+	stop_owner_scans(p);
 	for (int i = 0; i < ASM_SLOTS; i++)
 		free(p->slots[i].buf);
 	for (int i = 0; i < PARK_SLOTS; i++)

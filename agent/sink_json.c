@@ -304,6 +304,8 @@ static void render_stats(struct jbuf *b, const struct stats *s)
 	FIELD(tcp_evicted_streams);
 	FIELD(unattributed_packets);
 	FIELD(owner_scans);
+	FIELD(owner_scan_sockets);
+	FIELD(owner_scan_errors);
 	FIELD(responses_matched);
 	FIELD(responses_unmatched);
 	FIELD(timeouts);

@@ -23,7 +23,9 @@ struct stats {
 	uint64_t tcp_incomplete_at_close;
 	uint64_t tcp_evicted_streams;
 	uint64_t unattributed_packets; /* no owning process found */
-	uint64_t owner_scans;          /* /proc socket scans for unknown owners */
+	uint64_t owner_scans;          /* socket scans: at start, then for unknown owners */
+	uint64_t owner_scan_sockets;   /* sockets those scans attributed */
+	uint64_t owner_scan_errors;    /* namespaces, protocols or processes a scan could not read */
 	uint64_t responses_matched;
 	uint64_t responses_unmatched;
 	uint64_t timeouts;

@@ -282,6 +282,16 @@ def proc_stat_ppid(pid):
         return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
+def proc_cgroup(pid, controller=""):
+    """The path of pid's cgroup in the hierarchy of controller ("": the cgroup v2 one)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if (controller in controllers.split(",")) if controller else controllers == "":
+                return path
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Cases
 
@@ -430,9 +440,7 @@ def socket_opened_before_agent_is_attributed():
     expected = {"ppid": proc_stat_ppid(pid), "exe": os.path.realpath(f"/proc/{pid}/exe")}
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         expected_cmdline = f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
-    with open(f"/proc/{pid}/cgroup") as f:
-        expected_cgroup = next((line.split("::", 1)[1].strip() for line in f
-                                if line.startswith("0::")), None)
+    expected_cgroup = proc_cgroup(pid)
     open(os.path.join(args.tmp, "preopened.go"), "w").close()
     try:
         answer_file = os.path.join(args.tmp, "preopened.answer")
@@ -455,6 +463,37 @@ def socket_opened_before_agent_is_attributed():
         c.done()
     finally:
         open(os.path.join(args.tmp, "preopened.done"), "w").close()
+
+
+def socket_in_net_cls_cgroup_opened_before_agent_is_attributed():
+    # run.sh put this python process into a net_cls cgroup with a class of its own, where it
+    # bound a UDP socket to HELD:53 before the agent started. It never reads or sends on it:
+    # no socket hook and no egress packet names it, only the agent's scan of older sockets
+    # can. That scan used to pass over processes whose net_cls cgroup was not the agent's.
+    pid = args.held_pid
+    c = Checks()
+    cls, agent_cls = proc_cgroup(pid, "net_cls"), proc_cgroup(args.agent_pid, "net_cls")
+    c.true(f"setup: the holder's net_cls cgroup should differ from the agent's; they are "
+           f"{cls!r} and {agent_cls!r}", cls is not None and cls != agent_cls)
+    expected_cgroup = proc_cgroup(pid)
+    # Nobody answers: one try with a short timeout.
+    client, _ = in_ns("dig", "+time=1", "+tries=1", f"@{args.held_addr}", "cls.example.test",
+                      "A", check=False)
+    related = lambda e: dns(e, "cls.example.test", "A")  # noqa: E731
+    q = events.wait(f"cls.example.test A: the query arriving at {args.held_addr}:53",
+                    lambda e: (related(e) and net(e, "direction") == "ingress"
+                               and e["dns"].get("qr") is False
+                               and net(e, "dst_ip") == args.held_addr),
+                    related=related)[0]
+    c.eq("query process.pid (the holder's)", pid_of(q), pid, q)
+    c.eq("query process.comm", q["process"].get("comm"), "python3", q)
+    c.eq("query process.cgroup", q["process"].get("cgroup"), expected_cgroup, q)
+    c.eq("query net.role", net(q, "role"), "server", q)
+    sent = events.wait("cls.example.test A: dig's query", lambda e: (
+        related(e) and net(e, "direction") == "egress" and net(e, "dst_ip") == args.held_addr),
+        related=related)[0]
+    c.eq("dig's query process.pid", pid_of(sent), client, sent)
+    c.done()
 
 
 def server_side_events_attributed_to_unbound():
@@ -616,6 +655,7 @@ CASES = [
     nxdomain,
     python_getaddrinfo,
     socket_opened_before_agent_is_attributed,
+    socket_in_net_cls_cgroup_opened_before_agent_is_attributed,
     server_side_events_attributed_to_unbound,  # after every case that makes exchanges
     stats_event_reports_no_drops,
     malformed_query_is_reported_not_fatal,
@@ -630,7 +670,8 @@ def main():
     for name in ("events", "netns", "tmp", "server4", "server6", "agent-rc-file", "agent-log",
                  "client", "cgroup-root"):
         parser.add_argument("--" + name, required=True)
-    for name in ("unbound-pid", "agent-pid", "preopened-pid"):
+    parser.add_argument("--held-addr", required=True)
+    for name in ("unbound-pid", "agent-pid", "preopened-pid", "held-pid"):
         parser.add_argument("--" + name, required=True, type=int)
     parser.add_argument("-k", dest="only", help="run only cases whose name contains this")
     args = parser.parse_args()

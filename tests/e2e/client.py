@@ -8,6 +8,12 @@
       stays alive until DIR/preopened.done appears (so the agent can still read its /proc
       entry), at most 60 s.
 
+  client.py udp-hold --bind IP --dir DIR
+      Binds a UDP socket to IP:53, creates DIR/held.bound and holds the socket for 60 s
+      (or until killed) without ever reading it. Reading would name the process to the agent
+      (its recvmsg hook) and so would sending: queries that arrive at this socket can be
+      attributed only by the agent's scan for sockets older than itself.
+
   client.py udp-raw --server IP HEX...
       Sends each HEX string as one UDP datagram to IP:53 from one socket, waits up to 1 s for
       whatever comes back, and prints "sent N, received M".
@@ -65,6 +71,15 @@ def tcp_preopened(args):
     return 0
 
 
+def udp_hold(args):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((args.bind, 53))
+    open(os.path.join(args.dir, "held.bound"), "w").close()
+    time.sleep(60)
+    sock.close()
+    return 0
+
+
 def udp_raw(args):
     family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -90,11 +105,15 @@ def main():
     p.add_argument("--server", required=True)
     p.add_argument("--qname", required=True)
     p.add_argument("--dir", required=True)
+    p = sub.add_parser("udp-hold")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--dir", required=True)
     p = sub.add_parser("udp-raw")
     p.add_argument("--server", required=True)
     p.add_argument("payloads", nargs="+")
     args = parser.parse_args()
-    return tcp_preopened(args) if args.cmd == "tcp-preopened" else udp_raw(args)
+    commands = {"tcp-preopened": tcp_preopened, "udp-hold": udp_hold, "udp-raw": udp_raw}
+    return commands[args.cmd](args)
 
 
 if __name__ == "__main__":

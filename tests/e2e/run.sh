@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests: the real agent against a real unbound and real clients (dig, python3) in a
-# network namespace this script creates and always removes.
+# network namespace this script creates and always removes, as it does the net_cls v1 cgroup
+# (and mount) that one client runs in.
 #
 #   tests/e2e/run.sh BUILD_DIR          (make test-e2e runs it as: tests/e2e/run.sh build)
 #
@@ -24,17 +25,86 @@ py=/usr/bin/python3 # the distribution's python, whatever python3 comes first on
 ns=dvt-$$
 server4=127.53.0.1
 server6=::1
+held4=127.53.0.2 # the socket client.py udp-hold holds
 tmp=
 agent_pid=
 agent_wrapper_pid=
 check_pid=
 preopened_pid=
+held_pid=
+cls_root=    # the net_cls v1 hierarchy's mount the held process's cgroup is in
+cls_mounted= # that mount when this script made it
+cls_cg=      # the cgroup this script created there
 LAB_UNBOUND_PID=
 
 setup_fail() {
 	echo "FAIL lab_setup: $*" >&2
 	echo "e2e: 0 passed, 1 failed"
 	exit 1
+}
+
+# wait_file FILE PID: waits up to 5 s for FILE to appear while PID lives.
+wait_file() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -e $1 ]] && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+	done
+	[[ -e $1 ]]
+}
+
+# A net_cls v1 cgroup with a class of its own, for socket_in_net_cls_cgroup_... (check.py):
+# a process the agent scanned used to be skipped when its net_cls cgroup differed from the
+# agent's. The hierarchy is mounted under $tmp even when it is mounted elsewhere already (a
+# second mount of the same hierarchy, which a run beside this one may be using too: each run
+# removes only its own mount). Where net_cls shares a hierarchy with other controllers
+# (net_cls,net_prio) it cannot be mounted alone, and the existing mount is used.
+net_cls_setup() {
+	mkdir "$tmp/net_cls" || return 1
+	if mount -t cgroup -o net_cls dnsvigil-e2e "$tmp/net_cls" 2>/dev/null; then
+		cls_mounted=$tmp/net_cls
+		cls_root=$cls_mounted
+	else
+		rmdir "$tmp/net_cls"
+		cls_root=$(awk '$3 == "cgroup" && $4 ~ /(^|,)net_cls(,|$)/ { print $2; exit }' \
+			/proc/self/mounts)
+		[[ -n $cls_root ]] || return 1
+	fi
+	mkdir "$cls_root/dvt-$$" || return 1
+	cls_cg=$cls_root/dvt-$$
+	echo 0x100001 >"$cls_cg/net_cls.classid" # class 10:1
+}
+
+# How many cgroups the net_cls hierarchy has, its root included.
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+net_cls_cgroups() {
+	awk '$1 == "net_cls" { print $3 }' /proc/cgroups
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+net_cls_cleanup() {
+	local pid i cgroups
+	if [[ -n $cls_cg ]]; then
+		# Whatever still runs in it goes back to the root: a cgroup with tasks stays.
+		while read -r pid; do
+			echo "$pid" >"$cls_root/cgroup.procs"
+		done <"$cls_cg/cgroup.procs"
+		cgroups=$(net_cls_cgroups)
+		for ((i = 0; i < 20; i++)); do
+			rmdir "$cls_cg" 2>/dev/null && break
+			sleep 0.1 # tasks moved out or killed a moment ago may still be leaving
+		done
+		[[ ! -d $cls_cg ]] || echo "e2e: could not remove the cgroup $cls_cg" >&2
+		# The kernel frees a removed cgroup a moment later; a hierarchy unmounted before that
+		# outlives its last mount (unmounted, but still listed in /proc/cgroups).
+		for ((i = 0; i < 20 && $(net_cls_cgroups) >= cgroups; i++)); do
+			sleep 0.1
+		done
+	fi
+	if [[ -n $cls_mounted ]]; then
+		umount "$cls_mounted" && rmdir "$cls_mounted"
+	fi
 }
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
@@ -46,10 +116,13 @@ cleanup() {
 		lab_kill "$agent_pid"
 	fi
 	[[ -z $agent_wrapper_pid ]] || wait "$agent_wrapper_pid" 2>/dev/null
+	# By pid, in case it had not yet entered the namespace.
+	[[ -z $held_pid ]] || lab_kill "$held_pid"
 	# Kills unbound and every helper still running in the namespace, then removes it.
 	lab_ns_delete "$ns"
 	[[ -z $LAB_UNBOUND_PID ]] || wait "$LAB_UNBOUND_PID" 2>/dev/null
 	[[ -z $preopened_pid ]] || wait "$preopened_pid" 2>/dev/null
+	net_cls_cleanup
 	if [[ -n $tmp && -d $tmp ]]; then
 		mkdir -p "$build/e2e-last"
 		cp -f "$tmp"/*.log "$tmp"/unbound.conf "$tmp"/zone.conf "$build/e2e-last/" 2>/dev/null
@@ -61,7 +134,8 @@ cleanup() {
 		else
 			cp -f "$tmp/events.jsonl" "$build/e2e-last/" 2>/dev/null
 		fi
-		rm -rf "$tmp"
+		# --one-file-system: a mount left below $tmp (net_cls) is not emptied
+		rm -rf --one-file-system "$tmp"
 	fi
 	exit "$rc"
 }
@@ -115,13 +189,19 @@ lab_wait_dns "$ns" "$server6" a.example.test 5 ||
 ip netns exec "$ns" "$py" "$here/client.py" tcp-preopened --server "$server4" \
 	--qname pre.example.test --dir "$tmp" </dev/null >"$tmp/preopened.log" 2>&1 &
 preopened_pid=$!
-for ((i = 0; i < 100; i++)); do
-	[[ -e $tmp/preopened.connected ]] && break
-	kill -0 "$preopened_pid" 2>/dev/null || break
-	sleep 0.05
-done
-[[ -e $tmp/preopened.connected ]] ||
+wait_file "$tmp/preopened.connected" "$preopened_pid" ||
 	setup_fail "the pre-opened TCP client did not connect: $(cat "$tmp/preopened.log")"
+
+# socket_in_net_cls_cgroup_opened_before_agent_is_attributed: this process joins the net_cls
+# cgroup before it binds its UDP socket, which it then holds unread.
+net_cls_setup ||
+	setup_fail "setting up a net_cls v1 cgroup; cgroup mounts: $(grep cgroup /proc/mounts)"
+(echo "$BASHPID" >"$cls_cg/cgroup.procs" &&
+	exec ip netns exec "$ns" "$py" "$here/client.py" udp-hold --bind "$held4" --dir "$tmp") \
+	</dev/null >"$tmp/held.log" 2>&1 &
+held_pid=$!
+wait_file "$tmp/held.bound" "$held_pid" ||
+	setup_fail "the net_cls-classified UDP holder did not bind: $(cat "$tmp/held.log")"
 
 # The agent, in the host namespace. A wrapper records its exit status for the SIGTERM case.
 {
@@ -162,7 +242,8 @@ fi
 	--server4 "$server4" --server6 "$server6" \
 	--unbound-pid "$LAB_UNBOUND_PID" --agent-pid "$agent_pid" \
 	--agent-rc-file "$tmp/agent.rc" --agent-log "$tmp/agent.log" \
-	--preopened-pid "$preopened_pid" --client "$here/client.py" \
+	--preopened-pid "$preopened_pid" --held-pid "$held_pid" --held-addr "$held4" \
+	--client "$here/client.py" \
 	--cgroup-root "$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)" </dev/null &
 check_pid=$!
 # In the background so that a SIGTERM/SIGINT to this script interrupts wait and cleans up.
