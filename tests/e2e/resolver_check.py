@@ -409,12 +409,10 @@ def getent_ahosts_is_seen():
 def libc_copy_in_another_mount_namespace_is_seen():
     """A process whose libc.so.6 is another file (a bind-mounted copy, as in a container image)
     is attached through its own inode, found when it execs."""
-    with open("/proc/self/maps") as f:
-        real = next(line.split()[-1] for line in f if line.rstrip().endswith("/libc.so.6"))
     copy = os.path.join(args.tmp, "libc-copy.so.6")
-    shutil.copy2(real, copy)
-    script = (f'mount --bind "{copy}" "{real}" && exec "{args.calls}" --wait "@GO@" '
-              f'--only getaddrinfo {OK_NAME}')
+    shutil.copy2(glibc_path(), copy)
+    script = (f'mount --bind "{copy}" "{glibc_path()}" && exec "{own_calls("copy")}" '
+              f'--wait "@GO@" --only getaddrinfo {OK_NAME}')
     pid, lines, log_line = run_calls_waiting(in_ns("unshare", "-m", "sh", "-c", script), copy)
     c = Checks()
     c.true(f"the agent should say it found the copy in pid {pid}: {log_line!r}",
@@ -481,13 +479,9 @@ def container_root_on_overlay_is_traced_through_its_layer_file():
     for sub in ("upper", "work", "merged"):
         os.makedirs(os.path.join(ovl, sub))
     merged = os.path.join(ovl, "merged")
-    # A program file of its own: the agent skips an executable it looked at in the same mount
-    # namespace a moment ago, and namespace numbers are reused.
-    calls = os.path.join(args.tmp, "calls-overlay")
-    shutil.copy2(args.calls, calls)
     script = (f'mount -t overlay overlay -o lowerdir={layer_root("layer2")},'
               f'upperdir={ovl}/upper,workdir={ovl}/work {merged} && '
-              f'LD_LIBRARY_PATH={merged}/usr/lib/x86_64-linux-gnu exec "{calls}" '
+              f'LD_LIBRARY_PATH={merged}/usr/lib/x86_64-linux-gnu exec "{own_calls("overlay")}" '
               f'--wait "@GO@" --only getaddrinfo {OK_NAME}')
 
     def mapped_libc(pid):
@@ -516,6 +510,16 @@ def container_root_on_overlay_is_traced_through_its_layer_file():
     c.done()
 
 
+def own_calls(tag):
+    """A copy of the calls program, still named calls, that no process ran before: the agent
+    skips an executable it looked at in the same mount namespace within a minute, and a new
+    namespace may get the number of one gone meanwhile."""
+    path = os.path.join(args.tmp, f"prog-{tag}", "calls")
+    os.makedirs(os.path.dirname(path))
+    shutil.copy2(args.calls, path)
+    return path
+
+
 def glibc_path():
     with open("/proc/self/maps") as f:
         return next(line.split()[-1] for line in f if line.rstrip().endswith("/libc.so.6"))
@@ -537,7 +541,7 @@ def exec_hook_fallbacks_follow_new_programs():
             # A C library no directory watch covers: only the exec hook can find it.
             copy = os.path.join(args.tmp, f"libc-{kind}.so.6")
             shutil.copy2(glibc_path(), copy)
-            script = (f'mount --bind "{copy}" "{glibc_path()}" && exec "{args.calls}" '
+            script = (f'mount --bind "{copy}" "{glibc_path()}" && exec "{own_calls(kind)}" '
                       f'--wait "@GO@" --only getaddrinfo {OK_NAME}')
             pid, _, line = run_calls_waiting(in_ns("unshare", "-m", "sh", "-c", script), copy,
                                              of=other)
