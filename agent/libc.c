@@ -247,6 +247,11 @@ int libc_func_offsets(const char *path, const char *const *names, size_t n, uint
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	ret = libc_check_elf(fd);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e) {
 		close(fd);

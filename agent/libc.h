@@ -51,7 +51,8 @@ int libc_scan_maps(int proc_fd, pid_t pid, libc_mapping_fn fn, void *ctx);
 
 /* File offsets, as uprobes want them, of the functions names[0..n) in the ELF shared object at
  * path: its dynamic symbols, the default version of a name when there are several. offsets[i]
- * is 0 when names[i] is not defined there. Returns how many were found, or -errno. */
+ * is 0 when names[i] is not defined there. Returns how many were found, libc_check_elf()'s
+ * -ENOEXEC or -EAGAIN for a file that is no C library of this machine (yet), or -errno. */
 int libc_func_offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets);
 
 #endif

@@ -234,22 +234,6 @@ static int mapped_file_path(const struct resolver *r, pid_t pid, const struct li
 	return access(path, R_OK) ? -errno : 0;
 }
 
-/* Whether the file at path is a shared object the probes can read: one of this machine
- * (an i386 libc in a multiarch directory is not), not a linker script named libc.so. */
-static bool traceable(const char *path, const char *shown)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
-
-	if (fd < 0)
-		return true; /* libc_func_offsets says why */
-	err = libc_check_elf(fd);
-	close(fd);
-	if (err)
-		log_debug("resolver: %s is not a C library of this machine: %s", shown,
-			  strerror(-err));
-	return !err;
-}
-
 /* Attaches the traced functions the file at path defines; shown is its name for the log,
  * where how it was found. NULL when nothing could be attached. */
 static struct traced_file *attach_file(struct resolver *r, const char *path, const char *shown,
@@ -264,14 +248,19 @@ static struct traced_file *attach_file(struct resolver *r, const char *path, con
 	uint32_t n = 0;
 	int err;
 
-	if (!traceable(path, shown))
-		return NULL;
 	for (unsigned int i = 0; i < DV_FN_NR - 1; i++) {
 		names[2 * i] = call_function_name(i + 1);
 		snprintf(under[i], sizeof(under[i]), "__%s", names[2 * i]);
 		names[2 * i + 1] = under[i];
 	}
 	err = libc_func_offsets(path, names, ARRAY_LEN(names), offs);
+	/* Not an object the probes can read: an i386 libc in a multiarch directory, Debian's
+	 * libc.so linker script, a file still being written. */
+	if (err == -ENOEXEC || err == -EAGAIN) {
+		log_debug("resolver: %s is not a C library of this machine: %s", shown,
+			  strerror(-err));
+		return NULL;
+	}
 	if (err < 0) {
 		r->stats.attach_failures++;
 		log_warnx("resolver: reading the symbols of %s (%s): %s", shown, where,
