@@ -335,45 +335,58 @@ static int overlay_layer_file(const struct resolver *r, pid_t pid, const struct 
 	return err;
 }
 
+/* The file dev/ino at path, attached unless it was looked at before, in *file (NULL when it
+ * has nothing to trace). Returns 0 or -ENOMEM. */
+static int trace_file(struct resolver *r, const char *path, const char *shown,
+		      enum libc_kind kind, uint64_t dev, uint64_t ino, const char *where,
+		      struct traced_file **file)
+{
+	struct known_file *k = find_known(r, dev, ino);
+	int err;
+
+	if (k) {
+		*file = k->file;
+		return 0;
+	}
+	*file = attach_file(r, path, shown, kind, dev, ino, where);
+	err = add_known(r, dev, ino, *file);
+	if (err && *file) {
+		detach(*file);
+		r->stats.libc_files--;
+		*file = NULL;
+	}
+	return err;
+}
+
 static int on_mapping(void *ctx, pid_t pid, const struct libc_mapping *m)
 {
 	struct resolver *r = ctx;
 	char path[PATH_MAX], where[64];
 	struct traced_file *file;
-	struct known_file *k;
 	struct stat layer;
 
 	if (find_known(r, m->dev, m->ino))
 		return 0;
 	snprintf(where, sizeof(where), "seen in pid %d", (int)pid);
-	if (overlay_layer_file(r, pid, m, path, sizeof(path), &layer) == 0) {
-		k = find_known(r, layer.st_dev, layer.st_ino);
-		if (k)
-			return add_known(r, m->dev, m->ino, k->file);
-		file = attach_file(r, path, path, m->kind, layer.st_dev, layer.st_ino, where);
-		return add_known(r, layer.st_dev, layer.st_ino, file) ?:
+	/* The layer file, and the overlay's view of it as another name of the same file. */
+	if (overlay_layer_file(r, pid, m, path, sizeof(path), &layer) == 0)
+		return trace_file(r, path, path, m->kind, layer.st_dev, layer.st_ino, where,
+				  &file) ?:
 		       add_known(r, m->dev, m->ino, file);
-	}
 	/* The process exited before we could open its file: another will show the file again. */
 	if (mapped_file_path(r, pid, m, path, sizeof(path)))
 		return 0;
-	file = attach_file(r, path, m->path, m->kind, m->dev, m->ino, where);
-	return add_known(r, m->dev, m->ino, file);
+	return trace_file(r, path, m->path, m->kind, m->dev, m->ino, where, &file);
 }
 
 /* libwatch: a C library file in a library directory, before any program maps it. */
 static void on_disk_file(void *ctx, const struct libwatch_file *lf)
 {
-	struct resolver *r = ctx;
 	struct traced_file *file;
 	char where[PATH_MAX + 16];
 
-	if (find_known(r, lf->dev, lf->ino))
-		return;
 	snprintf(where, sizeof(where), "found under %s", lf->root);
-	file = attach_file(r, lf->path, lf->path, lf->kind, lf->dev, lf->ino, where);
-	if (add_known(r, lf->dev, lf->ino, file) && file)
-		detach(file);
+	trace_file(ctx, lf->path, lf->path, lf->kind, lf->dev, lf->ino, where, &file);
 }
 
 /* libwatch: a file it reported lost its name. Processes may still map it (a glibc upgrade
@@ -418,6 +431,37 @@ static int mark_process(void *ctx, pid_t pid)
 	return err == -ENOMEM ? err : 0;
 }
 
+/* Drops the traced files gone from disk that no process maps (every one at exit) with all
+ * their entries: overlay views share their layer file, detached once, with its last entry. */
+static void drop_files(struct resolver *r, bool at_exit)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->n_known; i++) {
+		struct traced_file *f = r->known[i].file;
+		bool last = true;
+
+		if (!f || !(at_exit || (f->gone && !f->mapped))) {
+			r->known[kept++] = r->known[i];
+			continue;
+		}
+		/* Entries after i are not moved yet. */
+		for (size_t j = i + 1; last && j < r->n_known; j++)
+			last = r->known[j].file != f;
+		if (!last)
+			continue;
+		if (!at_exit) {
+			log_info("resolver: %s is gone from disk and mapped by no process: detached",
+				 f->path);
+			r->n_gone--;
+			r->stats.libc_files--;
+			r->stats.libc_detached++;
+		}
+		detach(f);
+	}
+	r->n_known = kept;
+}
+
 /* Detaches the files gone from disk that no process maps any more. */
 static void check_gone(struct resolver *r, uint64_t now)
 {
@@ -426,23 +470,7 @@ static void check_gone(struct resolver *r, uint64_t now)
 			r->known[i].file->mapped = false;
 	if (proc_for_each_pid(r->proc_fd, mark_process, r))
 		return;
-	for (size_t i = 0; i < r->n_known; i++) {
-		struct traced_file *f = r->known[i].file;
-
-		if (!f || !f->gone || f->mapped)
-			continue;
-		log_info("resolver: %s is gone from disk and mapped by no process: detached",
-			 f->path);
-		/* Every name of it (overlay views) goes; the table shrinks from its end. */
-		for (size_t j = r->n_known; j-- > 0;)
-			if (r->known[j].file == f)
-				forget_known(r, &r->known[j]);
-		detach(f);
-		r->n_gone--;
-		r->stats.libc_files--;
-		r->stats.libc_detached++;
-		i = (size_t)-1; /* entries moved: start over */
-	}
+	drop_files(r, false);
 	r->gone_check_ns = now + GONE_RECHECK_NS;
 }
 
@@ -685,16 +713,7 @@ void resolver_close(struct resolver *r)
 {
 	if (!r)
 		return;
-	/* Aliases share their file: detach each file once, through its last entry. */
-	for (size_t i = 0; i < r->n_known; i++) {
-		struct traced_file *f = r->known[i].file;
-		bool last = true;
-
-		for (size_t j = i + 1; f && last && j < r->n_known; j++)
-			last = r->known[j].file != f;
-		if (f && last)
-			detach(f);
-	}
+	drop_files(r, true);
 	libwatch_free(r->libs);
 	exechook_close(r->exec_hook);
 	resolver_bpf__destroy(r->skel);
