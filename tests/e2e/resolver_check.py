@@ -22,6 +22,7 @@ from check import Checks, Events, Fail, prog_ids_held_by, run_cases  # shared wi
 
 ATTACH_S = 10.0  # for the agent to attach to a C library first seen at exec
 OK_NAME, NX_NAME = "res.example.test", "nx.example.test"
+OK_ADDRS = ["192.0.2.50", "192.0.2.51", "2001:db8::50"]  # what OK_NAME resolves to, sorted
 OK_ADDR, NX_ADDR = "192.0.2.50", "192.0.2.99"
 STUB_NAME = "stub.example.test"
 PY = "/usr/bin/python3"
@@ -325,7 +326,7 @@ def agent_runs_without_tracefs_or_debugfs():
          [line for line in agent.log().splitlines() if "warning" in line], [])
     c.done()
     first_getaddrinfo(events, in_ns(args.calls, "--only", "getaddrinfo", OK_NAME), OK_NAME,
-                      ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+                      OK_ADDRS)
 
 
 def musl_program_run_first_time_has_its_first_call_reported():
@@ -343,7 +344,7 @@ def musl_program_run_first_time_has_its_first_call_reported():
     c.eq("processes mapping musl now", musl_mappers(), [])
     c.done()
     first_getaddrinfo(events, in_ns(args.calls_musl, "--only", "getaddrinfo", OK_NAME), OK_NAME,
-                      ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+                      OK_ADDRS)
 
 
 def glibc_calls_match_what_the_program_got():
@@ -446,7 +447,7 @@ def libc_appearing_under_watched_root_is_attached_before_use():
     c.true(f"a program run with LD_LIBRARY_PATH={libdir} should map the copy", copy in maps)
     c.done()
     first_getaddrinfo(events, in_ns(args.calls, "--only", "getaddrinfo", OK_NAME), OK_NAME,
-                      ["192.0.2.50", "192.0.2.51", "2001:db8::50"], env=env)
+                      OK_ADDRS, env=env)
     seen["layer_copy"] = copy
 
 
@@ -506,7 +507,7 @@ def container_root_on_overlay_is_traced_through_its_layer_file():
     c.eq("getaddrinfo events of the program (one call)",
          sum(is_call(e, pid) for e in events.items), 1, evs[0])
     c.eq("addresses", sorted(evs[0]["call"]["addresses"]),
-         ["192.0.2.50", "192.0.2.51", "2001:db8::50"], evs[0])
+         OK_ADDRS, evs[0])
     c.done()
 
 
@@ -569,9 +570,9 @@ def exec_hook_refused_leaves_start_time_uprobes_tracing():
         c.done()
         evs = Events(other.events_path, relevant=None, alive_check=other.check_running)
         first_getaddrinfo(evs, in_ns(args.calls, "--only", "getaddrinfo", OK_NAME), OK_NAME,
-                          ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+                          OK_ADDRS)
         first_getaddrinfo(evs, in_ns(args.calls_musl, "--only", "getaddrinfo", OK_NAME),
-                          OK_NAME, ["192.0.2.50", "192.0.2.51", "2001:db8::50"])
+                          OK_NAME, OK_ADDRS)
     finally:
         rc = other.stop()
     c = Checks()

@@ -124,10 +124,31 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* path, as the lab's process sees it, is the layer file lab->dir/rel. */
+static void assert_layer_file(const struct lab *lab, const char *path, const char *rel)
+{
+	char real[PATH_MAX], want[PATH_MAX];
+
+	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, path, real,
+						sizeof(real)),
+			 0);
+	snprintf(want, sizeof(want), "%s/%s", lab->dir, rel);
+	assert_string_equal(real, want);
+}
+
+/* path is on no overlay, or no layer has it. */
+static void assert_no_layer_file(const struct lab *lab, const char *path)
+{
+	char real[PATH_MAX];
+
+	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, path, real,
+						sizeof(real)),
+			 -ENOENT);
+}
+
 static void upper_layer_wins_then_the_top_lower_one(void **state)
 {
 	struct lab *lab = *state;
-	char real[PATH_MAX], want[PATH_MAX];
 
 	put_file(lab->dir, "l1/lib/libc.so.6");
 	put_file(lab->dir, "l2/lib/libc.so.6");
@@ -138,31 +159,16 @@ static void upper_layer_wins_then_the_top_lower_one(void **state)
 			"workdir=%s/work\n"
 			"2 1 0:2 / /proc rw - proc proc rw\n",
 			lab->dir, lab->dir, lab->dir, lab->dir);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/libc.so.6", real,
-						sizeof(real)),
-			 0);
-	snprintf(want, sizeof(want), "%s/l1/lib/libc.so.6", lab->dir);
-	assert_string_equal(real, want);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/ld.so", real,
-						sizeof(real)),
-			 0);
-	snprintf(want, sizeof(want), "%s/l2/lib/ld.so", lab->dir);
-	assert_string_equal(real, want);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/etc/hosts", real,
-						sizeof(real)),
-			 0);
-	snprintf(want, sizeof(want), "%s/up/etc/hosts", lab->dir);
-	assert_string_equal(real, want);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/none", real,
-						sizeof(real)),
-			 -ENOENT);
+	assert_layer_file(lab, "/lib/libc.so.6", "l1/lib/libc.so.6");
+	assert_layer_file(lab, "/lib/ld.so", "l2/lib/ld.so");
+	assert_layer_file(lab, "/etc/hosts", "up/etc/hosts");
+	assert_no_layer_file(lab, "/lib/none");
 }
 
 /* lowerdir+= (Linux 6.8), "\:" in a name, commas escaped as \054, data-only layers after "::" */
 static void layer_lists_in_every_notation(void **state)
 {
 	struct lab *lab = *state;
-	char real[PATH_MAX], want[PATH_MAX];
 
 	put_file(lab->dir, "a:b/lib/libc.so.6");
 	put_file(lab->dir, "c,d/lib/libm.so.6");
@@ -170,26 +176,14 @@ static void layer_lists_in_every_notation(void **state)
 	write_mountinfo(lab,
 			"1 0 0:1 / / rw - overlay overlay rw,lowerdir=%s/a\\134:b:%s/c\\054d::%s/data\n",
 			lab->dir, lab->dir, lab->dir);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/libc.so.6", real,
-						sizeof(real)),
-			 0);
-	snprintf(want, sizeof(want), "%s/a:b/lib/libc.so.6", lab->dir);
-	assert_string_equal(real, want);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/libm.so.6", real,
-						sizeof(real)),
-			 0);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/libz.so", real,
-						sizeof(real)),
-			 -ENOENT);
+	assert_layer_file(lab, "/lib/libc.so.6", "a:b/lib/libc.so.6");
+	assert_layer_file(lab, "/lib/libm.so.6", "c,d/lib/libm.so.6");
+	assert_no_layer_file(lab, "/lib/libz.so");
 
 	write_mountinfo(lab, "1 0 0:1 / / rw - overlay overlay rw,lowerdir+=%s/c\\054d,"
 			     "lowerdir+=%s/a:b\n",
 			lab->dir, lab->dir);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/lib/libc.so.6", real,
-						sizeof(real)),
-			 0);
-	snprintf(want, sizeof(want), "%s/a:b/lib/libc.so.6", lab->dir);
-	assert_string_equal(real, want);
+	assert_layer_file(lab, "/lib/libc.so.6", "a:b/lib/libc.so.6");
 }
 
 /* The path's own mount counts: the longest mount point that holds it, the last one listed
@@ -197,7 +191,6 @@ static void layer_lists_in_every_notation(void **state)
 static void the_mount_holding_the_path_is_used(void **state)
 {
 	struct lab *lab = *state;
-	char real[PATH_MAX], want[PATH_MAX];
 
 	put_file(lab->dir, "low/usr/lib/libc.so.6");
 	put_file(lab->dir, "low/opt/app/lib/libc.so.6");
@@ -207,27 +200,17 @@ static void the_mount_holding_the_path_is_used(void **state)
 			"3 1 0:1 /opt/app /srv rw - overlay overlay rw,lowerdir=%s/low\n",
 			lab->dir, lab->dir);
 	/* /usr is ext4 here, not the overlay */
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/usr/lib/libc.so.6",
-						real, sizeof(real)),
-			 -ENOENT);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/srv/lib/libc.so.6",
-						real, sizeof(real)),
-			 0);
-	snprintf(want, sizeof(want), "%s/low/opt/app/lib/libc.so.6", lab->dir);
-	assert_string_equal(real, want);
+	assert_no_layer_file(lab, "/usr/lib/libc.so.6");
+	assert_layer_file(lab, "/srv/lib/libc.so.6", "low/opt/app/lib/libc.so.6");
 	/* "/usrx" is not under "/usr" */
 	put_file(lab->dir, "low/usrx/libc.so.6");
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/usrx/libc.so.6", real,
-						sizeof(real)),
-			 0);
+	assert_layer_file(lab, "/usrx/libc.so.6", "low/usrx/libc.so.6");
 
 	write_mountinfo(lab,
 			"1 0 0:1 / / rw - overlay overlay rw,lowerdir=%s/low\n"
 			"2 1 0:9 / / rw - tmpfs tmpfs rw\n",
 			lab->dir);
-	assert_int_equal(mountinfo_overlay_file(AT_FDCWD, lab->mountinfo, "/usr/lib/libc.so.6",
-						real, sizeof(real)),
-			 -ENOENT);
+	assert_no_layer_file(lab, "/usr/lib/libc.so.6");
 }
 
 static void result_that_does_not_fit_is_an_error(void **state)
