@@ -218,20 +218,22 @@ static int attach_multi(struct resolver *r, struct traced_file *f, const char *p
 	return 0;
 }
 
-/* Where the kernel can open the file the process mapped: map_files names the very file even
- * when deleted or replaced, in another mount namespace or a chroot. It needs CAP_SYS_ADMIN;
- * without, the maps path inside the process's root. */
-static int mapped_file_path(const struct resolver *r, pid_t pid, const struct libc_mapping *m,
-			    char *path, size_t size)
+/* Opens the file the process mapped: map_files names the very file even when deleted or
+ * replaced, in another mount namespace or a chroot. It needs CAP_SYS_ADMIN; without, the maps
+ * path inside the process's root. Returns the fd, or -errno (the process is gone). */
+static int open_mapped_file(const struct resolver *r, pid_t pid, const struct libc_mapping *m)
 {
-	snprintf(path, size, "%s/%d/map_files/%llx-%llx", r->proc_root, pid,
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d/map_files/%llx-%llx", r->proc_root, pid,
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	if (access(path, R_OK) == 0)
-		return 0;
-	if (m->deleted)
-		return -ENOENT;
-	snprintf(path, size, "%s/%d/root%s", r->proc_root, pid, m->path);
-	return access(path, R_OK) ? -errno : 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || m->deleted)
+		return fd >= 0 ? fd : -errno;
+	snprintf(path, sizeof(path), "%s/%d/root%s", r->proc_root, pid, m->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
 }
 
 /* Attaches the traced functions the file at path defines; shown is its name for the log,
@@ -364,6 +366,7 @@ static int on_mapping(void *ctx, pid_t pid, const struct libc_mapping *m)
 	char path[PATH_MAX], where[64];
 	struct traced_file *file;
 	struct stat layer;
+	int fd, err;
 
 	if (find_known(r, m->dev, m->ino))
 		return 0;
@@ -374,9 +377,15 @@ static int on_mapping(void *ctx, pid_t pid, const struct libc_mapping *m)
 				  &file) ?:
 		       add_known(r, m->dev, m->ino, file);
 	/* The process exited before we could open its file: another will show the file again. */
-	if (mapped_file_path(r, pid, m, path, sizeof(path)))
+	fd = open_mapped_file(r, pid, m);
+	if (fd < 0)
 		return 0;
-	return trace_file(r, path, m->path, m->kind, m->dev, m->ino, where, &file);
+	/* Attached through our own fd: the process's paths go when it exits, a short-lived one
+	 * (mount, sh) in the middle of the attach included. */
+	snprintf(path, sizeof(path), "%s/self/fd/%d", r->proc_root, fd);
+	err = trace_file(r, path, m->path, m->kind, m->dev, m->ino, where, &file);
+	close(fd);
+	return err;
 }
 
 /* libwatch: a C library file in a library directory, before any program maps it. */
