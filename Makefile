@@ -20,17 +20,21 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	  -D_GNU_SOURCE -I$(OUTPUT) -Iagent -Ibpf
+	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
 LDLIBS += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+# lib/: what the agent and the collector both link, without libbpf.
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+LIBDV := $(OUTPUT)/libdnsvigil.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
 # Everything but main.o is linkable into tests, fuzzers and benchmarks.
-LIB_OBJS := $(filter-out $(OUTPUT)/agent/main.o,$(AGENT_OBJS))
+AGENT_LIB_OBJS := $(filter-out $(OUTPUT)/agent/main.o,$(AGENT_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
@@ -46,7 +50,7 @@ all: deps $(OUTPUT)/dnsvigil
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver:
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -62,27 +66,35 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/agent
+$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(OUTPUT)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUTPUT)/dnsvigil: $(AGENT_OBJS)
+$(LIBDV): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard lib/*.h) $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/dnsvigil: $(AGENT_OBJS) $(LIBDV)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/%: tests/bpf/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
 
 FUZZ_SECONDS ?= 60
-$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c agent/dns.c agent/dns.h | $(OUTPUT)
+$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent \
-		tests/fuzz/fuzz_dns.c agent/dns.c -o $@
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
+		tests/fuzz/fuzz_dns.c lib/dns.c -o $@
 
 test: deps test-unit test-bpf test-fuzz test-e2e
 
@@ -123,9 +135,9 @@ fuzz: $(OUTPUT)/fuzz_dns
 run: deps $(OUTPUT)/dnsvigil
 	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
 
-$(OUTPUT)/bench_dns: tests/bench/bench_dns.c agent/dns.c agent/dns.h | $(OUTPUT)
+$(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c agent/dns.c -o $@
+	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c lib/dns.c -o $@
 
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/resolver/gai-loop
 	$(Q)scripts/bench.sh $(OUTPUT)
