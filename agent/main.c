@@ -11,12 +11,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "capture.h"
+#include "clock.h"
 #include "exechook.h"
 #include "libwatch.h"
 #include "log.h"
+#include "match.h"
+#include "owners.h"
 #include "pipeline.h"
 #include "resolver.h"
 #include "sink.h"
+#include "stage.h"
 #include "wire.h"
 
 #define MAX_SINKS 4
@@ -93,7 +98,9 @@ struct config {
 	const char *lib_roots[MAX_LIB_ROOTS];
 	struct resolver_opts resolver;
 	struct wire_opts wire;
-	struct pipeline_opts pipeline;
+	uint64_t query_timeout_ns;
+	uint64_t stats_interval_ns;
+	const char *proc_root;
 };
 
 /* Every number from the command line goes through here. */
@@ -154,15 +161,15 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 't':
 			if (parse_int(optarg, &v, 1, 3600 * 1000))
 				fatalx("--query-timeout: expected milliseconds from 1 to 3600000");
-			cfg->pipeline.query_timeout_ns = v * 1000000ull;
+			cfg->query_timeout_ns = v * 1000000ull;
 			break;
 		case 's':
 			if (parse_int(optarg, &v, 0, 86400))
 				fatalx("--stats-interval: expected seconds from 0 to 86400");
-			cfg->pipeline.stats_interval_ns = v * 1000000000ull;
+			cfg->stats_interval_ns = v * 1000000000ull;
 			break;
 		case 'X':
-			cfg->pipeline.proc_root = optarg;
+			cfg->proc_root = optarg;
 			break;
 		case 'L':
 			cfg->no_resolver = true;
@@ -228,13 +235,11 @@ static void on_signal(int sig)
 
 static int open_sinks(const struct config *cfg, struct sink **sinks, int *n)
 {
-	char host[HOST_NAME_MAX + 1] = "";
 	int err;
 
-	gethostname(host, sizeof(host) - 1);
 	*n = 0;
 	if (cfg->jsonl_path) {
-		err = sink_jsonl_new(cfg->jsonl_path, host, &sinks[*n]);
+		err = sink_jsonl_new(cfg->jsonl_path, &sinks[*n]);
 		if (err)
 			return err;
 		(*n)++;
@@ -271,31 +276,79 @@ static int open_loop(const struct wire *w, const struct resolver *r, int *out)
 	return 0;
 }
 
+/* What runs the agent, in the order it is set up. */
+struct agent {
+	char host[HOST_NAME_MAX + 1];
+	struct stats_registry stats;
+	struct sink *sinks[MAX_SINKS];
+	int n_sinks;
+	struct wire *wire;
+	struct owners *owners;
+	struct pipeline *pipeline;
+	struct capture *capture;
+	struct resolver *resolver;
+	int loop_fd;
+};
+
+/* The stages every event goes through, in order (stage.h). */
+static int open_pipeline(const struct config *cfg, struct agent *a)
+{
+	struct stage *stages[] = {
+		stage_owner_new(owners_lookup, a->owners),
+		stage_match_new(cfg->query_timeout_ns, MATCH_DEFAULT_MAX_PENDING),
+		stage_origin_new(),
+		stage_proc_new(cfg->proc_root),
+	};
+	struct pipeline_opts opts = {
+		.host = a->host,
+		.stats_interval_ns = cfg->stats_interval_ns,
+		.stages = stages,
+		.n_stages = sizeof(stages) / sizeof(stages[0]),
+		.sinks = a->sinks,
+		.n_sinks = a->n_sinks,
+		.stats = &a->stats,
+	};
+
+	for (int i = 0; i < opts.n_stages; i++) {
+		if (!stages[i]) {
+			for (int k = 0; k < opts.n_stages; k++)
+				stage_free(stages[k]);
+			return -ENOMEM;
+		}
+	}
+	return pipeline_new(&opts, clock_ns(CLOCK_MONOTONIC), &a->pipeline);
+}
+
 /* Until SIGINT or SIGTERM: records, library directory changes, and the periodic work. */
-static int run_loop(int loop_fd, struct wire *w, struct resolver *r, struct pipeline *pipe)
+static int run_loop(struct agent *a)
 {
 	bool libraries_pending = false;
 	int timeout_ms = POLL_MS;
 
 	while (!stop_requested) {
 		struct epoll_event evs[2];
-		int n = epoll_wait(loop_fd, evs, 2, timeout_ms);
+		int n = epoll_wait(a->loop_fd, evs, 2, timeout_ms);
+		uint64_t now;
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++)
 			libraries_pending |= evs[i].data.u32 == LOOP_LIBRARIES;
 		if (libraries_pending)
-			libraries_pending = resolver_watch(r);
+			libraries_pending = resolver_watch(a->resolver);
 		/* Producers skip wakeups for small batches: consume on a timeout too. */
-		n = wire_consume(w);
+		n = wire_consume(a->wire);
 		if (n < 0) {
 			log_warnx("reading the ring buffer: %s", strerror(-n));
 			return n;
 		}
 		/* A full batch means more is waiting: no sleep before the next one. */
 		timeout_ms = n == WIRE_BATCH || libraries_pending ? 0 : POLL_MS;
-		pipeline_tick(pipe);
+		now = clock_ns(CLOCK_MONOTONIC);
+		capture_tick(a->capture, now);
+		if (a->resolver)
+			resolver_tick(a->resolver, now);
+		pipeline_tick(a->pipeline, now);
 	}
 	return 0;
 }
@@ -315,28 +368,73 @@ static void log_ready(const struct config *cfg, const struct wire *w)
 			  "scans, and short-lived sockets may stay unattributed");
 }
 
+/* Sinks, capture, stages and resolver tracing, wired together; logs what fails. */
+static int open_agent(struct config *cfg, struct agent *a)
+{
+	int err;
+
+	gethostname(a->host, sizeof(a->host) - 1);
+	err = open_sinks(cfg, a->sinks, &a->n_sinks);
+	if (err)
+		return err;
+	err = wire_open(&cfg->wire, &a->wire);
+	if (err)
+		return err;
+	err = owners_new(a->wire, cfg->proc_root, &a->owners);
+	if (!err)
+		err = open_pipeline(cfg, a);
+	if (!err)
+		err = capture_new(a->pipeline, &a->stats, &a->capture);
+	if (err) {
+		log_warnx("setting up the pipeline: %s", strerror(-err));
+		return err;
+	}
+	owners_stats(a->owners, &a->stats);
+	wire_stats(a->wire, &a->stats);
+	wire_on(a->wire, DV_REC_PKT, capture_packet, a->capture);
+	wire_on(a->wire, DV_REC_CALL, capture_call, a->capture);
+	wire_on(a->wire, DV_REC_OWNER, capture_owner, a->capture);
+	/* Packets are worth capturing without the calls: go on without them. */
+	if (!cfg->no_resolver && resolver_open(a->wire, &cfg->resolver, &a->resolver))
+		log_warnx("resolver library calls are not traced");
+	resolver_stats(a->resolver, &a->stats);
+	err = open_loop(a->wire, a->resolver, &a->loop_fd);
+	if (err)
+		log_warnx("setting up the event loop: %s", strerror(-err));
+	return err;
+}
+
+static void close_agent(struct agent *a)
+{
+	if (a->loop_fd >= 0)
+		close(a->loop_fd);
+	resolver_close(a->resolver);
+	/* The socket scan worker writes to the wire's owner map: it goes first. */
+	owners_free(a->owners);
+	pipeline_free(a->pipeline);
+	capture_free(a->capture);
+	wire_close(a->wire);
+	for (int i = 0; i < a->n_sinks; i++)
+		sink_free(a->sinks[i]);
+}
+
 int main(int argc, char **argv)
 {
-	struct config cfg = {
+	static struct config cfg = {
 		.nice = 10,
 		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
 		.resolver = { .exec_hook = EXECHOOK_AUTO },
-		.pipeline = {
-			.query_timeout_ns = 5000ull * 1000000,
-			.stats_interval_ns = 10ull * 1000000000,
-			.proc_root = "/proc",
-		},
+		.query_timeout_ns = MATCH_DEFAULT_TIMEOUT_NS,
+		.stats_interval_ns = 10ull * 1000000000,
+		.proc_root = "/proc",
 	};
-	struct sink *sinks[MAX_SINKS] = { 0 };
-	struct pipeline *pipe = NULL;
-	struct wire *wire = NULL;
-	struct resolver *resolver = NULL;
+	static struct agent agent = { .loop_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	int err, n_sinks = 0, loop_fd = -1;
+	int err;
 
 	parse_args(argc, argv, &cfg);
 	cfg.resolver.lib_roots = cfg.lib_roots;
-	cfg.resolver.proc_root = cfg.pipeline.proc_root;
+	cfg.resolver.proc_root = cfg.proc_root;
 	if (cfg.check_only) {
 		printf("configuration OK\n");
 		return 0;
@@ -350,50 +448,21 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	err = open_sinks(&cfg, sinks, &n_sinks);
+	err = open_agent(&cfg, &agent);
 	if (err)
 		goto cleanup;
-	cfg.pipeline.sinks = sinks;
-	cfg.pipeline.n_sinks = n_sinks;
-	err = pipeline_new(&cfg.pipeline, &pipe);
-	if (err) {
-		log_warnx("setting up the pipeline: %s", strerror(-err));
-		goto cleanup;
-	}
-	err = wire_open(&cfg.wire, pipeline_record, pipe, &wire);
-	if (err)
-		goto cleanup;
-	pipeline_attach_wire(pipe, wire);
-	/* Packets are worth capturing without the calls: go on without them. */
-	if (!cfg.no_resolver && resolver_open(wire, &cfg.resolver, &resolver) == 0)
-		pipeline_attach_resolver(pipe, resolver);
-	else if (!cfg.no_resolver)
-		log_warnx("resolver library calls are not traced");
-	err = open_loop(wire, resolver, &loop_fd);
-	if (err) {
-		log_warnx("setting up the event loop: %s", strerror(-err));
-		goto cleanup;
-	}
-	log_ready(&cfg, wire);
-
-	err = run_loop(loop_fd, wire, resolver, pipe);
+	log_ready(&cfg, agent.wire);
+	err = run_loop(&agent);
 	if (err)
 		goto cleanup;
 	/* Drain: what the kernel already produced is still delivered. */
-	while (wire_consume(wire) > 0)
+	while (wire_consume(agent.wire) > 0)
 		;
-	pipeline_finish(pipe);
-	err = 0;
+	capture_tick(agent.capture, clock_ns(CLOCK_MONOTONIC));
+	pipeline_finish(agent.pipeline, clock_ns(CLOCK_MONOTONIC));
 	log_info("stopped");
 
 cleanup:
-	if (loop_fd >= 0)
-		close(loop_fd);
-	resolver_close(resolver);
-	/* The pipeline's socket scan worker writes to the wire's owner map: it goes first. */
-	pipeline_free(pipe);
-	wire_close(wire);
-	for (int i = 0; i < n_sinks; i++)
-		sink_free(sinks[i]);
+	close_agent(&agent);
 	return err ? 1 : 0;
 }

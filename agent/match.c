@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "dnsvigil.h"
 #include "hash.h"
 
 /* Names this long or longer (the NUL included) are allocated; shorter ones, which include
@@ -61,7 +60,7 @@ static size_t ip_len(uint8_t family)
 
 static void remote_of(const struct net_info *net, const uint8_t **ip, uint16_t *port)
 {
-	bool egress = net->direction == DV_EGRESS;
+	bool egress = net->direction == NET_EGRESS;
 
 	*ip = egress ? net->dst_ip : net->src_ip;
 	*port = egress ? net->dst_port : net->src_port;

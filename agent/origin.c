@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsvigil.h"
 #include "hash.h"
 
 /* Table sizes (entries) and how long entries live. A packet's egress and ingress events are
@@ -197,7 +196,7 @@ bool origin_message(struct origin *o, const struct event *ev, uint64_t ts_ns,
 		    struct proc_info *client)
 {
 	const struct dns_msg *m = ev->dns;
-	const struct proc_info *p = ev->process;
+	const struct proc_info *p = &ev->process;
 	const struct proc_info *found;
 	struct question_key qk;
 	struct upstream_key uk;
@@ -205,9 +204,9 @@ bool origin_message(struct origin *o, const struct event *ev, uint64_t ts_ns,
 	struct proc_info sender;
 	uint64_t h;
 
-	if (!m || !m->has_question || !p)
+	if (!m || !m->has_question)
 		return false;
-	if (!m->qr && ev->net.direction == DV_EGRESS) {
+	if (!m->qr && ev->net.direction == NET_EGRESS) {
 		/* A query leaving its sender: upstream, if the sender received it from a client. */
 		found = NULL;
 		if (p->pid >= 0)
@@ -232,7 +231,7 @@ bool origin_message(struct origin *o, const struct event *ev, uint64_t ts_ns,
 				  true);
 		return false;
 	}
-	if (m->qr && ev->net.direction == DV_INGRESS) {
+	if (m->qr && ev->net.direction == NET_INGRESS) {
 		h = upstream_key(o, &uk, ev->net.socket_cookie, m->id);
 		found = table_get(&o->upstream, &uk, h, ts_ns);
 		if (found)

@@ -1,38 +1,41 @@
-/* The agent's one-way flow: ring-buffer records -> packets -> DNS messages (TCP reassembled)
- * -> parse -> match -> enrich -> sinks. */
+/* The agent's one-way flow after capture: events -> stages, in order -> sinks, and the
+ * periodic stats event. Capture (agent/capture.c) feeds it; it knows nothing of the kernel. */
 #ifndef DNSVIGIL_PIPELINE_H
 #define DNSVIGIL_PIPELINE_H
 
 #include <stdint.h>
 
-#include "dnsvigil.h"
+#include "event.h"
 #include "sink.h"
+#include "stage.h"
+#include "stats.h"
 
-struct wire;
+#define PIPELINE_MAX_STAGES 16
 
 struct pipeline_opts {
-	uint64_t query_timeout_ns;
+	const char *host;           /* stamped on every event that has none */
 	uint64_t stats_interval_ns; /* 0: no stats events */
-	const char *proc_root;
-	struct sink **sinks;
+	struct stage *const *stages; /* run in this order; the pipeline frees them */
+	int n_stages;
+	struct sink **sinks;        /* the caller frees them, after the pipeline */
 	int n_sinks;
+	/* Where every module declares its counters; outlives the pipeline. The pipeline
+	 * declares uptime_ns first, then the stages', then its own. */
+	struct stats_registry *stats;
 };
 
 struct pipeline;
 
-int pipeline_new(const struct pipeline_opts *opts, struct pipeline **out);
+/* 0 or a negative errno; on failure the stages are freed all the same. */
+int pipeline_new(const struct pipeline_opts *opts, uint64_t now_ns, struct pipeline **out);
 void pipeline_free(struct pipeline *p);
-/* The capture the pipeline asks about socket owners and kernel drop counters. Seeds its
- * owner map with the sockets that exist now. */
-void pipeline_attach_wire(struct pipeline *p, struct wire *w);
-/* The resolver call tracing that exec records go to (NULL: none). */
-struct resolver;
-void pipeline_attach_resolver(struct pipeline *p, struct resolver *r);
-/* wire_record_fn: one ring-buffer record. */
-void pipeline_record(void *ctx, const void *rec);
-/* Periodic work after each poll: timeouts, stale state, stats, flushing the sinks. */
-void pipeline_tick(struct pipeline *p);
-/* At exit: final stats event and flush. */
-void pipeline_finish(struct pipeline *p);
+
+/* One captured event (borrowed for the call) through every stage, then the sinks. */
+void pipeline_event(struct pipeline *p, struct event *ev);
+/* Periodic work after each poll (now_ns CLOCK_MONOTONIC): the stages' ticks, the stats
+ * event when due, flushing the sinks. */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* At exit: the stages pass on what they hold, a final stats event, flush. */
+void pipeline_finish(struct pipeline *p, uint64_t now_ns);
 
 #endif

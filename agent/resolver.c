@@ -98,7 +98,23 @@ struct exec_seen {
 	uint64_t ts_ns; /* 0: empty */
 };
 
+struct resolver_stats {
+	uint64_t libc_files;          /* C library files with functions attached now */
+	uint64_t libc_detached;       /* ... detached: removed from disk, mapped by no process */
+	uint64_t attach_failures;     /* functions not attached, library files not read */
+	uint64_t exec_checks_dropped; /* new programs not looked at again: recheck queue full */
+	/* Copied from the exec hook and the directory watch when stats are due. */
+	const char *exec_hook; /* "tp_btf", ... "none"; NULL: calls not traced */
+	uint64_t libdir_entries;
+	uint64_t libdir_watches;
+	uint64_t libdir_watch_failures;
+	uint64_t libdir_overflows;
+	uint64_t libdir_start_scan_ms;
+	bool libdir_start_scan_truncated;
+};
+
 struct resolver {
+	struct wire *wire;
 	struct resolver_bpf *skel;
 	bool multi; /* uprobe_multi links; else one uprobe per function with enter[fn] */
 	struct bpf_program *enter[DV_FN_NR];
@@ -548,11 +564,15 @@ static void queue_recheck(struct resolver *r, pid_t pid, unsigned int tries, uin
 	};
 }
 
-void resolver_exec(struct resolver *r, const struct dv_exec_rec *rec, uint64_t now_ns)
+/* wire_record_fn for DV_REC_EXEC. */
+static void on_exec(void *ctx, const void *record)
 {
+	const struct dv_exec_rec *rec = record;
+	struct resolver *r = ctx;
+	uint64_t now_ns = clock_ns(CLOCK_MONOTONIC);
+
 	if (exec_seen(r, rec->tgid, now_ns))
 		return;
-	r->stats.exec_checks++;
 	if (libc_scan_maps(r->proc_fd, rec->tgid, on_mapping, r) == 0)
 		queue_recheck(r, rec->tgid, 0, now_ns);
 }
@@ -710,6 +730,8 @@ int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resol
 		 (unsigned long long)(r->stats.libc_files - on_disk),
 		 r->multi ? "uprobe_multi links" : "one uprobe per function",
 		 r->exec_hook ? exechook_kind_name(exechook_attached_kind(r->exec_hook)) : "no");
+	r->wire = w;
+	wire_on(w, DV_REC_EXEC, on_exec, r);
 	*out = r;
 	return 0;
 
@@ -722,6 +744,8 @@ void resolver_close(struct resolver *r)
 {
 	if (!r)
 		return;
+	if (r->wire)
+		wire_on(r->wire, DV_REC_EXEC, NULL, NULL);
 	drop_files(r, true);
 	libwatch_free(r->libs);
 	exechook_close(r->exec_hook);
@@ -747,10 +771,36 @@ bool resolver_watch(struct resolver *r)
 	return n == LIBWATCH_BATCH;
 }
 
-void resolver_read_stats(const struct resolver *r, struct resolver_stats *out)
+static void read_stats(void *ctx)
 {
-	*out = r->stats;
-	out->exec_hook = exechook_attached_kind(r->exec_hook);
-	if (r->libs)
-		out->dirs = *libwatch_stats(r->libs);
+	struct resolver *r = ctx;
+	const struct libwatch_stats none = { 0 }, *dirs = r->libs ? libwatch_stats(r->libs) : &none;
+
+	r->stats.exec_hook = exechook_kind_name(exechook_attached_kind(r->exec_hook));
+	r->stats.libdir_entries = dirs->entries;
+	r->stats.libdir_watches = dirs->dirs_watched;
+	r->stats.libdir_watch_failures = dirs->watch_failures;
+	r->stats.libdir_overflows = dirs->overflows;
+	r->stats.libdir_start_scan_ms = dirs->start_scan_ns / 1000000;
+	r->stats.libdir_start_scan_truncated = dirs->start_truncated;
+}
+
+void resolver_stats(struct resolver *r, struct stats_registry *reg)
+{
+	static const struct resolver untraced;
+	const struct resolver_stats *st = r ? &r->stats : &untraced.stats;
+
+	stats_u64(reg, "resolver_libc_files", &st->libc_files);
+	stats_u64(reg, "resolver_attach_failures", &st->attach_failures);
+	stats_u64(reg, "resolver_exec_checks_dropped", &st->exec_checks_dropped);
+	stats_u64(reg, "resolver_libc_detached", &st->libc_detached);
+	stats_string(reg, "resolver_exec_hook", &st->exec_hook);
+	stats_u64(reg, "resolver_libdir_entries", &st->libdir_entries);
+	stats_u64(reg, "resolver_libdir_watches", &st->libdir_watches);
+	stats_u64(reg, "resolver_libdir_watch_failures", &st->libdir_watch_failures);
+	stats_u64(reg, "resolver_libdir_overflows", &st->libdir_overflows);
+	stats_u64(reg, "resolver_libdir_start_scan_ms", &st->libdir_start_scan_ms);
+	stats_bool(reg, "resolver_libdir_start_scan_truncated", &st->libdir_start_scan_truncated);
+	if (r)
+		stats_on_refresh(reg, read_stats, r);
 }

@@ -13,6 +13,7 @@
 #include "dnsvigil.h"
 #include "exechook.h"
 #include "libwatch.h"
+#include "stats.h"
 
 struct wire;
 struct resolver;
@@ -24,23 +25,15 @@ struct resolver_opts {
 	size_t n_lib_roots;
 };
 
-struct resolver_stats {
-	uint64_t libc_files;          /* C library files with functions attached now */
-	uint64_t libc_detached;       /* ... detached: removed from disk, mapped by no process */
-	uint64_t attach_failures;     /* functions not attached, library files not read */
-	uint64_t exec_checks;         /* new programs whose libraries were looked at */
-	uint64_t exec_checks_dropped; /* ... not looked at again: the recheck queue was full */
-	enum exechook_kind exec_hook; /* EXECHOOK_NONE: new programs are not followed */
-	struct libwatch_stats dirs;   /* the library directories (all 0 when not watched) */
-};
-
 /* Loads the programs into the capture's maps (one ring buffer, one socket owner table: calls
  * and packets share call ids) and attaches, in this order so that nothing slips between a
  * scan and its hook: the exec hook, the directory watches, the uprobes on every C library
  * file in those directories, then on those mapped by running programs. A missing exec hook
- * or directory watch is logged with what it costs and the rest goes on. Returns 0 with *out
- * set, or a negative errno after logging why (the programs cannot be loaded, proc_root
- * cannot be read). */
+ * or directory watch is logged with what it costs and the rest goes on. The wire's DV_REC_EXEC
+ * records come here: a new program's libraries are looked at at once and, while it has no C
+ * library mapped yet (glibc's ld.so maps libc.so.6 after exec), again from resolver_tick.
+ * Returns 0 with *out set, or a negative errno after logging why (the programs cannot be
+ * loaded, proc_root cannot be read). */
 int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resolver **out);
 void resolver_close(struct resolver *r);
 
@@ -52,13 +45,12 @@ int resolver_fd(const struct resolver *r);
  * without waiting for resolver_fd. */
 bool resolver_watch(struct resolver *r);
 
-/* A DV_REC_EXEC record: looks at the program's libraries now and, while it has no C library
- * mapped yet (glibc's ld.so maps libc.so.6 after exec), again from resolver_tick. now_ns is
- * CLOCK_MONOTONIC. */
-void resolver_exec(struct resolver *r, const struct dv_exec_rec *rec, uint64_t now_ns);
-/* The rechecks that are due, and the removed files to look at. */
+/* The rechecks of new programs that are due (see resolver_open), and the removed files
+ * to look at. */
 void resolver_tick(struct resolver *r, uint64_t now_ns);
 
-void resolver_read_stats(const struct resolver *r, struct resolver_stats *out);
+/* Declares the resolver_* counters; r NULL (calls not traced) reports zeros and a null
+ * resolver_exec_hook. */
+void resolver_stats(struct resolver *r, struct stats_registry *reg);
 
 #endif

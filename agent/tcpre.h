@@ -14,7 +14,7 @@
 /* One direction of one socket. Each direction is its own sequence space. */
 struct tcpre_key {
 	uint64_t cookie;
-	uint8_t direction; /* DV_EGRESS or DV_INGRESS */
+	uint8_t direction; /* enum net_direction */
 };
 
 /* A zero field takes the default given in its comment. */

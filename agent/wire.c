@@ -21,6 +21,9 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
+/* CPUs whose ring-buffer drops are reported one by one. */
+#define WIRE_MAX_CPUS 256
+
 /* on_record's way to end a batch; no libbpf error has this value. */
 #define BATCH_FULL (-ECANCELED)
 
@@ -36,9 +39,15 @@ struct wire {
 	int n_links;
 	int cgroup_fd;
 	int ncpus;
-	wire_record_fn fn;
-	void *ctx;
+	struct {
+		wire_record_fn fn;
+		void *ctx;
+	} handlers[DV_REC_NR];
 	int consumed;
+	uint64_t records; /* consumed, every kind */
+	uint64_t drops[DV_DROP_NR];
+	uint64_t ringbuf_drops_per_cpu[WIRE_MAX_CPUS];
+	int reported_cpus;
 	struct wire_features features;
 	char cgroup_path[CGROUP_PATH_LEN];
 };
@@ -208,12 +217,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (kind == DV_REC_PKT &&
 	    size < sizeof(struct dv_pkt_hdr) + ((const struct dv_pkt_hdr *)data)->chunk_len)
 		return 0;
-	w->fn(w->ctx, data);
+	w->records++;
+	if (w->handlers[kind].fn)
+		w->handlers[kind].fn(w->handlers[kind].ctx, data);
 	/* A negative return stops libbpf's consumer after this record, which counts as read. */
 	return ++w->consumed >= WIRE_BATCH ? BATCH_FULL : 0;
 }
 
-int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct wire **out)
+int wire_open(const struct wire_opts *opts, struct wire **out)
 {
 	struct bpf_program *prog;
 	struct wire *w;
@@ -222,8 +233,6 @@ int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->fn = fn;
-	w->ctx = ctx;
 	w->cgroup_fd = -1;
 	libbpf_set_print(libbpf_print);
 
@@ -305,23 +314,47 @@ int wire_consume(struct wire *w)
 	return w->consumed;
 }
 
-int wire_read_drops(struct wire *w, uint64_t totals[DV_DROP_NR], uint64_t *per_cpu_ringbuf,
-		    int max_cpus)
+void wire_on(struct wire *w, enum dv_record_kind kind, wire_record_fn fn, void *ctx)
 {
+	w->handlers[kind].fn = fn;
+	w->handlers[kind].ctx = ctx;
+}
+
+/* stats_refresh_fn: the per-CPU drop counters summed per reason. */
+static void read_drops(void *ctx)
+{
+	struct wire *w = ctx;
 	int fd = bpf_map__fd(w->wire_skel->maps.drops);
 	uint64_t values[w->ncpus];
 
+	w->reported_cpus = w->ncpus < WIRE_MAX_CPUS ? w->ncpus : WIRE_MAX_CPUS;
 	for (__u32 reason = 0; reason < DV_DROP_NR; reason++) {
+		/* A failed read keeps the last counts: they only grow. */
 		if (bpf_map_lookup_elem(fd, &reason, values))
-			return -errno;
-		totals[reason] = 0;
+			continue;
+		w->drops[reason] = 0;
 		for (int cpu = 0; cpu < w->ncpus; cpu++) {
-			totals[reason] += values[cpu];
-			if (reason == DV_DROP_RINGBUF_FULL && cpu < max_cpus)
-				per_cpu_ringbuf[cpu] = values[cpu];
+			w->drops[reason] += values[cpu];
+			if (reason == DV_DROP_RINGBUF_FULL && cpu < WIRE_MAX_CPUS)
+				w->ringbuf_drops_per_cpu[cpu] = values[cpu];
 		}
 	}
-	return w->ncpus;
+}
+
+void wire_stats(struct wire *w, struct stats_registry *reg)
+{
+	static const char *const drop_names[DV_DROP_NR] = {
+		[DV_DROP_RINGBUF_FULL] = "ringbuf_full",
+		[DV_DROP_LOAD_BYTES] = "load_bytes_failed",
+		[DV_DROP_TOO_LONG] = "payload_too_long",
+		[DV_DROP_HDR_NOT_LINEAR] = "headers_not_linear",
+	};
+
+	stats_u64(reg, "records", &w->records);
+	stats_u64_named(reg, "kernel_drops", w->drops, drop_names, DV_DROP_NR);
+	stats_u64_list(reg, "ringbuf_drops_per_cpu", w->ringbuf_drops_per_cpu, &w->reported_cpus,
+		       WIRE_MAX_CPUS);
+	stats_on_refresh(reg, read_drops, w);
 }
 
 int wire_owner_lookup(struct wire *w, uint64_t cookie, struct dv_owner *owner)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dnsvigil.h"
+#include "stats.h"
 
 struct wire_opts {
 	uint16_t ports[DV_MAX_PORTS]; /* 0 = unused slot */
@@ -14,15 +15,19 @@ struct wire_opts {
 	const char *cgroup_path;      /* NULL: the cgroup v2 root, found or mounted */
 };
 
-/* Called for every ring-buffer record, in ring order: a struct dv_pkt, dv_owner_rec,
- * dv_call_rec or dv_exec_rec by its first byte (enum dv_record_kind), size checked against the
- * kind. */
+/* Called for a ring-buffer record of the kind it was set for (wire_on), in ring order: a
+ * struct dv_pkt, dv_owner_rec, dv_call_rec or dv_exec_rec by its first byte (enum
+ * dv_record_kind), size checked against the kind. */
 typedef void (*wire_record_fn)(void *ctx, const void *rec);
 
 struct wire;
 
 /* Loads, attaches and returns 0 with *out set, or a negative errno after logging why. */
-int wire_open(const struct wire_opts *opts, wire_record_fn fn, void *ctx, struct wire **out);
+int wire_open(const struct wire_opts *opts, struct wire **out);
+/* Where records of one kind go, set before the first wire_consume. Only the programs of a
+ * component that set its handler (capture, resolver) produce a kind: no record goes
+ * unhandled. */
+void wire_on(struct wire *w, enum dv_record_kind kind, wire_record_fn fn, void *ctx);
 /* Detaches everything (links are not pinned) and frees. */
 void wire_close(struct wire *w);
 
@@ -37,10 +42,9 @@ int wire_fd(const struct wire *w);
  * (WIRE_BATCH: more may wait, consume again without sleeping) or a negative errno. */
 int wire_consume(struct wire *w);
 
-/* Drop counters per reason summed over CPUs, and per CPU for ring-buffer reservations.
- * per_cpu gets at most max_cpus entries; returns the number of CPUs or a negative errno. */
-int wire_read_drops(struct wire *w, uint64_t totals[DV_DROP_NR], uint64_t *per_cpu_ringbuf,
-		    int max_cpus);
+/* Declares records (consumed), kernel_drops (per reason, summed over CPUs) and
+ * ringbuf_drops_per_cpu, read from the kernel's drop map when stats are due. */
+void wire_stats(struct wire *w, struct stats_registry *reg);
 
 /* Makes the not yet loaded obj use the capture's maps of the same names (events, sock_owner,
  * drops, active_calls): one ring buffer and one owner table for every program. */

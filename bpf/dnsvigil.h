@@ -23,6 +23,7 @@ enum dv_record_kind {
 	DV_REC_OWNER = 2, /* struct dv_owner_rec */
 	DV_REC_CALL = 3,  /* struct dv_call_rec */
 	DV_REC_EXEC = 4,  /* struct dv_exec_rec */
+	DV_REC_NR,
 };
 
 enum dv_direction {

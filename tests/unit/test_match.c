@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include "dnsvigil.h"
 #include "match.h"
 
 #define US 1000ULL
@@ -85,7 +84,7 @@ static const struct net_info *client_query(void)
 {
 	static struct net_info n;
 
-	n = net4(1, DV_EGRESS, CLIENT, 40000, SERVER, 53);
+	n = net4(1, NET_EGRESS, CLIENT, 40000, SERVER, 53);
 	return &n;
 }
 
@@ -93,7 +92,7 @@ static const struct net_info *client_response(void)
 {
 	static struct net_info n;
 
-	n = net4(1, DV_INGRESS, SERVER, 53, CLIENT, 40000);
+	n = net4(1, NET_INGRESS, SERVER, 53, CLIENT, 40000);
 	return &n;
 }
 
@@ -321,8 +320,8 @@ static void match_client_and_server_sockets_independent(void **state)
 {
 	struct match *m = new_match(0);
 	/* one exchange over loopback, seen on the client socket (1) and the server socket (2) */
-	struct net_info server_query = net4(2, DV_INGRESS, CLIENT, 40000, SERVER, 53);
-	struct net_info server_response = net4(2, DV_EGRESS, SERVER, 53, CLIENT, 40000);
+	struct net_info server_query = net4(2, NET_INGRESS, CLIENT, 40000, SERVER, 53);
+	struct net_info server_response = net4(2, NET_EGRESS, SERVER, 53, CLIENT, 40000);
 
 	(void)state;
 	query(m, client_query(), 9, "example.com", TYPE_A, 0);
@@ -342,7 +341,7 @@ static void match_different_remote_endpoint_not_matched(void **state)
 {
 	struct match *m = new_match(0);
 	/* an unconnected IPv6 server socket (cookie 5), two clients asking the same */
-	struct net_info q1 = { .family = 6, .direction = DV_INGRESS, .src_port = 1111,
+	struct net_info q1 = { .family = 6, .direction = NET_INGRESS, .src_port = 1111,
 			       .dst_port = 53, .socket_cookie = 5 };
 	struct net_info q2, r1, r2;
 
@@ -353,7 +352,7 @@ static void match_different_remote_endpoint_not_matched(void **state)
 	q1.dst_ip[15] = 0x53;
 	q2 = q1;
 	q2.src_ip[15] = 2;
-	r1 = (struct net_info){ .family = 6, .direction = DV_EGRESS, .src_port = 53,
+	r1 = (struct net_info){ .family = 6, .direction = NET_EGRESS, .src_port = 53,
 				.dst_port = 1111, .socket_cookie = 5 };
 	memcpy(r1.src_ip, q1.dst_ip, 16);
 	memcpy(r1.dst_ip, q1.src_ip, 16);

@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include "dnsvigil.h"
 #include "origin.h"
 
 #define MS 1000000ULL
@@ -48,7 +47,7 @@ static struct event *msg(struct msg *m, int pid, const char *comm, uint8_t direc
 	snprintf(m->proc.comm, sizeof(m->proc.comm), "%s", comm);
 	m->dns = (struct dns_msg){ .id = id, .qr = qr, .has_question = true, .qname = qname,
 				   .qtype = qtype, .qclass = 1 };
-	m->ev = (struct event){ .type = EVENT_DNS, .process = &m->proc, .dns = &m->dns };
+	m->ev = (struct event){ .type = EVENT_DNS, .process = m->proc, .dns = &m->dns };
 	m->ev.net = (struct net_info){ .transport = 17, .family = 4, .direction = direction,
 				       .src_port = sport, .dst_port = dport,
 				       .socket_cookie = cookie };
@@ -65,10 +64,10 @@ static void client_asks_stub(int client, const char *comm, uint16_t port, uint16
 	struct proc_info got;
 	struct msg m;
 
-	assert_false(origin_message(o, msg(&m, client, comm, DV_EGRESS, false, "127.0.0.1", port,
+	assert_false(origin_message(o, msg(&m, client, comm, NET_EGRESS, false, "127.0.0.1", port,
 					    "127.0.0.2", 53, id, qname, qtype, 1000 + port),
 				    t, &got));
-	assert_false(origin_message(o, msg(&m, stub, "dnsmasq", DV_INGRESS, false, "127.0.0.1",
+	assert_false(origin_message(o, msg(&m, stub, "dnsmasq", NET_INGRESS, false, "127.0.0.1",
 					    port, "127.0.0.2", 53, id, qname, qtype, 5),
 				    t + 1000, &got));
 }
@@ -79,7 +78,7 @@ static bool stub_forwards(int stub, uint16_t id, const char *qname, uint16_t qty
 {
 	struct msg m;
 
-	return origin_message(o, msg(&m, stub, "dnsmasq", DV_EGRESS, false, "127.0.0.1", 50000,
+	return origin_message(o, msg(&m, stub, "dnsmasq", NET_EGRESS, false, "127.0.0.1", 50000,
 				     "127.53.0.1", 53, id, qname, qtype, 77),
 			      t, got);
 }
@@ -101,7 +100,7 @@ static void stub_upstream_query_and_response_carry_client(void **state)
 	assert_null(got.exe);
 
 	memset(&got, 0, sizeof(got));
-	assert_true(origin_message(o, msg(&m, 200, "dnsmasq", DV_INGRESS, true, "127.53.0.1", 53,
+	assert_true(origin_message(o, msg(&m, 200, "dnsmasq", NET_INGRESS, true, "127.53.0.1", 53,
 					  "127.0.0.1", 50000, 0x2222, "stub.example.test", TYPE_A,
 					  77),
 				   3 * MS, &got));
@@ -119,7 +118,7 @@ static void other_question_or_process_gets_no_origin(void **state)
 	assert_false(stub_forwards(200, 3, "other.example.test", TYPE_A, 2 * MS, &got));
 	assert_false(stub_forwards(201, 4, "stub.example.test", TYPE_A, 2 * MS, &got));
 	/* A response on a socket that forwarded nothing. */
-	assert_false(origin_message(o, msg(&m, 200, "dnsmasq", DV_INGRESS, true, "127.53.0.1", 53,
+	assert_false(origin_message(o, msg(&m, 200, "dnsmasq", NET_INGRESS, true, "127.53.0.1", 53,
 					   "127.0.0.1", 50000, 3, "other.example.test", TYPE_A, 78),
 				    3 * MS, &got));
 }
@@ -153,14 +152,14 @@ static void chain_of_stubs_passes_the_first_client_on(void **state)
 
 	(void)state;
 	client_asks_stub(100, "curl", 40000, 1, "stub.example.test", TYPE_A, 200, MS);
-	assert_true(origin_message(o, msg(&m, 200, "dnsmasq", DV_EGRESS, false, "127.0.0.1", 41000,
+	assert_true(origin_message(o, msg(&m, 200, "dnsmasq", NET_EGRESS, false, "127.0.0.1", 41000,
 					  "127.0.0.3", 53, 9, "stub.example.test", TYPE_A, 80),
 				   2 * MS, &got));
-	assert_false(origin_message(o, msg(&m, 300, "unbound", DV_INGRESS, false, "127.0.0.1",
+	assert_false(origin_message(o, msg(&m, 300, "unbound", NET_INGRESS, false, "127.0.0.1",
 					   41000, "127.0.0.3", 53, 9, "stub.example.test", TYPE_A,
 					   81),
 				    2 * MS + 1000, &got));
-	assert_true(origin_message(o, msg(&m, 300, "unbound", DV_EGRESS, false, "127.0.0.3", 42000,
+	assert_true(origin_message(o, msg(&m, 300, "unbound", NET_EGRESS, false, "127.0.0.3", 42000,
 					  "127.53.0.1", 53, 10, "stub.example.test", TYPE_A, 82),
 				   3 * MS, &got));
 	assert_int_equal(got.pid, 100);
@@ -173,7 +172,7 @@ static void query_from_unseen_sender_gives_no_origin(void **state)
 
 	(void)state;
 	/* A remote client: the stub's ingress comes without an egress event before it. */
-	assert_false(origin_message(o, msg(&m, 200, "dnsmasq", DV_INGRESS, false, "192.0.2.7",
+	assert_false(origin_message(o, msg(&m, 200, "dnsmasq", NET_INGRESS, false, "192.0.2.7",
 					   40000, "192.0.2.1", 53, 1, "stub.example.test", TYPE_A,
 					   5),
 				    MS, &got));

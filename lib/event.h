@@ -1,6 +1,10 @@
-/* The one in-memory event model. Capture and correlation stages fill it; every sink (JSON
- * today, protobuf and dnstap later) renders it. Events are built on the stack and only
- * borrowed by sinks: a sink copies what it keeps. */
+/* The one in-memory event model. Capture fills it, stages add to it, every sink (JSON today,
+ * protobuf and dnstap later) renders it; nothing in it depends on the kernel's records.
+ *
+ * An event is borrowed or owned. A borrowed event is built on the stack and points into the
+ * buffers of whoever built it (the parser's, the capture's): it is valid for the call it is
+ * passed to, and a stage or sink copies what it keeps. event_clone() makes an owned event,
+ * one allocation holding everything it points to, that can wait in a queue. */
 #ifndef DNSVIGIL_EVENT_H
 #define DNSVIGIL_EVENT_H
 
@@ -28,6 +32,11 @@ struct proc_info {
 	uint64_t cgroup_id;  /* 0 when unknown */
 };
 
+enum net_direction {
+	NET_EGRESS = 0,  /* leaving the socket */
+	NET_INGRESS = 1, /* arriving at it */
+};
+
 enum net_role {
 	ROLE_UNKNOWN = 0,
 	ROLE_CLIENT, /* this socket sent the query / receives the response */
@@ -37,7 +46,7 @@ enum net_role {
 struct net_info {
 	uint8_t transport; /* IPPROTO_UDP or IPPROTO_TCP */
 	uint8_t family;    /* 4 or 6 */
-	uint8_t direction; /* DV_EGRESS or DV_INGRESS */
+	uint8_t direction; /* enum net_direction */
 	uint8_t role;      /* enum net_role */
 	uint8_t src_ip[16]; /* IPv4 in the first 4 bytes */
 	uint8_t dst_ip[16];
@@ -51,6 +60,9 @@ enum event_type {
 	EVENT_TIMEOUT,
 	EVENT_STATS,
 	EVENT_RESOLVER_CALL,
+	/* A kernel hook named the owner (process) of the socket net.socket_cookie. Stages learn
+	 * from it; sinks never see it. */
+	EVENT_OWNER_NOTICE,
 };
 
 /* A query that got no response within the match timeout. */
@@ -89,24 +101,37 @@ struct call_info {
 	uint64_t call_id;
 };
 
-struct stats;
+struct stats_registry;
 
 struct event {
 	enum event_type type;
-	uint64_t ts_ns; /* CLOCK_REALTIME nanoseconds */
-	const struct proc_info *process; /* NULL: every field null */
+	uint64_t ts_ns;   /* CLOCK_REALTIME nanoseconds */
+	uint64_t mono_ns; /* CLOCK_MONOTONIC: the capture time that stages compare */
+	const char *host; /* the host that saw it; the pipeline fills it in when NULL */
+	struct proc_info process; /* pid -1: nobody known (every field null) */
 	struct net_info net;
 	const struct dns_msg *dns;         /* EVENT_DNS */
 	int64_t latency_ns;                /* EVENT_DNS response matched to a query; else -1 */
 	const uint8_t *raw;                /* EVENT_DNS: the message bytes (printed when malformed) */
 	size_t raw_len;
 	const struct timeout_info *timeout; /* EVENT_TIMEOUT */
-	const struct stats *stats;          /* EVENT_STATS */
+	const struct stats_registry *stats; /* EVENT_STATS */
 	const struct call_info *call;       /* EVENT_RESOLVER_CALL */
 	/* EVENT_DNS: the resolver call the socket's thread was in when it sent; 0: none */
 	uint64_t call_id;
-	/* EVENT_DNS: the local client a stub resolver forwards this query for; NULL: none */
-	const struct proc_info *origin;
+	/* EVENT_DNS: the local client a stub resolver forwards this query for */
+	bool has_origin;
+	struct proc_info origin;
+	void *owned; /* event_clone's allocation; NULL for a borrowed event */
 };
+
+/* Nobody known: what process and origin hold when no hook named an owner. */
+extern const struct proc_info proc_unknown;
+
+/* An owned deep copy of ev (DNS message, raw bytes, timeout, call and process strings;
+ * stats are not copied: a stats event is never kept). NULL when memory runs out. */
+struct event *event_clone(const struct event *ev);
+/* Frees an event made by event_clone. */
+void event_free(struct event *ev);
 
 #endif

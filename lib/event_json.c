@@ -1,21 +1,15 @@
-/* JSON lines: the public event contract documented in the README. */
-#include <errno.h>
-#include <fcntl.h>
+/* Events as JSON objects: the public contract documented in the README. The agent's file
+ * sink and the collector render with the same code. */
+#include "event_json.h"
+
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "json.h"
-#include "log.h"
-#include "sink.h"
 #include "stats.h"
 
 /* Raw bytes of a malformed message are printed up to this many. */
 #define RAW_HEX_MAX 1024
-/* Rendered events are written out once this many bytes wait, and on every flush. */
-#define JSONL_WRITE_AT (256 << 10)
 
 /* Most events come from a few busy processes whose process object renders the same every
  * time: the last few renderings are kept with a copy of what they were made from. */
@@ -28,29 +22,17 @@ struct rendered_process {
 	struct jbuf json;
 };
 
-struct sink_jsonl {
-	struct sink base;
-	int fd;
-	bool owns_fd;
-	struct jbuf host; /* ,"host":"..." rendered once */
-	struct jbuf buf;  /* events not written yet */
-	uint64_t buffered_events;
-	bool failing;     /* the last write failed: logged once until one succeeds */
-	const char *path;
+struct event_json {
 	struct rendered_process rendered[RENDERED_PROCESSES];
 	unsigned int next_rendered; /* round-robin replacement */
+	const char *host;           /* the host rendered in host_json */
+	struct jbuf host_json;      /* ,"host":"..." */
 };
 
 static const char *const flag_names[] = { "aa", "tc", "rd", "ra", "ad", "cd" };
 
 static void render_process(struct jbuf *b, const struct proc_info *p)
 {
-	static const struct proc_info unknown = {
-		.pid = -1, .tid = -1, .ppid = -1, .uid = -1, .gid = -1,
-	};
-
-	if (!p)
-		p = &unknown;
 	jbuf_lit(b, "{");
 	/* Numbers < 0 and empty strings are unknown: null, never a made-up value. */
 #define NUM(key, v, first)                       \
@@ -109,19 +91,15 @@ static bool keep_string(struct rendered_process *r, size_t *used, const char **s
 	return true;
 }
 
-static void render_process_cached(struct sink_jsonl *j, const struct proc_info *p)
+static void render_process_cached(struct event_json *j, struct jbuf *b, const struct proc_info *p)
 {
 	struct rendered_process *r;
 	size_t used = 0;
 
-	if (!p) {
-		render_process(&j->buf, NULL);
-		return;
-	}
 	for (int i = 0; i < RENDERED_PROCESSES; i++) {
 		r = &j->rendered[i];
 		if (r->json.len && same_process(&r->from, p)) {
-			jbuf_raw(&j->buf, r->json.p, r->json.len);
+			jbuf_raw(b, r->json.p, r->json.len);
 			return;
 		}
 	}
@@ -133,12 +111,12 @@ static void render_process_cached(struct sink_jsonl *j, const struct proc_info *
 	    keep_string(r, &used, &r->from.container_id)) {
 		render_process(&r->json, p);
 		if (!r->json.failed) {
-			jbuf_raw(&j->buf, r->json.p, r->json.len);
+			jbuf_raw(b, r->json.p, r->json.len);
 			return;
 		}
 	}
 	jbuf_reset(&r->json); /* len 0: the slot holds nothing */
-	render_process(&j->buf, p);
+	render_process(b, p);
 }
 
 static const char *role_name(uint8_t role)
@@ -153,7 +131,7 @@ static void render_net(struct jbuf *b, const struct net_info *n)
 	jbuf_key(b, "family", false);
 	jbuf_u64(b, n->family);
 	jbuf_key(b, "direction", false);
-	jbuf_lit(b, n->direction == DV_EGRESS ? "\"egress\"" : "\"ingress\"");
+	jbuf_lit(b, n->direction == NET_EGRESS ? "\"egress\"" : "\"ingress\"");
 	jbuf_key(b, "role", false);
 	jbuf_str(b, role_name(n->role));
 	jbuf_key(b, "src_ip", false);
@@ -277,72 +255,44 @@ static void render_timeout(struct jbuf *b, const struct timeout_info *t)
 	jbuf_u64(b, t->waited_ns);
 }
 
-static void render_stats(struct jbuf *b, const struct stats *s)
+static void render_stats(struct jbuf *b, const struct stats_registry *s)
 {
-	static const char *const drop_names[DV_DROP_NR] = {
-		[DV_DROP_RINGBUF_FULL] = "ringbuf_full",
-		[DV_DROP_LOAD_BYTES] = "load_bytes_failed",
-		[DV_DROP_TOO_LONG] = "payload_too_long",
-		[DV_DROP_HDR_NOT_LINEAR] = "headers_not_linear",
-	};
-#define FIELD(name)                          \
-	do {                                 \
-		jbuf_key(b, #name, false);   \
-		jbuf_u64(b, s->name);        \
-	} while (0)
-	jbuf_lit(b, "\"stats\":{\"uptime_ns\":");
-	jbuf_u64(b, s->uptime_ns);
-	FIELD(records);
-	FIELD(packets);
-	FIELD(bytes);
-	FIELD(messages);
-	FIELD(parse_errors);
-	FIELD(incomplete_packets);
-	FIELD(truncated_packets);
-	FIELD(tcp_gaps);
-	FIELD(tcp_incomplete_at_close);
-	FIELD(tcp_evicted_streams);
-	FIELD(unattributed_packets);
-	FIELD(owner_scans);
-	FIELD(owner_scan_sockets);
-	FIELD(owner_scan_errors);
-	FIELD(responses_matched);
-	FIELD(responses_unmatched);
-	FIELD(timeouts);
-	FIELD(pending_evicted);
-	FIELD(events_written);
-	FIELD(sink_events_lost);
-	FIELD(resolver_calls);
-	FIELD(resolver_libc_files);
-	FIELD(resolver_attach_failures);
-	FIELD(resolver_exec_checks_dropped);
-	FIELD(resolver_libc_detached);
-	jbuf_key(b, "resolver_exec_hook", false);
-	if (s->resolver_exec_hook)
-		jbuf_str(b, s->resolver_exec_hook);
-	else
-		jbuf_lit(b, "null");
-	FIELD(resolver_libdir_entries);
-	FIELD(resolver_libdir_watches);
-	FIELD(resolver_libdir_watch_failures);
-	FIELD(resolver_libdir_overflows);
-	FIELD(resolver_libdir_start_scan_ms);
-	jbuf_key(b, "resolver_libdir_start_scan_truncated", false);
-	jbuf_lit(b, s->resolver_libdir_start_scan_truncated ? "true" : "false");
-#undef FIELD
-	jbuf_key(b, "kernel_drops", false);
-	for (int i = 0; i < DV_DROP_NR; i++) {
-		jbuf_lit(b, i ? "," : "{");
-		jbuf_key(b, drop_names[i], true);
-		jbuf_u64(b, s->kernel_drops[i]);
+	jbuf_lit(b, "\"stats\":{");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct stats_entry *e = &s->entries[i];
+		const uint64_t *v = e->value;
+
+		jbuf_key(b, e->name, i == 0);
+		switch (e->kind) {
+		case STATS_U64:
+			jbuf_u64(b, *v);
+			break;
+		case STATS_BOOL:
+			jbuf_lit(b, *(const bool *)e->value ? "true" : "false");
+			break;
+		case STATS_STRING:
+			jbuf_str(b, *(const char *const *)e->value);
+			break;
+		case STATS_U64_NAMED:
+			for (size_t k = 0; k < e->n; k++) {
+				jbuf_lit(b, k ? "," : "{");
+				jbuf_key(b, e->names[k], true);
+				jbuf_u64(b, v[k]);
+			}
+			jbuf_lit(b, e->n ? "}" : "{}");
+			break;
+		case STATS_U64_LIST:
+			jbuf_lit(b, "[");
+			for (int k = 0; k < *e->count && (size_t)k < e->n; k++) {
+				if (k)
+					jbuf_lit(b, ",");
+				jbuf_u64(b, v[k]);
+			}
+			jbuf_lit(b, "]");
+			break;
+		}
 	}
-	jbuf_lit(b, "},\"ringbuf_drops_per_cpu\":[");
-	for (int cpu = 0; cpu < s->ncpus && cpu < STATS_MAX_CPUS; cpu++) {
-		if (cpu)
-			jbuf_lit(b, ",");
-		jbuf_u64(b, s->ringbuf_drops_per_cpu[cpu]);
-	}
-	jbuf_lit(b, "]}");
+	jbuf_lit(b, "}");
 }
 
 static void render_call(struct jbuf *b, const struct call_info *c)
@@ -405,28 +355,46 @@ static const char *const type_names[] = {
 	[EVENT_RESOLVER_CALL] = "resolver_call",
 };
 
-static int jsonl_write(struct sink *s, const struct event *ev)
+/* One host renders every event of an agent: the rendering is kept. */
+static void render_host(struct event_json *j, struct jbuf *b, const char *host)
 {
-	struct sink_jsonl *j = (struct sink_jsonl *)s;
-	struct jbuf *b = &j->buf;
-	size_t start = b->len;
+	if (host != j->host || !j->host_json.len) {
+		jbuf_reset(&j->host_json);
+		jbuf_key(&j->host_json, "host", false);
+		jbuf_str(&j->host_json, host);
+		j->host = host;
+	}
+	if (j->host_json.failed) {
+		b->failed = true; /* the event is lost and counted; the next one tries again */
+		jbuf_reset(&j->host_json);
+		return;
+	}
+	jbuf_raw(b, j->host_json.p, j->host_json.len);
+}
 
+bool event_json_renders(enum event_type type)
+{
+	return type < sizeof(type_names) / sizeof(type_names[0]) && type_names[type];
+}
+
+void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev)
+{
 	jbuf_lit(b, "{\"type\":\"");
 	jbuf_lit(b, type_names[ev->type]);
 	jbuf_lit(b, "\",\"ts\":");
 	jbuf_time(b, ev->ts_ns);
-	jbuf_raw(b, j->host.p, j->host.len);
+	render_host(j, b, ev->host);
 	jbuf_lit(b, ",");
 	if (ev->type == EVENT_STATS) {
 		render_stats(b, ev->stats);
 	} else if (ev->type == EVENT_RESOLVER_CALL) {
 		jbuf_key(b, "process", true);
-		render_process_cached(j, ev->process);
+		render_process_cached(j, b, &ev->process);
 		jbuf_key(b, "call", false);
 		render_call(b, ev->call);
 	} else {
 		jbuf_key(b, "process", true);
-		render_process_cached(j, ev->process);
+		render_process_cached(j, b, &ev->process);
 		jbuf_key(b, "net", false);
 		render_net(b, &ev->net);
 		jbuf_key(b, "dns", false);
@@ -445,8 +413,8 @@ static int jsonl_write(struct sink *s, const struct event *ev)
 			else
 				jbuf_lit(b, "null");
 			jbuf_key(b, "origin", false);
-			if (ev->origin)
-				render_process_cached(j, ev->origin);
+			if (ev->has_origin)
+				render_process_cached(j, b, &ev->origin);
 			else
 				jbuf_lit(b, "null");
 			if (ev->dns->malformed) {
@@ -457,98 +425,20 @@ static int jsonl_write(struct sink *s, const struct event *ev)
 			}
 		}
 	}
-	jbuf_lit(b, "}\n");
-	if (b->failed) {
-		/* Drop this event only: what is rendered before it stays. */
-		b->len = start;
-		b->failed = false;
-		s->events_lost++;
-		return -ENOMEM;
-	}
-	j->buffered_events++;
-	return b->len >= JSONL_WRITE_AT ? s->ops->flush(s) : 0;
+	jbuf_lit(b, "}");
 }
 
-/* Writes out what is buffered. On an error the buffered events are dropped (the caller
- * counts it) rather than kept to grow without bound. */
-static int jsonl_flush(struct sink *s)
+struct event_json *event_json_new(void)
 {
-	struct sink_jsonl *j = (struct sink_jsonl *)s;
-	size_t done = 0;
-	int err = 0;
-
-	while (done < j->buf.len) {
-		ssize_t n = write(j->fd, j->buf.p + done, j->buf.len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += n;
-	}
-	if (err) {
-		s->events_lost += j->buffered_events;
-		if (!j->failing)
-			log_warnx("writing events to %s: %s (events are lost until it works again)",
-				  j->path, strerror(-err));
-	} else if (j->failing) {
-		log_info("writing events to %s works again", j->path);
-	}
-	j->failing = err;
-	j->buffered_events = 0;
-	jbuf_reset(&j->buf);
-	return err;
+	return calloc(1, sizeof(struct event_json));
 }
 
-static void jsonl_free(struct sink *s)
+void event_json_free(struct event_json *j)
 {
-	struct sink_jsonl *j = (struct sink_jsonl *)s;
-
-	jsonl_flush(s);
-	if (j->owns_fd)
-		close(j->fd);
-	jbuf_free(&j->buf);
-	jbuf_free(&j->host);
+	if (!j)
+		return;
 	for (int i = 0; i < RENDERED_PROCESSES; i++)
 		jbuf_free(&j->rendered[i].json);
+	jbuf_free(&j->host_json);
 	free(j);
-}
-
-static const struct sink_ops jsonl_ops = {
-	.write = jsonl_write,
-	.flush = jsonl_flush,
-	.free = jsonl_free,
-};
-
-int sink_jsonl_new(const char *path, const char *host, struct sink **out)
-{
-	struct sink_jsonl *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return -ENOMEM;
-	j->base.ops = &jsonl_ops;
-	j->path = strcmp(path, "-") ? path : "stdout";
-	if (strcmp(path, "-") == 0) {
-		j->fd = STDOUT_FILENO;
-	} else {
-		j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		j->owns_fd = true;
-	}
-	if (j->fd < 0) {
-		int err = -errno;
-
-		log_warn("opening %s", path);
-		free(j);
-		return err;
-	}
-	jbuf_key(&j->host, "host", false);
-	jbuf_str(&j->host, host);
-	if (j->host.failed) {
-		jsonl_free(&j->base);
-		return -ENOMEM;
-	}
-	*out = &j->base;
-	return 0;
 }

@@ -24,7 +24,7 @@ static void print_clock(uint64_t realtime_ns)
 
 static void print_who(const struct proc_info *p)
 {
-	if (p && p->pid >= 0)
+	if (p->pid >= 0)
 		printf("%s[%d] ", p->comm[0] ? p->comm : "?", p->pid);
 	else
 		printf("?[?] ");
@@ -84,7 +84,7 @@ static int pretty_write(struct sink *s, const struct event *ev)
 	if (ev->type == EVENT_STATS)
 		return 0;
 	print_clock(ev->ts_ns);
-	print_who(ev->process);
+	print_who(&ev->process);
 	if (ev->type == EVENT_RESOLVER_CALL) {
 		print_call(ev->call);
 		return ferror(stdout) ? -EIO : 0;
@@ -113,9 +113,9 @@ static int pretty_write(struct sink *s, const struct event *ev)
 		printf(" MALFORMED: %s", m->malformed);
 	if (ev->call_id)
 		printf(" call=%llu", (unsigned long long)ev->call_id);
-	if (ev->origin) {
+	if (ev->has_origin) {
 		printf(" for ");
-		print_who(ev->origin);
+		print_who(&ev->origin);
 	}
 	printf("\n");
 	return ferror(stdout) ? -EIO : 0;

@@ -1,4 +1,6 @@
-/* Sinks render events from the one event model (agent/event.h) to an output. */
+/* Sinks render events from the one event model (lib/event.h) to an output: the agent's and
+ * the collector's outputs alike. A sink gets only the event types it can render
+ * (event_json_renders()). */
 #ifndef DNSVIGIL_SINK_H
 #define DNSVIGIL_SINK_H
 
@@ -22,7 +24,7 @@ struct sink {
 };
 
 /* JSON lines to path ("-" = stdout), one object per event (the README's schema). */
-int sink_jsonl_new(const char *path, const char *host, struct sink **out);
+int sink_jsonl_new(const char *path, struct sink **out);
 /* One short human-readable line per DNS/timeout event on stdout, for a person at a terminal. */
 int sink_pretty_new(struct sink **out);
 

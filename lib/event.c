@@ -1,0 +1,174 @@
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct proc_info proc_unknown = {
+	.pid = -1, .tid = -1, .ppid = -1, .uid = -1, .gid = -1,
+};
+
+/* event_clone copies in two passes over the same code: the first (base NULL) only adds up
+ * the size, the second copies into one block of that size. */
+struct arena {
+	uint8_t *base;
+	size_t used;
+};
+
+/* Copies n bytes of src into the arena; NULL while measuring. */
+static void *place(struct arena *a, const void *src, size_t n)
+{
+	void *dst = a->base ? a->base + a->used : NULL;
+
+	if (dst && n)
+		memcpy(dst, src, n);
+	a->used += (n + 7) & ~(size_t)7; /* every piece 8-byte aligned */
+	return dst;
+}
+
+static const char *place_str(struct arena *a, const char *s)
+{
+	return s ? place(a, s, strlen(s) + 1) : NULL;
+}
+
+static void place_proc(struct arena *a, const struct proc_info *src, struct proc_info *dst)
+{
+	const char *exe = place_str(a, src->exe), *cmdline = place_str(a, src->cmdline);
+	const char *cgroup = place_str(a, src->cgroup);
+	const char *container_id = place_str(a, src->container_id);
+
+	if (!a->base)
+		return;
+	*dst = *src;
+	dst->exe = exe;
+	dst->cmdline = cmdline;
+	dst->cgroup = cgroup;
+	dst->container_id = container_id;
+}
+
+static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec)
+{
+	struct dns_rr *rrs = place(a, sec->rrs, sec->n * sizeof(*sec->rrs));
+
+	for (size_t i = 0; i < sec->n; i++) {
+		const char *name = place_str(a, sec->rrs[i].name);
+		const char *data = place_str(a, sec->rrs[i].data);
+
+		if (!rrs)
+			continue;
+		rrs[i].name = name;
+		rrs[i].data = data;
+	}
+	return rrs;
+}
+
+static const struct dns_msg *place_dns(struct arena *a, const struct dns_msg *src)
+{
+	struct dns_msg *m = place(a, src, sizeof(*src));
+	const char *qname = place_str(a, src->qname);
+	struct dns_rr *an = place_rrs(a, &src->an);
+	struct dns_rr *ns = place_rrs(a, &src->ns);
+	struct dns_rr *ar = place_rrs(a, &src->ar);
+	struct dns_edns_opt *opts = place(a, src->edns.opts, src->edns.n_opts * sizeof(*opts));
+
+	for (size_t i = 0; i < src->edns.n_opts; i++) {
+		const char *name = place_str(a, src->edns.opts[i].name);
+		const char *data = place_str(a, src->edns.opts[i].data);
+
+		if (opts) {
+			opts[i].name = name;
+			opts[i].data = data;
+		}
+	}
+	if (!m)
+		return NULL;
+	/* malformed is a static string: the pointer stays. */
+	m->qname = qname;
+	m->an.rrs = an;
+	m->ns.rrs = ns;
+	m->ar.rrs = ar;
+	m->edns.opts = opts;
+	return m;
+}
+
+static const struct timeout_info *place_timeout(struct arena *a, const struct timeout_info *src)
+{
+	struct timeout_info *t = place(a, src, sizeof(*src));
+	const char *qname = place_str(a, src->qname);
+
+	if (t)
+		t->qname = qname;
+	return t;
+}
+
+static const struct call_info *place_call(struct arena *a, const struct call_info *src)
+{
+	struct call_info *c = place(a, src, sizeof(*src));
+	const char **flags = place(a, src->flags, src->n_flags * sizeof(*src->flags));
+	const char *name = place_str(a, src->name), *service = place_str(a, src->service);
+	const char *result = place_str(a, src->result), *hostname = place_str(a, src->hostname);
+	const struct call_addr *addrs = place(a, src->addrs, src->n_addrs * sizeof(*src->addrs));
+
+	for (size_t i = 0; i < src->n_flags; i++) {
+		const char *flag = place_str(a, src->flags[i]);
+
+		if (flags)
+			flags[i] = flag;
+	}
+	if (!c)
+		return NULL;
+	/* function is a static string: the pointer stays. */
+	c->flags = src->flags ? flags : NULL;
+	c->name = name;
+	c->service = service;
+	c->result = result;
+	c->hostname = hostname;
+	c->addrs = addrs;
+	return c;
+}
+
+/* Lays out ev in the arena; returns the copy (NULL while measuring). */
+static struct event *place_event(struct arena *a, const struct event *ev)
+{
+	struct event *copy = place(a, ev, sizeof(*ev));
+	const uint8_t *raw = place(a, ev->raw, ev->raw_len);
+	const char *host = place_str(a, ev->host);
+	struct proc_info process, origin;
+	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns) : NULL;
+	const struct timeout_info *timeout = ev->timeout ? place_timeout(a, ev->timeout) : NULL;
+	const struct call_info *call = ev->call ? place_call(a, ev->call) : NULL;
+
+	place_proc(a, &ev->process, &process);
+	if (ev->has_origin)
+		place_proc(a, &ev->origin, &origin);
+	if (!copy)
+		return NULL;
+	copy->raw = ev->raw ? raw : NULL;
+	copy->host = host;
+	copy->dns = dns;
+	copy->timeout = timeout;
+	copy->call = call;
+	copy->stats = NULL;
+	copy->process = process;
+	if (ev->has_origin)
+		copy->origin = origin;
+	copy->owned = copy;
+	return copy;
+}
+
+struct event *event_clone(const struct event *ev)
+{
+	struct arena a = { 0 };
+
+	place_event(&a, ev);
+	a.base = malloc(a.used);
+	if (!a.base)
+		return NULL;
+	a.used = 0;
+	return place_event(&a, ev);
+}
+
+void event_free(struct event *ev)
+{
+	if (ev)
+		free(ev->owned);
+}
