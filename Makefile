@@ -86,6 +86,9 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
 
+# The JSON contract test reads the renderer's output back with jansson.
+$(OUTPUT)/tests/test_json_contract: LDLIBS += -ljansson
+
 $(OUTPUT)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@

@@ -10,7 +10,6 @@
 #include "chunks.h"
 #include "clock.h"
 #include "dns.h"
-#include "owners.h"
 #include "tcpre.h"
 
 struct capture {
@@ -27,6 +26,18 @@ struct capture {
 	uint64_t truncated_packets; /* payload beyond what the kernel copies */
 	uint64_t resolver_calls;
 };
+
+void owner_identity(const struct dv_owner *o, struct proc_info *who)
+{
+	*who = proc_unknown;
+	who->pid = o->tgid;
+	who->tid = o->pid ? (int32_t)o->pid : -1;
+	who->uid = o->uid;
+	who->gid = o->gid;
+	who->cgroup_id = o->cgroup_id;
+	memcpy(who->comm, o->comm, sizeof(who->comm));
+	who->comm[sizeof(who->comm) - 1] = '\0';
+}
 
 static void refresh_realtime_offset(struct capture *c)
 {

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "dnsvigil.h"
 #include "pipeline.h"
 #include "stats.h"
 
@@ -19,6 +20,10 @@ void capture_free(struct capture *c);
 void capture_packet(void *ctx, const void *rec);
 void capture_call(void *ctx, const void *rec);
 void capture_owner(void *ctx, const void *rec);
+
+/* The event model's identity of a kernel owner record (pid, tid, uid, gid, comm, cgroup id;
+ * the rest unknown until stage_proc). */
+void owner_identity(const struct dv_owner *owner, struct proc_info *who);
 
 /* Periodic work (now_ns CLOCK_MONOTONIC): TCP holes and idle streams, packets missing a
  * chunk. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "log.h"
 #include "sockscan.h"
 #include "wire.h"
@@ -17,18 +18,6 @@ struct owners {
 	uint64_t scan_sockets;
 	uint64_t scan_errors;
 };
-
-void owner_identity(const struct dv_owner *o, struct proc_info *who)
-{
-	*who = proc_unknown;
-	who->pid = o->tgid;
-	who->tid = o->pid ? (int32_t)o->pid : -1;
-	who->uid = o->uid;
-	who->gid = o->gid;
-	who->cgroup_id = o->cgroup_id;
-	memcpy(who->comm, o->comm, sizeof(who->comm));
-	who->comm[sizeof(who->comm) - 1] = '\0';
-}
 
 /* sockscan_fn, on the scan worker's thread: it touches the wire's owner map only (a map
  * update is a system call, safe from any thread). */

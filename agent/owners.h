@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dnsvigil.h"
 #include "event.h"
 #include "stats.h"
 
@@ -26,9 +25,5 @@ bool owners_lookup(void *ctx, uint64_t socket_cookie, struct proc_info *who);
 
 /* owner_scans, owner_scan_sockets, owner_scan_errors */
 void owners_stats(struct owners *o, struct stats_registry *reg);
-
-/* The event model's identity of a kernel owner record (pid, tid, uid, gid, comm, cgroup id;
- * the rest unknown until stage_proc). */
-void owner_identity(const struct dv_owner *owner, struct proc_info *who);
 
 #endif

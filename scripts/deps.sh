@@ -7,7 +7,7 @@ packages=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	# tests and fuzzing
-	libcmocka-dev libclang-rt-14-dev python3 python3-dnslib iproute2 procps
+	libcmocka-dev libjansson-dev libclang-rt-14-dev python3 python3-dnslib iproute2 procps
 	# real DNS software for end-to-end tests and benchmarks
 	unbound dnsutils knot-dnsutils dnsperf dnscap tcpdump musl-tools bpftrace
 	# a local stub resolver for the resolver-call e2e (the binary only, no service)

@@ -542,6 +542,52 @@ def stats_event_reports_no_drops():
     c.done()
 
 
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+JSON_TYPES = {"integer": int, "string": str, "boolean": bool, "array": list, "object": dict}
+
+
+def readme_stats_paths():
+    """(path, type, nullable) of every row of the README's stats table."""
+    rows, section = [], None
+    for line in open(README):
+        if line.startswith("`stats` events"):
+            section = "stats"
+        elif line.startswith("## "):
+            section = None
+        elif section and line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            prev = None
+            for p in re.findall(r"`([^`]+)`", cells[0]):
+                path = prev.rsplit(".", 1)[0] + p if p.startswith(".") else p
+                rows.append((path, cells[1].split()[0], cells[1].endswith("or null")))
+                prev = path
+    return rows
+
+
+def stats_event_has_every_counter_the_readme_lists():
+    # The unit contract test renders the kernel-free modules' counters; this one checks
+    # what a whole agent declares (wire, socket scans, resolver) against the README.
+    events.refresh()
+    st = [e for e in events.items if e.get("type") == "stats"][-1]
+    rows = readme_stats_paths()
+    c = Checks()
+    c.true(f"README stats rows: expected over 30, got {len(rows)}", len(rows) > 30)
+    for path, typ, nullable in rows:
+        v = st
+        for key in path.split("."):
+            v = v.get(key, KeyError) if isinstance(v, dict) else KeyError
+        if v is KeyError:
+            c.fail(f"{path}: the README lists it, the agent's stats do not have it")
+        elif not (v is None and nullable) and (
+                not isinstance(v, JSON_TYPES[typ]) or (typ == "integer" and isinstance(v, bool))):
+            c.fail(f"{path}: expected {typ}, got {v!r}")
+    listed = {path for path, _, _ in rows}
+    for key, v in st["stats"].items():
+        c.true(f"stats.{key}: the agent reports it, the README does not list it",
+               f"stats.{key}" in listed)
+    c.done()
+
+
 def malformed_query_is_reported_not_fatal():
     too_short = "0102030405"
     # Header: id 0xbad1, RD, QDCOUNT 1; the question name is a pointer to itself (offset 12).
@@ -658,6 +704,7 @@ CASES = [
     socket_in_net_cls_cgroup_opened_before_agent_is_attributed,
     server_side_events_attributed_to_unbound,  # after every case that makes exchanges
     stats_event_reports_no_drops,
+    stats_event_has_every_counter_the_readme_lists,
     malformed_query_is_reported_not_fatal,
     agent_exits_zero_on_sigterm,  # stops the agent: keep it after every case that needs it
     output_lines_are_json_events,

@@ -1,0 +1,462 @@
+/* The JSON contract: the README's tables under "JSON events" against what the renderer
+ * (lib/event_json.c) writes. Every path a table lists must be rendered, with its type, and
+ * every value rendered must be listed. Events are real renderings of parsed fixture messages
+ * (tests/unit/data), of timeouts and resolver calls, and of the stats the kernel-free
+ * modules declare; the stats of a whole agent are checked by the e2e suite. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "capture.h"
+#include "event_json.h"
+#include "pipeline.h"
+#include "stage.h"
+
+#ifndef README_PATH
+#define README_PATH "README.md"
+#endif
+#ifndef DATA_DIR
+#define DATA_DIR "tests/unit/data"
+#endif
+
+#define MAX_ROWS 256
+#define MAX_PATH 128
+
+/* One path of a README table: which events it is for ("*": every event), its JSON type. */
+struct row {
+	char event[16];
+	char path[MAX_PATH]; /* "dns.answers[].ttl" */
+	char type[32];       /* "integer", "string", "boolean", "array", "object" */
+	bool nullable;
+	bool optional; /* "only ...": present in some events of the type */
+	bool seen;     /* rendered non-null at least once */
+};
+
+static struct row rows[MAX_ROWS];
+static int n_rows;
+
+static void add_row(const char *event, const char *path, const char *type, bool optional)
+{
+	struct row *r;
+	char t[32];
+
+	assert_true(n_rows < MAX_ROWS);
+	r = &rows[n_rows++];
+	snprintf(r->event, sizeof(r->event), "%s", event);
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	snprintf(t, sizeof(t), "%s", type);
+	r->nullable = strstr(t, " or null") != NULL;
+	*strchrnul(t, ' ') = '\0';
+	snprintf(r->type, sizeof(r->type), "%s", t);
+	r->optional = optional;
+	assert_true(!strcmp(r->type, "integer") || !strcmp(r->type, "string") ||
+		    !strcmp(r->type, "boolean") || !strcmp(r->type, "array") ||
+		    !strcmp(r->type, "object"));
+}
+
+/* "| `a.b`, `.c` | type | meaning |": `.c` is a sibling of the path before it. */
+static void parse_row(const char *event, char *line)
+{
+	char *cells[4] = { 0 }, *save, *paths, *type, *meaning;
+	char prev[MAX_PATH] = "";
+	int n = 0;
+
+	for (char *c = strtok_r(line, "|", &save); c && n < 4; c = strtok_r(NULL, "|", &save))
+		cells[n++] = c;
+	assert_true(n >= 3);
+	paths = cells[0];
+	type = cells[1] + strspn(cells[1], " ");
+	type[strcspn(type, "|\n")] = '\0';
+	while (*type && type[strlen(type) - 1] == ' ')
+		type[strlen(type) - 1] = '\0';
+	meaning = cells[2] + strspn(cells[2], " ");
+	for (char *p = strchr(paths, '`'); p; p = strchr(p, '`')) {
+		char *end = strchr(p + 1, '`'), path[MAX_PATH];
+
+		assert_non_null(end);
+		*end = '\0';
+		if (p[1] == '.') {
+			char *dot = strrchr(prev, '.');
+
+			assert_non_null(dot);
+			snprintf(path, sizeof(path), "%.*s%s", (int)(dot - prev), prev, p + 1);
+		} else {
+			snprintf(path, sizeof(path), "%s", p + 1);
+		}
+		add_row(event, path, type, !strncmp(meaning, "only ", 5));
+		snprintf(prev, sizeof(prev), "%s", path);
+		p = end + 1;
+	}
+}
+
+static void read_readme(void)
+{
+	FILE *f = fopen(README_PATH, "r");
+	char line[4096], event[16] = "";
+	bool in_section = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "## ", 3)) {
+			in_section = !strcmp(line, "## JSON events\n");
+			continue;
+		}
+		if (!in_section)
+			continue;
+		if (!strncmp(line, "Every event:", 12))
+			snprintf(event, sizeof(event), "*");
+		else if (line[0] == '`' && sscanf(line, "`%15[a-z_]` events", event) == 1)
+			;
+		else if (!strncmp(line, "| `", 3))
+			parse_row(event, line + 1);
+	}
+	fclose(f);
+	assert_true(n_rows > 50);
+}
+
+static bool has_type(const json_t *v, const char *type)
+{
+	return !strcmp(type, "integer") ? json_is_integer(v) :
+	       !strcmp(type, "string")	? json_is_string(v) :
+	       !strcmp(type, "boolean") ? json_is_boolean(v) :
+	       !strcmp(type, "array")	? json_is_array(v) :
+					  json_is_object(v);
+}
+
+/* Checks every value at path under v ("[]" walks each element); a null parent (edns,
+ * origin) has no children. Returns the number of values missing or of the wrong type. */
+static int check_path(const json_t *v, const char *path, struct row *r)
+{
+	char key[MAX_PATH];
+	size_t n = strcspn(path, ".[");
+	const json_t *child;
+	int bad = 0;
+
+	if (!*path) {
+		if (json_is_null(v))
+			return !r->nullable;
+		r->seen = true;
+		return !has_type(v, r->type);
+	}
+	if (path[0] == '[') { /* "[]" */
+		size_t i;
+		const json_t *el;
+
+		if (!json_is_array(v))
+			return 0;
+		json_array_foreach(v, i, el)
+			bad += check_path(el, path + 2 + (path[2] == '.'), r);
+		return bad;
+	}
+	if (!json_is_object(v))
+		return 0;
+	snprintf(key, sizeof(key), "%.*s", (int)n, path);
+	child = json_object_get(v, key);
+	if (!child)
+		return !r->optional;
+	return check_path(child, path + n + (path[n] == '.'), r);
+}
+
+static bool listed(const char *event, const char *path)
+{
+	for (int i = 0; i < n_rows; i++)
+		if ((!strcmp(rows[i].event, event) || !strcmp(rows[i].event, "*")) &&
+		    !strcmp(rows[i].path, path))
+			return true;
+	return false;
+}
+
+/* Every leaf (or array of scalars, or null) rendered must be a listed path. */
+static void check_listed(const char *event, const json_t *v, const char *path)
+{
+	char sub[MAX_PATH];
+	const char *key;
+	const json_t *child;
+	size_t i;
+
+	if (json_is_object(v) && (!*path || !listed(event, path) ||
+				  json_object_size(v) > 0)) {
+		json_object_foreach((json_t *)v, key, child) {
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+			check_listed(event, child, sub);
+		}
+		if (json_object_size(v))
+			return;
+	} else if (json_is_array(v) && json_array_size(v) && json_is_object(json_array_get(v, 0))) {
+		snprintf(sub, sizeof(sub), "%s[]", path);
+		json_array_foreach(v, i, child)
+			check_listed(event, child, sub);
+		return;
+	}
+	if (!listed(event, path))
+		fail_msg("%s events: \"%s\" is rendered but the README does not list it", event,
+			 path);
+}
+
+/* Renders ev and checks it against the rows of its type. */
+static void check_event(const char *event, const struct event *ev)
+{
+	struct event_json *render = event_json_new();
+	struct jbuf b = { 0 };
+	json_error_t err;
+	json_t *root;
+
+	assert_non_null(render);
+	event_json_render(render, &b, ev);
+	assert_false(b.failed);
+	root = json_loadb(b.p, b.len, 0, &err);
+	if (!root)
+		fail_msg("rendered JSON does not parse: %s: %.*s", err.text, (int)b.len, b.p);
+	assert_string_equal(json_string_value(json_object_get(root, "type")), event);
+	for (int i = 0; i < n_rows; i++) {
+		struct row *r = &rows[i];
+
+		if (strcmp(r->event, event) && strcmp(r->event, "*"))
+			continue;
+		if (check_path(root, r->path, r))
+			fail_msg("%s events: \"%s\" is missing or not %s%s: %.*s", event, r->path,
+				 r->type, r->nullable ? " or null" : "", (int)b.len, b.p);
+	}
+	check_listed(event, root, "");
+	json_decref(root);
+	jbuf_free(&b);
+	event_json_free(render);
+}
+
+/* After every sample of a type: each path of the type was rendered with a value. */
+static void check_all_seen(const char *event)
+{
+	for (int i = 0; i < n_rows; i++)
+		if (!strcmp(rows[i].event, event) && !rows[i].seen)
+			fail_msg("%s events: \"%s\" was never rendered with a value", event,
+				 rows[i].path);
+}
+
+static size_t read_fixture(const char *name, uint8_t *buf, size_t size)
+{
+	char path[256];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	return n;
+}
+
+static const struct proc_info some_process = {
+	.pid = 100, .tid = 101, .ppid = 1, .uid = 0, .gid = 0, .comm = "dig",
+	.exe = "/usr/bin/dig", .cmdline = "dig a.example", .cgroup = "/system.slice/x.service",
+	.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	.cgroup_id = 7,
+};
+
+static struct event net_event(enum event_type type)
+{
+	struct event ev = {
+		.type = type,
+		.ts_ns = 1700000000123456789ull,
+		.host = "host-a",
+		.process = some_process,
+		.latency_ns = -1,
+		.net = { .transport = 17, .family = 4, .direction = NET_EGRESS,
+			 .role = ROLE_CLIENT, .src_port = 40000, .dst_port = 53,
+			 .socket_cookie = 99, .src_ip = { 127, 0, 0, 1 },
+			 .dst_ip = { 127, 0, 0, 53 } },
+	};
+
+	return ev;
+}
+
+static void dns_events_render_every_listed_field(void **state)
+{
+	static const char *const fixtures[] = { "a-response.bin", "edns-options-response.bin",
+						"a-noedns-query.bin", "ns-response.bin",
+						"cookie-query.bin" };
+	struct dns_parser *parser = dns_parser_new();
+	uint8_t raw[4096];
+
+	(void)state;
+	assert_non_null(parser);
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		size_t len = read_fixture(fixtures[i], raw, sizeof(raw));
+		struct event ev = net_event(EVENT_DNS);
+		struct dns_msg msg;
+
+		assert_int_equal(dns_parse(parser, raw, len, &msg), 0);
+		ev.dns = &msg;
+		ev.raw = raw;
+		ev.raw_len = len;
+		if (i == 0) { /* a stub's upstream answer, matched, from a call */
+			ev.latency_ns = 1500;
+			ev.call_id = 42;
+			ev.has_origin = true;
+			ev.origin = some_process;
+		} else if (i == 2) { /* nobody known */
+			ev.process = proc_unknown;
+		}
+		check_event("dns", &ev);
+	}
+	/* malformed: a header cut short */
+	{
+		struct event ev = net_event(EVENT_DNS);
+		struct dns_msg msg;
+
+		assert_int_not_equal(dns_parse(parser, raw, 7, &msg), 0);
+		ev.dns = &msg;
+		ev.raw = raw;
+		ev.raw_len = 7;
+		check_event("dns", &ev);
+	}
+	check_all_seen("dns");
+	dns_parser_free(parser);
+}
+
+static void timeout_events_render_every_listed_field(void **state)
+{
+	struct timeout_info t = { .id = 7, .qname = "slow.example", .qtype = 1, .qclass = 1,
+				  .waited_ns = 5000000000ull };
+	struct event ev = net_event(EVENT_TIMEOUT);
+
+	(void)state;
+	ev.timeout = &t;
+	check_event("timeout", &ev);
+	check_all_seen("timeout");
+}
+
+static void resolver_call_events_render_every_listed_field(void **state)
+{
+	static const char *const flags[] = { "AI_CANONNAME", "AI_ADDRCONFIG" };
+	static const struct call_addr addrs[] = { { 4, { 192, 0, 2, 1 } },
+						  { 6, { 0x20, 0x01, 0x0d, 0xb8 } } };
+	struct call_info res = { .function = "res_query", .name = "example.test", .qtype = 1,
+				 .result = "OK", .has_code = true, .result_code = 45,
+				 .latency_ns = 1000, .call_id = 3 };
+	struct call_info gai = { .function = "getaddrinfo", .name = "example.test",
+				 .service = "443", .family = 4, .flags = flags, .n_flags = 2,
+				 .result = "OK", .has_code = true, .hostname = "cdn.example.test",
+				 .n_addrs = 2, .addrs = addrs, .latency_ns = 2000, .call_id = 4 };
+	struct event ev = net_event(EVENT_RESOLVER_CALL);
+
+	(void)state;
+	ev.call = &res;
+	check_event("resolver_call", &ev);
+	ev.call = &gai;
+	check_event("resolver_call", &ev);
+	check_all_seen("resolver_call");
+}
+
+/* The counters of capture and the stages, as the agent declares them. */
+static void stats_counters_are_listed_with_their_type(void **state)
+{
+	static struct stats_registry reg;
+	struct stage *stages[] = { stage_owner_new(NULL, NULL), stage_match_new(0, 0),
+				   stage_origin_new(), stage_proc_new("/proc") };
+	struct pipeline_opts opts = { .host = "h", .stages = stages, .n_stages = 4,
+				      .stats = &reg };
+	struct pipeline *p;
+	struct capture *c;
+	struct event ev = net_event(EVENT_STATS);
+
+	(void)state;
+	/* The wire's, the socket scan's and the resolver's counters need a kernel: here only
+	 * what is rendered is checked; the e2e suite checks a whole agent's stats. */
+	for (int i = 0; i < n_rows; i++)
+		rows[i].optional |= !strcmp(rows[i].event, "stats");
+	assert_int_equal(pipeline_new(&opts, 0, &p), 0);
+	assert_int_equal(capture_new(p, &reg, &c), 0);
+	ev.stats = &reg;
+	check_event("stats", &ev);
+	capture_free(c);
+	pipeline_free(p);
+}
+
+/* Every kind of registry entry renders as the JSON type the README gives it. */
+static void stats_registry_renders_each_kind(void **state)
+{
+	static const char *const names[] = { "x", "y" };
+	uint64_t one = 1, pair[2] = { 2, 3 }, list[3] = { 4, 5, 6 };
+	bool yes = true;
+	const char *hook = NULL;
+	int count = 2;
+	struct stats_registry reg = { 0 };
+	struct event ev = { .type = EVENT_STATS, .host = "h", .stats = &reg };
+	struct event_json *render = event_json_new();
+	struct jbuf b = { 0 };
+
+	(void)state;
+	stats_u64(&reg, "one", &one);
+	stats_bool(&reg, "yes", &yes);
+	stats_string(&reg, "hook", &hook);
+	stats_u64_named(&reg, "pair", pair, names, 2);
+	stats_u64_list(&reg, "list", list, &count, 3);
+	event_json_render(render, &b, &ev);
+	jbuf_raw(&b, "", 1);
+	assert_non_null(strstr(b.p, "\"stats\":{\"one\":1,\"yes\":true,\"hook\":null,"
+				    "\"pair\":{\"x\":2,\"y\":3},\"list\":[4,5]}"));
+	jbuf_free(&b);
+	event_json_free(render);
+}
+
+/* An owned copy renders exactly as the event it was made from. */
+static void cloned_event_renders_the_same(void **state)
+{
+	struct dns_parser *parser = dns_parser_new();
+	struct event_json *render = event_json_new();
+	struct jbuf a = { 0 }, b = { 0 };
+	uint8_t raw[4096];
+	size_t len = read_fixture("edns-options-response.bin", raw, sizeof(raw));
+	struct event ev = net_event(EVENT_DNS), *copy;
+	struct dns_msg msg;
+
+	(void)state;
+	assert_int_equal(dns_parse(parser, raw, len, &msg), 0);
+	ev.dns = &msg;
+	ev.raw = raw;
+	ev.raw_len = len;
+	ev.has_origin = true;
+	ev.origin = some_process;
+	copy = event_clone(&ev);
+	assert_non_null(copy);
+	event_json_render(render, &a, &ev);
+	dns_parser_free(parser); /* the copy owns everything it points to */
+	memset(raw, 0, sizeof(raw));
+	event_json_render(render, &b, copy);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.p, b.p, a.len);
+	event_free(copy);
+	jbuf_free(&a);
+	jbuf_free(&b);
+	event_json_free(render);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	read_readme();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dns_events_render_every_listed_field),
+		cmocka_unit_test(timeout_events_render_every_listed_field),
+		cmocka_unit_test(resolver_call_events_render_every_listed_field),
+		cmocka_unit_test(stats_counters_are_listed_with_their_type),
+		cmocka_unit_test(stats_registry_renders_each_kind),
+		cmocka_unit_test(cloned_event_renders_the_same),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
