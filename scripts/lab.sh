@@ -1,12 +1,14 @@
 # shellcheck shell=bash
 # Lab helpers for end-to-end tests and benchmarks: a network namespace with only loopback, an
-# answer-only unbound inside it, and teardown that leaves nothing behind. Source this file:
+# answer-only unbound and a forwarding dnsmasq inside it, and teardown that leaves nothing
+# behind. Source this file:
 #
 #   . scripts/lab.sh
 #   lab_ns_create dvt-$$ 127.53.0.1          # namespace, lo up, resolv.conf -> 127.53.0.1
 #   lab_unbound_config "$dir/unbound.conf" "$dir/zone.conf" 127.53.0.1 ::1
 #   lab_unbound_start dvt-$$ "$dir/unbound.conf" "$dir/unbound.log"   # sets LAB_UNBOUND_PID
 #   lab_wait_dns dvt-$$ 127.53.0.1 a.example.test 10 || exit 1
+#   lab_dnsmasq_start dvt-$$ 127.53.0.3 127.53.0.1 "$dir/dnsmasq.log"  # sets LAB_DNSMASQ_PID
 #   ...
 #   lab_ns_delete dvt-$$                     # kills whatever still runs in it, removes it
 #
@@ -127,6 +129,20 @@ lab_unbound_start() {
 	ip netns exec "$ns" unbound -d -c "$conf" </dev/null >>"$log" 2>&1 &
 	# shellcheck disable=SC2034 # for the caller
 	LAB_UNBOUND_PID=$!
+}
+
+# lab_dnsmasq_start NS LISTEN UPSTREAM LOG: a caching dnsmasq inside NS on LISTEN port 53 (UDP
+# and TCP) forwarding to UPSTREAM, with no DHCP, /etc/hosts or resolv.conf. It runs as it does as
+# a host's service (--keep-in-foreground, not the debug mode of --no-daemon): each TCP connection
+# is served by a child it forks. In the background of the caller, queries logged to LOG; sets
+# LAB_DNSMASQ_PID to dnsmasq's own pid.
+lab_dnsmasq_start() {
+	local ns=$1 listen=$2 upstream=$3 log=$4
+	ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+		--no-hosts --listen-address="$listen" --bind-interfaces --server="$upstream" \
+		--user=root --pid-file= --log-queries --log-facility="$log" </dev/null >>"$log" 2>&1 &
+	# shellcheck disable=SC2034 # for the caller
+	LAB_DNSMASQ_PID=$!
 }
 
 # lab_wait_dns NS SERVER NAME TIMEOUT_S: waits until SERVER answers NAME A from inside NS.

@@ -29,7 +29,7 @@ ns=dvr-$$
 server=127.53.0.1
 stub=127.0.0.2
 tmp=
-dnsmasq_pid=
+LAB_DNSMASQ_PID=
 LAB_UNBOUND_PID=
 
 setup_fail() {
@@ -50,7 +50,7 @@ cleanup() {
 	# Kills unbound, dnsmasq and any client still running in the namespace, then removes it.
 	lab_ns_delete "$ns"
 	[[ -z $LAB_UNBOUND_PID ]] || wait "$LAB_UNBOUND_PID" 2>/dev/null
-	[[ -z $dnsmasq_pid ]] || wait "$dnsmasq_pid" 2>/dev/null
+	[[ -z $LAB_DNSMASQ_PID ]] || wait "$LAB_DNSMASQ_PID" 2>/dev/null
 	if [[ -n $tmp && -d $tmp ]]; then
 		mkdir -p "$build/resolver-e2e-last"
 		cp -f "$tmp"/*.jsonl "$tmp"/*.log "$tmp"/*.conf "$build/resolver-e2e-last/" \
@@ -97,10 +97,7 @@ lab_wait_dns "$ns" "$server" res.example.test 10 ||
 	setup_fail "unbound did not come up: $(cat "$tmp/unbound.log")"
 
 # The stub: a caching forwarder, as a host's local resolver would be.
-ip netns exec "$ns" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
-	--listen-address="$stub" --bind-interfaces --server="$server" --cache-size=150 \
-	--user=root --pid-file= </dev/null >"$tmp/dnsmasq.log" 2>&1 &
-dnsmasq_pid=$!
+lab_dnsmasq_start "$ns" "$stub" "$server" "$tmp/dnsmasq.log"
 lab_wait_dns "$ns" "$stub" warm.example.test 10 ||
 	setup_fail "dnsmasq did not come up: $(cat "$tmp/dnsmasq.log")"
 # Clients that should use the stub bind-mount this over /etc/resolv.conf in a mount namespace.
@@ -108,7 +105,7 @@ printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$stub" >"$tmp/stub-resol
 
 "$py" -B "$here/resolver_check.py" --agent "$build/dnsvigil" --tmp "$tmp" --netns "$ns" \
 	--calls "$build/resolver/calls" --calls-musl "$build/resolver/calls-musl" \
-	--stub-resolv "$tmp/stub-resolv.conf" --dnsmasq-pid "$dnsmasq_pid" </dev/null
+	--stub-resolv "$tmp/stub-resolv.conf" --dnsmasq-pid "$LAB_DNSMASQ_PID" </dev/null
 rc=$?
 if [[ $rc -ne 0 ]]; then
 	echo "resolver-e2e: events and logs kept in $build/resolver-e2e-last/" >&2

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# End-to-end tests: the real agent against a real unbound and real clients (dig, python3) in a
-# network namespace this script creates and always removes, as it does the net_cls v1 cgroup
-# (and mount) that one client runs in.
+# End-to-end tests: the real agent against a real unbound, a real dnsmasq stub forwarding to it
+# and real clients (dig, python3) in a network namespace this script creates and always removes,
+# as it does the net_cls v1 cgroup (and mount) that one client runs in.
 #
 #   tests/e2e/run.sh BUILD_DIR          (make test-e2e runs it as: tests/e2e/run.sh build)
 #
 # Needs root. Traffic goes only to loopback addresses inside the namespace. The assertions live
 # in tests/e2e/check.py (one function per behaviour); this script sets up the lab, starts the
 # agent, runs check.py and tears everything down. It prints "e2e: N passed, M failed" last and
-# exits non-zero when anything failed. The last run's events, agent and unbound logs are kept in
-# BUILD_DIR/e2e-last/ for a person to read.
+# exits non-zero when anything failed. The last run's events, agent, unbound and dnsmasq logs are
+# kept in BUILD_DIR/e2e-last/ for a person to read.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +26,7 @@ ns=dvt-$$
 server4=127.53.0.1
 server6=::1
 held4=127.53.0.2 # the socket client.py udp-hold holds
+stub4=127.53.0.3 # dnsmasq, forwarding to unbound
 tmp=
 agent_pid=
 agent_wrapper_pid=
@@ -36,6 +37,7 @@ cls_root=    # the net_cls v1 hierarchy's mount the held process's cgroup is in
 cls_mounted= # that mount when this script made it
 cls_cg=      # the cgroup this script created there
 LAB_UNBOUND_PID=
+LAB_DNSMASQ_PID=
 
 setup_fail() {
 	echo "FAIL lab_setup: $*" >&2
@@ -118,9 +120,10 @@ cleanup() {
 	[[ -z $agent_wrapper_pid ]] || wait "$agent_wrapper_pid" 2>/dev/null
 	# By pid, in case it had not yet entered the namespace.
 	[[ -z $held_pid ]] || lab_kill "$held_pid"
-	# Kills unbound and every helper still running in the namespace, then removes it.
+	# Kills unbound, dnsmasq and every helper still running in the namespace, then removes it.
 	lab_ns_delete "$ns"
 	[[ -z $LAB_UNBOUND_PID ]] || wait "$LAB_UNBOUND_PID" 2>/dev/null
+	[[ -z $LAB_DNSMASQ_PID ]] || wait "$LAB_DNSMASQ_PID" 2>/dev/null
 	[[ -z $preopened_pid ]] || wait "$preopened_pid" 2>/dev/null
 	net_cls_cleanup
 	if [[ -n $tmp && -d $tmp ]]; then
@@ -143,7 +146,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-why=$(lab_preflight ip unbound unbound-checkconf dig bpftool "$py") || setup_fail "$why"
+why=$(lab_preflight ip unbound unbound-checkconf dig dnsmasq bpftool "$py") || setup_fail "$why"
 [[ -x $agent_bin ]] || setup_fail "$agent_bin is missing: run make $build/dnsvigil"
 
 tmp=$(mktemp -d "/tmp/dvt-$$.XXXXXX") || setup_fail "mktemp"
@@ -153,7 +156,9 @@ echo "e2e: lab namespace $ns; events and logs of this run will be kept in $build
 # The zone: names each case queries. big.example.test has 20 TXT strings of 61 characters so
 # that its response (~1.6 kB) needs EDNS over UDP and is truncated without it; trunc.example.test
 # is the same set, for the truncation case. TXT data goes in single quotes: inside double quotes
-# unbound keeps \" as a literal quote character in the string.
+# unbound keeps \" as a literal quote character in the string. Every name below
+# via-stub.example.test has the address of via-stub.example.test itself (a redirect zone): the
+# stub cases ask dnsmasq names new to its cache.
 {
 	echo 'local-zone: "example.test." static'
 	echo 'local-data: "example.test. 3600 IN SOA ns.example.test. hostmaster.example.test. 1 3600 900 86400 300"'
@@ -168,6 +173,8 @@ echo "e2e: lab namespace $ns; events and logs of this run will be kept in $build
 	echo 'local-data: "py.example.test. 300 IN AAAA 2001:db8::8"'
 	echo 'local-data: "pre.example.test. 300 IN A 192.0.2.9"'
 	echo 'local-data: "after-malformed.example.test. 300 IN A 192.0.2.12"'
+	echo 'local-zone: "via-stub.example.test." redirect'
+	echo 'local-data: "via-stub.example.test. 300 IN A 192.0.2.53"'
 	for i in $(seq -w 1 20); do
 		for name in big trunc; do
 			printf "local-data: '%s.example.test. 300 IN TXT \"txt%s-%055d\"'\n" "$name" "$i" 0
@@ -183,6 +190,14 @@ lab_wait_dns "$ns" "$server4" a.example.test 10 ||
 	setup_fail "unbound did not come up: $(cat "$tmp/unbound.log")"
 lab_wait_dns "$ns" "$server6" a.example.test 5 ||
 	setup_fail "unbound did not answer on ::1: $(cat "$tmp/unbound.log")"
+# dnsmasq opens its upstream TCP connections with TCP Fast Open. Without a cookie its query then
+# rides on the segment that completes the handshake, which unbound's listening socket receives,
+# not the accepted one; the agent reassembles such segments of every connection in one stream,
+# the listener's, and loses or delays them. Plain handshakes keep the stub cases about origin.
+ip netns exec "$ns" sysctl -qw net.ipv4.tcp_fastopen=0 || setup_fail "turning off TCP Fast Open"
+lab_dnsmasq_start "$ns" "$stub4" "$server4" "$tmp/dnsmasq.log"
+lab_wait_dns "$ns" "$stub4" a.example.test 10 ||
+	setup_fail "dnsmasq did not come up: $(cat "$tmp/dnsmasq.log")"
 
 # socket_opened_before_agent_is_attributed: this client connects before the agent exists and
 # sends its query only when check.py tells it to (a file appears).
@@ -239,7 +254,7 @@ fi
 
 "$py" "$here/check.py" \
 	--events "$tmp/events.jsonl" --netns "$ns" --tmp "$tmp" \
-	--server4 "$server4" --server6 "$server6" \
+	--server4 "$server4" --server6 "$server6" --stub4 "$stub4" --stub-log "$tmp/dnsmasq.log" \
 	--unbound-pid "$LAB_UNBOUND_PID" --agent-pid "$agent_pid" \
 	--agent-rc-file "$tmp/agent.rc" --agent-log "$tmp/agent.log" \
 	--preopened-pid "$preopened_pid" --held-pid "$held_pid" --held-addr "$held4" \
