@@ -540,16 +540,6 @@ def client_via_stub_upstream_has_origin(transport):
         origin = e.get("origin") or {}
         c.eq(f"{qname} {what} origin.pid (dig's)", origin.get("pid"), pid, e)
         c.eq(f"{qname} {what} origin.comm", origin.get("comm"), "dig", e)
-    received = next(e for _, e in stub_legs if e["dns"].get("qr") is False)
-    # Whether the hard path was taken, for the person reading the output: the agent writes a
-    # message as soon as it knows its socket's owner, and a parked one only once the owner is
-    # known, here after the stub's upstream exchange. Only a note: a pipeline that holds events
-    # back may write them in another order, and origin is what this case is about.
-    order = {id(e): i for i, e in enumerate(events.items)}
-    parked = order[id(received)] > order[id(up_q)]
-    print(f"    note: the stub's received {transport} query was written "
-          f"{'after' if parked else 'before'} its upstream query: "
-          f"{'parked until its owner was known' if parked else 'its owner was known at once'}")
     c.done()
 
 
