@@ -50,7 +50,7 @@ all: deps $(OUTPUT)/dnsvigil
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver:
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -91,6 +91,9 @@ $(OUTPUT)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
 
 FUZZ_SECONDS ?= 60
+# Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
+# only, so the fixtures stay as they are.
+FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data
 $(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
@@ -104,9 +107,8 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFTEST_BINS)
 	$(Q)scripts/run-tests.sh bpf $(BPFTEST_BINS)
 
-test-fuzz: $(OUTPUT)/fuzz_dns
-	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
-	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus 2>$(OUTPUT)/fuzz.log \
+test-fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
+	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(FUZZ_CORPUS) 2>$(OUTPUT)/fuzz.log \
 		&& echo "fuzz: 1 passed, 0 failed" || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
 
 # The resolver-call e2e's test program, against glibc and against musl.
@@ -128,9 +130,8 @@ $(OUTPUT)/resolver/gai-loop: tests/resolver/gai_loop.c | $(OUTPUT)/resolver
 test-e2e: $(OUTPUT)/dnsvigil $(RESOLVER_CALLS)
 	$(Q)rc=0; tests/e2e/run.sh $(OUTPUT) || rc=1; tests/e2e/resolver.sh $(OUTPUT) || rc=1; exit $$rc
 
-fuzz: $(OUTPUT)/fuzz_dns
-	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
-	$(OUTPUT)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus
+fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
+	$(OUTPUT)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(FUZZ_CORPUS)
 
 run: deps $(OUTPUT)/dnsvigil
 	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
