@@ -6,9 +6,12 @@ CC ?= gcc
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
-# VMLINUX_H=path uses a given header; otherwise it is generated from the running kernel's BTF,
-# falling back to the committed copy on machines without BTF.
-VMLINUX_H ?= $(OUTPUT)/vmlinux.h
+# The BPF programs include $(OUTPUT)/vmlinux.h: a copy of VMLINUX_H=path when given, else
+# generated from the running kernel's BTF, else (no BTF) the committed header of this
+# architecture. It is made once per build folder: another VMLINUX_H wants another OUTPUT= or
+# make clean.
+VMLINUX_H ?=
+VMLINUX_FALLBACK := bpf/vmlinux/$(ARCH)/vmlinux.h
 
 ifeq ($(V),1)
 Q =
@@ -53,12 +56,18 @@ deps:
 $(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
 	$(call msg,GEN,$@)
-	$(Q)if [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
-	else cp bpf/vmlinux/vmlinux.h $@; fi
+	$(Q)if [ -n '$(VMLINUX_H)' ]; then cp '$(VMLINUX_H)' $@; \
+	elif [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
+	elif [ -r $(VMLINUX_FALLBACK) ]; then cp $(VMLINUX_FALLBACK) $@; \
+	else printf '%s\n' "no vmlinux.h for $(ARCH): no $(VMLINUX_BTF) and no $(VMLINUX_FALLBACK)." \
+		"  Name one:  make VMLINUX_H=path/to/vmlinux.h" \
+		"  or make the committed one on an $(ARCH) machine whose kernel has BTF:" \
+		"  bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_FALLBACK)" >&2; \
+		exit 1; fi
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
