@@ -36,8 +36,6 @@ LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 LIBDV := $(OUTPUT)/libdnsvigil.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
-# Everything but main.o is linkable into tests, fuzzers and benchmarks.
-AGENT_LIB_OBJS := $(filter-out $(OUTPUT)/agent/main.o,$(AGENT_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
@@ -91,13 +89,34 @@ $(OUTPUT)/dnsvigil: $(AGENT_OBJS) $(LIBDV)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
+# A test links lib/ (libdnsvigil.a), cmocka and what its line here names: the agent objects it
+# tests, those they call into, and their libraries. Unit tests never name libbpf or an object
+# that needs it: they run without a kernel. A new tests/unit/test_foo.c of agent/foo.c adds
+#   test_foo_LINK := foo.o
+# and a test of lib/ alone (test_dns, test_json) needs no line.
+test_call_LINK := call.o
+test_libc_LINK := libc.o proc.o -lelf
+test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
+test_match_LINK := match.o
+test_mountinfo_LINK := mountinfo.o
+test_origin_LINK := origin.o
+test_proc_LINK := proc.o
+test_sockscan_LINK := sockscan.o mountinfo.o proc.o
+test_tcpre_LINK := tcpre.o
+test_objs = $(addprefix $(OUTPUT)/agent/,$(filter %.o,$($(1)_LINK)))
+test_libs = $(filter -l%,$($(1)_LINK))
 
-$(OUTPUT)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
+# From here on a prerequisite list may use $$* (the stem, here a test's name).
+.SECONDEXPANSION:
+
+$(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
+
+# BPF tests load the programs through their skeletons, with libbpf.
+$(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) $(LDLIBS) -lcmocka -o $@
 
 FUZZ_SECONDS ?= 60
 # Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
