@@ -122,7 +122,7 @@ FUZZ_SECONDS ?= 60
 # Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
 # only, so the fixtures stay as they are.
 FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data
-$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
+$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
 		tests/fuzz/fuzz_dns.c lib/dns.c -o $@
@@ -164,7 +164,7 @@ fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
 run: deps $(OUTPUT)/dnsvigil
 	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
 
-$(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
+$(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c lib/dns.c -o $@
 
