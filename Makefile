@@ -1,5 +1,7 @@
-# dnsvigil build. `make` builds build/dnsvigil; `make test` runs every test suite;
-# `make run` runs the agent with a local default output. V=1 shows commands.
+# dnsvigil build. `make` builds lib/ and the agent (build/dnsvigil) and installs nothing: it
+# names what is missing (scripts/check-deps.sh). `make run` and `make test` first set the
+# machine up (`make deps`, scripts/deps.sh), then run the agent or every test suite.
+# V=1 shows commands.
 OUTPUT ?= build
 CLANG ?= clang
 CC ?= gcc
@@ -28,7 +30,6 @@ LDLIBS += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 # lib/: what the agent and the collector both link, without libbpf.
 LIB_SRCS := $(wildcard lib/*.c)
@@ -44,17 +45,32 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 .DELETE_ON_ERROR:
 # Keep .bpf.o between builds: they are intermediate to the skeletons.
 .SECONDARY:
-.PHONY: all deps test test-unit test-bpf test-e2e test-fuzz run bench fuzz clean
+PREFLIGHTS := preflight-lib preflight-agent preflight-tests preflight-fuzz
+.PHONY: all lib agent deps $(PREFLIGHTS) test test-unit test-bpf test-e2e test-fuzz run bench \
+	fuzz clean
 
-all: deps $(OUTPUT)/dnsvigil
+# Every program; the collector (collector/) joins here as `collector` when it lands.
+all: lib agent
+lib: $(LIBDV)
+agent: $(OUTPUT)/dnsvigil
 
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus:
+# make run, test and bench install packages first. Every output directory waits for that, and
+# every build step for its directory, so that under -j nothing compiles before they are in.
+SETUP := $(if $(filter run test bench,$(MAKECMDGOALS)),deps)
+
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
+		| $(SETUP)
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
+# Each build step first names the tools and libraries it lacks; this installs nothing.
+$(PREFLIGHTS): | $(SETUP)
+	$(Q)CC='$(CC)' AR='$(AR)' CLANG='$(CLANG)' BPFTOOL='$(BPFTOOL)' \
+		scripts/check-deps.sh $(@:preflight-%=%)
+
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT) preflight-agent
 	$(call msg,GEN,$@)
 	$(Q)if [ -n '$(VMLINUX_H)' ]; then cp '$(VMLINUX_H)' $@; \
 	elif [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
@@ -73,7 +89,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(OUTPUT)/lib
+$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(OUTPUT)/lib preflight-lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -81,7 +97,8 @@ $(LIBDV): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUTPUT)/agent/%.o: agent/%.c $(wildcard lib/*.h) $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/agent
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard lib/*.h) $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) \
+		| $(OUTPUT)/agent preflight-agent
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -109,12 +126,12 @@ test_libs = $(filter -l%,$($(1)_LINK))
 # From here on a prerequisite list may use $$* (the stem, here a test's name).
 .SECONDEXPANSION:
 
-$(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
 
 # BPF tests load the programs through their skeletons, with libbpf.
-$(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) $(LDLIBS) -lcmocka -o $@
 
@@ -122,7 +139,7 @@ FUZZ_SECONDS ?= 60
 # Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
 # only, so the fixtures stay as they are.
 FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data
-$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT)
+$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
 		tests/fuzz/fuzz_dns.c lib/dns.c -o $@
