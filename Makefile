@@ -1,14 +1,19 @@
-# dnsvigil build. `make` builds build/dnsvigil; `make test` runs every test suite;
-# `make run` runs the agent with a local default output. V=1 shows commands.
+# dnsvigil build. `make` builds lib/ and the agent (build/dnsvigil) and installs nothing: it
+# names what is missing (scripts/check-deps.sh). `make run` and `make test` first set the
+# machine up (`make deps`, scripts/deps.sh), then run the agent or every test suite.
+# V=1 shows commands.
 OUTPUT ?= build
 CLANG ?= clang
 CC ?= gcc
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
-# VMLINUX_H=path uses a given header; otherwise it is generated from the running kernel's BTF,
-# falling back to the committed copy on machines without BTF.
-VMLINUX_H ?= $(OUTPUT)/vmlinux.h
+# The BPF programs include $(OUTPUT)/vmlinux.h: a copy of VMLINUX_H=path when given, else
+# generated from the running kernel's BTF, else (no BTF) the committed header of this
+# architecture. It is made once per build folder: another VMLINUX_H wants another OUTPUT= or
+# make clean.
+VMLINUX_H ?=
+VMLINUX_FALLBACK := bpf/vmlinux/$(ARCH)/vmlinux.h
 
 ifeq ($(V),1)
 Q =
@@ -25,7 +30,6 @@ LDLIBS += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 # lib/: what the agent and the collector both link, without libbpf.
 LIB_SRCS := $(wildcard lib/*.c)
@@ -33,8 +37,6 @@ LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 LIBDV := $(OUTPUT)/libdnsvigil.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
-# Everything but main.o is linkable into tests, fuzzers and benchmarks.
-AGENT_LIB_OBJS := $(filter-out $(OUTPUT)/agent/main.o,$(AGENT_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
@@ -43,22 +45,43 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 .DELETE_ON_ERROR:
 # Keep .bpf.o between builds: they are intermediate to the skeletons.
 .SECONDARY:
-.PHONY: all deps test test-unit test-bpf test-e2e test-fuzz run bench fuzz clean
+PREFLIGHTS := preflight-lib preflight-agent preflight-tests preflight-fuzz
+.PHONY: all lib agent deps $(PREFLIGHTS) test test-unit test-bpf test-e2e test-fuzz run bench \
+	fuzz clean
 
-all: deps $(OUTPUT)/dnsvigil
+# Every program; the collector (collector/) joins here as `collector` when it lands.
+all: lib agent
+lib: $(LIBDV)
+agent: $(OUTPUT)/dnsvigil
 
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver:
+# make run, test and bench install packages first. Every output directory waits for that, and
+# every build step for its directory, so that under -j nothing compiles before they are in.
+SETUP := $(if $(filter run test bench,$(MAKECMDGOALS)),deps)
+
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
+		| $(SETUP)
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/vmlinux.h: | $(OUTPUT)
-	$(call msg,GEN,$@)
-	$(Q)if [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
-	else cp bpf/vmlinux/vmlinux.h $@; fi
+# Each build step first names the tools and libraries it lacks; this installs nothing.
+$(PREFLIGHTS): | $(SETUP)
+	$(Q)CC='$(CC)' AR='$(AR)' CLANG='$(CLANG)' BPFTOOL='$(BPFTOOL)' \
+		scripts/check-deps.sh $(@:preflight-%=%)
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H) | $(OUTPUT)
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT) preflight-agent
+	$(call msg,GEN,$@)
+	$(Q)if [ -n '$(VMLINUX_H)' ]; then cp '$(VMLINUX_H)' $@; \
+	elif [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
+	elif [ -r $(VMLINUX_FALLBACK) ]; then cp $(VMLINUX_FALLBACK) $@; \
+	else printf '%s\n' "no vmlinux.h for $(ARCH): no $(VMLINUX_BTF) and no $(VMLINUX_FALLBACK)." \
+		"  Name one:  make VMLINUX_H=path/to/vmlinux.h" \
+		"  or make the committed one on an $(ARCH) machine whose kernel has BTF:" \
+		"  bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_FALLBACK)" >&2; \
+		exit 1; fi
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -66,7 +89,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(OUTPUT)/lib
+$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(OUTPUT)/lib preflight-lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -74,7 +97,8 @@ $(LIBDV): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUTPUT)/agent/%.o: agent/%.c $(wildcard lib/*.h) $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUTPUT)/agent
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard lib/*.h) $(wildcard agent/*.h) $(wildcard bpf/*.h) $(SKELS) \
+		| $(OUTPUT)/agent preflight-agent
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -82,19 +106,45 @@ $(OUTPUT)/dnsvigil: $(AGENT_OBJS) $(LIBDV)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
+# A test links lib/ (libdnsvigil.a), cmocka and what its line here names: the agent objects it
+# tests, those they call into, and their libraries. Unit tests never name libbpf or an object
+# that needs it: they run without a kernel. A new tests/unit/test_foo.c of agent/foo.c adds
+#   test_foo_LINK := foo.o
+# and a test of lib/ alone (test_dns, test_json) needs no line.
+test_call_LINK := call.o
+test_libc_LINK := libc.o proc.o -lelf
+test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
+test_match_LINK := match.o
+test_mountinfo_LINK := mountinfo.o
+test_origin_LINK := origin.o
+test_proc_LINK := proc.o
+test_sockscan_LINK := sockscan.o mountinfo.o proc.o
+test_tcpre_LINK := tcpre.o
+# capture, the pipeline and the stages the agent runs, without the kernel side
+PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
+	match.o stage_origin.o origin.o stage_proc.o proc.o
+test_pipeline_LINK := $(PIPELINE_LINK)
+test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
+test_objs = $(addprefix $(OUTPUT)/agent/,$(filter %.o,$($(1)_LINK)))
+test_libs = $(filter -l%,$($(1)_LINK))
 
-# The JSON contract test reads the renderer's output back with jansson.
-$(OUTPUT)/tests/test_json_contract: LDLIBS += -ljansson
+# From here on a prerequisite list may use $$* (the stem, here a test's name).
+.SECONDEXPANSION:
 
-$(OUTPUT)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(LIBDV) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(AGENT_LIB_OBJS) $(LIBDV) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
+
+# BPF tests load the programs through their skeletons, with libbpf.
+$(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) $(LDLIBS) -lcmocka -o $@
 
 FUZZ_SECONDS ?= 60
-$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
+# Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
+# only, so the fixtures stay as they are.
+FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data
+$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
 		tests/fuzz/fuzz_dns.c lib/dns.c -o $@
@@ -107,9 +157,8 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFTEST_BINS)
 	$(Q)scripts/run-tests.sh bpf $(BPFTEST_BINS)
 
-test-fuzz: $(OUTPUT)/fuzz_dns
-	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
-	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus 2>$(OUTPUT)/fuzz.log \
+test-fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
+	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(FUZZ_CORPUS) 2>$(OUTPUT)/fuzz.log \
 		&& echo "fuzz: 1 passed, 0 failed" || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
 
 # The resolver-call e2e's test program, against glibc and against musl.
@@ -131,14 +180,13 @@ $(OUTPUT)/resolver/gai-loop: tests/resolver/gai_loop.c | $(OUTPUT)/resolver
 test-e2e: $(OUTPUT)/dnsvigil $(RESOLVER_CALLS)
 	$(Q)rc=0; tests/e2e/run.sh $(OUTPUT) || rc=1; tests/e2e/resolver.sh $(OUTPUT) || rc=1; exit $$rc
 
-fuzz: $(OUTPUT)/fuzz_dns
-	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
-	$(OUTPUT)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(OUTPUT)/fuzz-corpus tests/fuzz/corpus
+fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
+	$(OUTPUT)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(FUZZ_CORPUS)
 
 run: deps $(OUTPUT)/dnsvigil
 	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
 
-$(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c lib/dns.h | $(OUTPUT)
+$(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c lib/dns.c -o $@
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#include "array.h"
 
 /* Numbers of the Linux C library ABI, the same in glibc and musl. */
 #define LIBC_AF_INET 2

@@ -14,10 +14,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *const libwatch_default_roots[] = {
 	"/",

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture.h"
 #include "clock.h"
 #include "exechook.h"
@@ -303,7 +304,7 @@ static int open_pipeline(const struct config *cfg, struct agent *a)
 		.host = a->host,
 		.stats_interval_ns = cfg->stats_interval_ns,
 		.stages = stages,
-		.n_stages = sizeof(stages) / sizeof(stages[0]),
+		.n_stages = ARRAY_LEN(stages),
 		.sinks = a->sinks,
 		.n_sinks = a->n_sinks,
 		.stats = &a->stats,

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
+
 /* Layers of one overlay mount we look through: docker and containerd stay far below. */
 #define MAX_LAYERS 512
 
@@ -235,7 +237,7 @@ int mountinfo_overlay_file(int dirfd, const char *name, const char *path, char *
 	if (err)
 		goto cleanup;
 	rel = path + (h->best_len == 1 ? 0 : h->best_len);
-	n_opts = split_options(h->opts, opts, sizeof(opts) / sizeof(opts[0]));
+	n_opts = split_options(h->opts, opts, ARRAY_LEN(opts));
 	for (int i = 0; i < n_opts; i++) {
 		if (strncmp(opts[i], "upperdir=", 9) == 0)
 			upper = opts[i] + 9;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
+
 #define PROC_RECHECK_NS 1000000000ULL /* age after which an entry is checked against stat */
 #define PROC_GONE_TTL_NS 250000000ULL /* how long "no such process" is believed */
 
@@ -243,7 +245,7 @@ const char *proc_container_id(const char *cgroup_path, char out[PROC_CONTAINER_I
 		len = end - start;
 		if (len > 6 && !memcmp(end - 6, ".scope", 6))
 			len -= 6;
-		for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		for (i = 0; i < ARRAY_LEN(prefixes); i++) {
 			plen = strlen(prefixes[i]);
 			if (len > plen && !memcmp(start, prefixes[i], plen) &&
 			    is_container_id(start + plen, len - plen)) {

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "call.h"
 #include "clock.h"
 #include "exechook.h"
@@ -24,8 +25,6 @@
 #include "proc.h"
 #include "resolver.skel.h"
 #include "wire.h"
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* New C libraries are found through exec notices (agent/exechook.c), not a periodic /proc
  * rescan: the agent hears of a program within milliseconds, and its cost follows the exec

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "hash.h"
 #include "log.h"
@@ -323,7 +324,7 @@ static int dump_netns(struct scan *s, int ns_fd, ino_t ino)
 		log_debug("sockscan: net:[%ju]: %s", (uintmax_t)ino, strerror(-nl));
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(dumps); i++) {
 		err = dump_protocol(s, nl, dumps[i].family, dumps[i].protocol);
 		if (err == -ENOMEM)
 			break;

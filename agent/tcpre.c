@@ -8,6 +8,7 @@
 #include <sys/param.h>
 #include <sys/queue.h>
 
+#include "dnsvigil.h"
 #include "hash.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -398,13 +399,13 @@ int tcpre_segment(struct tcpre *t, const struct tcpre_key *key, uint32_t seq, ui
 		  const uint8_t *data, size_t len, uint64_t now_ns, const void *meta,
 		  tcpre_msg_fn fn, void *ctx)
 {
-	bool syn = tcp_flags & TCPRE_SYN;
+	bool syn = tcp_flags & DV_TCP_SYN;
 	struct stream *s;
 
 	if (len > INT32_MAX)
 		return -EINVAL;
 	s = stream_find(t, key);
-	if (tcp_flags & TCPRE_RST) {
+	if (tcp_flags & DV_TCP_RST) {
 		if (s && !s->closed) {
 			s->last_ns = now_ns;
 			stream_close(t, s);
@@ -428,7 +429,7 @@ int tcpre_segment(struct tcpre *t, const struct tcpre_key *key, uint32_t seq, ui
 	TAILQ_INSERT_TAIL(&t->open, s, age);
 	if (t->meta && meta)
 		memcpy(stream_meta(t, s), meta, t->lim.meta_size);
-	place(t, s, syn ? seq + 1 : seq, data, len, tcp_flags & TCPRE_FIN, now_ns, fn, ctx);
+	place(t, s, syn ? seq + 1 : seq, data, len, tcp_flags & DV_TCP_FIN, now_ns, fn, ctx);
 	return 0;
 }
 

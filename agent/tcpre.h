@@ -6,11 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* tcp_flags bits, as in the TCP header's flags byte */
-#define TCPRE_FIN 0x01
-#define TCPRE_SYN 0x02
-#define TCPRE_RST 0x04
-
 /* One direction of one socket. Each direction is its own sequence space. */
 struct tcpre_key {
 	uint64_t cookie;
@@ -68,10 +63,11 @@ void tcpre_free(struct tcpre *t);
 
 /* Feeds one captured segment and calls fn for every message it completes. seq is the TCP
  * header's sequence number in host order: the first payload byte's, except on a SYN whose
- * payload (TCP Fast Open) starts at seq + 1. A stream first seen without its SYN starts at
- * its first segment carrying data, taken as a message boundary. meta (limits.meta_size
- * bytes) replaces the stream's meta unless NULL. A message that lies whole in data is
- * handed over in place, without a copy.
+ * payload (TCP Fast Open) starts at seq + 1. tcp_flags is the header's flags byte (DV_TCP_*
+ * of dnsvigil.h). A stream first seen without its SYN starts at its first segment carrying
+ * data, taken as a message boundary. meta (limits.meta_size bytes) replaces the stream's
+ * meta unless NULL. A message that lies whole in data is handed over in place, without a
+ * copy.
  * Returns 0, or -EINVAL for a segment of 2^31 bytes or more (serial arithmetic, RFC 1982). */
 int tcpre_segment(struct tcpre *t, const struct tcpre_key *key, uint32_t seq, uint8_t tcp_flags,
 		  const uint8_t *data, size_t len, uint64_t now_ns, const void *meta,

@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "sockowner.skel.h"
@@ -65,7 +66,7 @@ static int find_cgroup2_root(char *out)
 {
 	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 
-	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(usual); i++) {
 		if (is_cgroup2(usual[i])) {
 			snprintf(out, CGROUP_PATH_LEN, "%s", usual[i]);
 			return 0;
@@ -211,7 +212,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	};
 	const uint8_t kind = *(const uint8_t *)data;
 
-	if (kind >= sizeof(record_size) / sizeof(record_size[0]) || !record_size[kind] ||
+	if (kind >= ARRAY_LEN(record_size) || !record_size[kind] ||
 	    size < record_size[kind])
 		return 0;
 	if (kind == DV_REC_PKT &&

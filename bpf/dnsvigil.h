@@ -35,6 +35,13 @@ enum dv_direction {
 #define DV_PKT_OWNER_KNOWN (1 << 0) /* owner filled from sock_owner */
 #define DV_PKT_TRUNCATED (1 << 1)   /* payload longer than DV_MAX_CHUNKS chunks */
 
+/* dv_pkt_hdr.tcp_flags is the TCP header's flags byte; the bits dnsvigil acts on. Defined here
+ * for both sides: <netinet/tcp.h> is not for BPF programs, and vmlinux.h's TCP_FLAG_* are
+ * bits of the 32-bit header word, not of this byte. */
+#define DV_TCP_FIN 0x01
+#define DV_TCP_SYN 0x02
+#define DV_TCP_RST 0x04
+
 /* dv_owner.source: which hook last saw the socket's process */
 enum dv_owner_source {
 	DV_OWNER_SOCK_CREATE = 1,
@@ -86,7 +93,7 @@ struct dv_pkt_hdr {
 	__u8 direction;
 	__u8 family;  /* 4 or 6 */
 	__u8 l4proto; /* IPPROTO_UDP or IPPROTO_TCP */
-	__u8 tcp_flags;
+	__u8 tcp_flags; /* DV_TCP_* */
 	__u8 flags; /* DV_PKT_* */
 	__u16 sport; /* host byte order */
 	__u16 dport;

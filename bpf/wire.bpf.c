@@ -17,9 +17,6 @@
 #define NEXTHDR_AUTH 51
 #define NEXTHDR_DEST 60
 #define MAX_IPV6_EXT_HDRS 6
-#define TCP_FLAG_FIN 0x01
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_RST 0x04
 #define SKB_PASS 1
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -281,7 +278,7 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	h->payload_len = skb->len - l4.payload_off;
 	if (h->payload_len == 0 &&
 	    !(h->l4proto == IPPROTO_TCP &&
-	      (h->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))))
+	      (h->tcp_flags & (DV_TCP_SYN | DV_TCP_FIN | DV_TCP_RST))))
 		return SKB_PASS;
 	if (h->payload_len > DV_MAX_CHUNKS * DV_CHUNK_LEN) {
 		h->flags |= DV_PKT_TRUNCATED;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 /* Typical messages fit in these, so parsing them allocates nothing. */
 #define ARENA_MIN 4096
 #define RRS_MIN 16
@@ -26,8 +28,6 @@
 #define TYPE_OPT 41
 /* Recently decoded names; responses point back at the question name again and again. */
 #define NAME_CACHE 8
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct chunk {
 	struct chunk *next; /* older, retired chunks */

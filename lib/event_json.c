@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "stats.h"
 
 /* Raw bytes of a malformed message are printed up to this many. */
@@ -211,7 +212,7 @@ static void render_dns(struct jbuf *b, const struct dns_msg *m)
 	jbuf_str(b, dns_rcode_str(m->rcode, mbuf));
 	jbuf_key(b, "flags", false);
 	jbuf_lit(b, "[");
-	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(flag_names); i++) {
 		if (!(m->flags & (1u << i)))
 			continue;
 		if (!first)
@@ -374,7 +375,7 @@ static void render_host(struct event_json *j, struct jbuf *b, const char *host)
 
 bool event_json_renders(enum event_type type)
 {
-	return type < sizeof(type_names) / sizeof(type_names[0]) && type_names[type];
+	return type < ARRAY_LEN(type_names) && type_names[type];
 }
 
 void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "array.h"
 #include "capture.h"
 #include "event_json.h"
 #include "pipeline.h"
@@ -288,7 +289,7 @@ static void dns_events_render_every_listed_field(void **state)
 
 	(void)state;
 	assert_non_null(parser);
-	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(fixtures); i++) {
 		size_t len = read_fixture(fixtures[i], raw, sizeof(raw));
 		struct event ev = net_event(EVENT_DNS);
 		struct dns_msg msg;

@@ -92,7 +92,7 @@ static void seg(struct tcpre *t, const struct tcpre_key *key, uint32_t seq, uint
 
 static void syn(struct tcpre *t, const struct tcpre_key *key, uint32_t isn)
 {
-	seg(t, key, isn, TCPRE_SYN, NULL, 0, 0);
+	seg(t, key, isn, DV_TCP_SYN, NULL, 0, 0);
 }
 
 static void expire(struct tcpre *t, uint64_t now_ns)
@@ -377,14 +377,14 @@ static void tcp_fin_ends_stream(void **state)
 
 	(void)state;
 	syn(t, &ingress, 10);
-	seg(t, &ingress, 11, TCPRE_FIN, buf, n - 3, 0);
+	seg(t, &ingress, 11, DV_TCP_FIN, buf, n - 3, 0);
 	assert_int_equal(n_got, 1);
 	assert_got(0, "complete");
 	assert_int_equal(tcpre_stats(t)->incomplete_at_close, 1);
 	assert_int_equal(tcpre_stats(t)->streams, 0);
 	assert_int_equal(tcpre_stats(t)->buffered_bytes, 0);
 	/* retransmissions after the FIN do not start a stream */
-	seg(t, &ingress, 11, TCPRE_FIN, buf, n - 3, 1 * MS);
+	seg(t, &ingress, 11, DV_TCP_FIN, buf, n - 3, 1 * MS);
 	assert_int_equal(n_got, 1);
 	assert_int_equal(tcpre_stats(t)->streams, 0);
 	tcpre_free(t);
@@ -398,7 +398,7 @@ static void tcp_fin_out_of_order_waits_for_hole(void **state)
 
 	(void)state;
 	syn(t, &ingress, 10);
-	seg(t, &ingress, 11 + 5, TCPRE_FIN, buf + 5, n - 5, 0);
+	seg(t, &ingress, 11 + 5, DV_TCP_FIN, buf + 5, n - 5, 0);
 	assert_int_equal(tcpre_stats(t)->streams, 1);
 	seg(t, &ingress, 11, 0, buf, 5, 0);
 	assert_int_equal(n_got, 1);
@@ -417,7 +417,7 @@ static void tcp_rst_drops_partial_message(void **state)
 	(void)state;
 	syn(t, &ingress, 10);
 	seg(t, &ingress, 11, 0, buf, n / 2, 0);
-	seg(t, &ingress, 11 + n / 2, TCPRE_RST, NULL, 0, 0);
+	seg(t, &ingress, 11 + n / 2, DV_TCP_RST, NULL, 0, 0);
 	assert_int_equal(n_got, 0);
 	assert_int_equal(tcpre_stats(t)->incomplete_at_close, 1);
 	assert_int_equal(tcpre_stats(t)->streams, 0);
@@ -459,7 +459,7 @@ static void tcp_closed_streams_make_room_before_open_ones(void **state)
 	syn(t, &k2, 0);
 	seg(t, &k2, 1, 0, buf, 4, 0);
 	syn(t, &k1, 0);
-	seg(t, &k1, 1, TCPRE_FIN, NULL, 0, 1 * MS);
+	seg(t, &k1, 1, DV_TCP_FIN, NULL, 0, 1 * MS);
 	syn(t, &k3, 0);
 	assert_int_equal(tcpre_stats(t)->evicted_streams, 0);
 	seg(t, &k2, 5, 0, buf + 4, n - 4, 2 * MS);
@@ -593,7 +593,7 @@ static void tcp_syn_payload_starts_after_isn(void **state)
 	size_t n = frame(buf, "fast open query", NULL);
 
 	(void)state;
-	seg(t, &egress, 777, TCPRE_SYN, buf, n, 0);
+	seg(t, &egress, 777, DV_TCP_SYN, buf, n, 0);
 	assert_int_equal(n_got, 1);
 	assert_got(0, "fast open query");
 	/* the next segment continues at isn + 1 + n */
@@ -613,7 +613,7 @@ static void tcp_meta_comes_from_latest_segment(void **state)
 	size_t n = frame(buf, "m1", "m2", "m3", NULL);
 
 	(void)state;
-	tcpre_segment(t, &egress, 0, TCPRE_SYN, NULL, 0, 0, &meta1, collect, got);
+	tcpre_segment(t, &egress, 0, DV_TCP_SYN, NULL, 0, 0, &meta1, collect, got);
 	tcpre_segment(t, &egress, 1, 0, buf, 3, 0, &meta1, collect, got);
 	tcpre_segment(t, &egress, 4, 0, buf + 3, 1, 0, &meta2, collect, got);
 	assert_int_equal(n_got, 1);
@@ -635,7 +635,7 @@ static void tcp_syn_reopens_closed_stream(void **state)
 
 	(void)state;
 	syn(t, &egress, 0);
-	seg(t, &egress, 1, TCPRE_RST, NULL, 0, 0);
+	seg(t, &egress, 1, DV_TCP_RST, NULL, 0, 0);
 	syn(t, &egress, 5000);
 	seg(t, &egress, 5001, 0, buf, n, 0);
 	assert_int_equal(n_got, 1);
@@ -704,7 +704,7 @@ static void tcp_reordered_duplicated_segments_deliver_every_message_once(void **
 		segs[i] = segs[j];
 		segs[j] = segs[n_segs];
 	}
-	tcpre_segment(t, &ingress, isn, TCPRE_SYN, NULL, 0, 0, NULL, check_in_order, &o);
+	tcpre_segment(t, &ingress, isn, DV_TCP_SYN, NULL, 0, 0, NULL, check_in_order, &o);
 	for (i = 0; i < n_segs; i++) {
 		size_t copies = random() % 10 ? 1 : 2;
 
