@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include "clock.h"
-#include "event_json.h"
 
 struct pipeline {
 	struct pipeline_opts opts; /* opts.stages points at stages */
@@ -19,7 +18,7 @@ struct pipeline {
 
 static void to_sinks(struct pipeline *p, struct event *ev)
 {
-	if (!event_json_renders(ev->type))
+	if (!event_type_name(ev->type))
 		return;
 	if (!ev->host)
 		ev->host = p->opts.host;

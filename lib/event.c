@@ -3,9 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 const struct proc_info proc_unknown = {
 	.pid = -1, .tid = -1, .ppid = -1, .uid = -1, .gid = -1,
 };
+
+const char *event_type_name(enum event_type type)
+{
+	static const char *const names[] = {
+		[EVENT_DNS] = "dns",
+		[EVENT_TIMEOUT] = "timeout",
+		[EVENT_STATS] = "stats",
+		[EVENT_RESOLVER_CALL] = "resolver_call",
+	};
+
+	return type < ARRAY_LEN(names) ? names[type] : NULL;
+}
 
 /* event_clone copies in two passes over the same code: the first (base NULL) only adds up
  * the size, the second copies into one block of that size. */

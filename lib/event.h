@@ -125,6 +125,10 @@ struct event {
 	void *owned; /* event_clone's allocation; NULL for a borrowed event */
 };
 
+/* "dns", "timeout", "stats", "resolver_call": the type as outputs name it; NULL for events
+ * that stay inside the agent (owner notices). */
+const char *event_type_name(enum event_type type);
+
 /* Nobody known: what process and origin hold when no hook named an owner. */
 extern const struct proc_info proc_unknown;
 

@@ -349,13 +349,6 @@ static void render_call(struct jbuf *b, const struct call_info *c)
 	jbuf_lit(b, "}");
 }
 
-static const char *const type_names[] = {
-	[EVENT_DNS] = "dns",
-	[EVENT_TIMEOUT] = "timeout",
-	[EVENT_STATS] = "stats",
-	[EVENT_RESOLVER_CALL] = "resolver_call",
-};
-
 /* One host renders every event of an agent: the rendering is kept. */
 static void render_host(struct event_json *j, struct jbuf *b, const char *host)
 {
@@ -373,15 +366,10 @@ static void render_host(struct event_json *j, struct jbuf *b, const char *host)
 	jbuf_raw(b, j->host_json.p, j->host_json.len);
 }
 
-bool event_json_renders(enum event_type type)
-{
-	return type < ARRAY_LEN(type_names) && type_names[type];
-}
-
 void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev)
 {
 	jbuf_lit(b, "{\"type\":\"");
-	jbuf_lit(b, type_names[ev->type]);
+	jbuf_lit(b, event_type_name(ev->type));
 	jbuf_lit(b, "\",\"ts\":");
 	jbuf_time(b, ev->ts_ns);
 	render_host(j, b, ev->host);

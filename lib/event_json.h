@@ -14,9 +14,8 @@ struct event_json;
 struct event_json *event_json_new(void); /* NULL when memory runs out */
 void event_json_free(struct event_json *j);
 
-/* Whether events of this type are rendered at all (owner notices are not). */
-bool event_json_renders(enum event_type type);
-/* Appends ev as one JSON object, without a newline. Out of memory shows in b->failed. */
+/* Appends ev, an output event (event_type_name() not NULL), as one JSON object, without a
+ * newline. Out of memory shows in b->failed. */
 void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev);
 
 #endif

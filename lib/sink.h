@@ -1,6 +1,6 @@
 /* Sinks render events from the one event model (lib/event.h) to an output: the agent's and
  * the collector's outputs alike. A sink gets only the event types it can render
- * (event_json_renders()). */
+ * (event_type_name() not NULL). */
 #ifndef DNSVIGIL_SINK_H
 #define DNSVIGIL_SINK_H
 
