@@ -5,6 +5,9 @@
  * twice as large chunk, so strings already handed out never move. Retired chunks are freed at
  * the start of the next parse, which leaves one chunk big enough for what was seen so far:
  * steady state parsing allocates nothing.
+ *
+ * Typed names (dns_rr.target, .rname) are copies, in the same arena, of the names that RDATA
+ * decoding wrote into data: decompressing once serves both.
  */
 #include "dns.h"
 
@@ -35,6 +38,12 @@ struct chunk {
 	char data[];
 };
 
+/* Where a name sits in the string being built, its trailing dot left out */
+struct span {
+	size_t off;
+	size_t len;
+};
+
 /* A name decoded earlier in this message, found again through a compression pointer */
 struct name_ref {
 	size_t off; /* where its first label is */
@@ -59,6 +68,10 @@ struct dns_parser {
 	size_t opt_cap;
 	struct name_ref names[NAME_CACHE];
 	unsigned int n_names; /* how many were remembered; the oldest is replaced first */
+	/* The names in the RDATA being decoded, in its data string; SOA has the most of the
+	 * types decoded: two. They become dns_rr.target and .rname. */
+	struct span rd_names[2];
+	unsigned int n_rd_names;
 };
 
 /* Which bytes are escaped how; a context picks one \DDD bit and one backslash bit. */
@@ -364,9 +377,8 @@ static int put_char(struct dns_parser *p, char c)
 	return err;
 }
 
-static int put_str(struct dns_parser *p, const char *s)
+static int put_bytes(struct dns_parser *p, const char *s, size_t n)
 {
-	size_t n = strlen(s);
 	int err = reserve(p, n);
 
 	if (!err) {
@@ -374,6 +386,11 @@ static int put_str(struct dns_parser *p, const char *s)
 		p->cur += n;
 	}
 	return err;
+}
+
+static int put_str(struct dns_parser *p, const char *s)
+{
+	return put_bytes(p, s, strlen(s));
 }
 
 /* " %u": most RDATA fields are space-separated numbers */
@@ -573,12 +590,17 @@ static inline bool avail(size_t pos, size_t end, size_t n)
 	return end - pos >= n;
 }
 
+/* A name, also remembered for the typed part of the record */
 static int rd_name(struct dns_parser *p, size_t *pos, size_t end)
 {
+	size_t off = (size_t)(p->cur - p->str); /* the string in progress may move */
 	int err = put_name(p, pos, true);
 
 	if (!err && *pos > end)
 		err = mismatch(p);
+	if (!err && p->n_rd_names < ARRAY_LEN(p->rd_names))
+		p->rd_names[p->n_rd_names++] =
+			(struct span){ off, (size_t)(p->cur - p->str) - off - 1 };
 	return err;
 }
 
@@ -999,6 +1021,50 @@ static int put_rdata(struct dns_parser *p, uint16_t type, size_t *pos, size_t en
 	}
 }
 
+/* The fixed fields put_rdata has validated, read from rr->rdata */
+static void rr_fixed(struct dns_rr *rr)
+{
+	const uint8_t *b = rr->rdata;
+
+	switch (rr->type) {
+	case 1: /* A */
+	case 28: /* AAAA */
+		rr->addr = b;
+		rr->addr_len = (uint8_t)rr->rdlength;
+		break;
+	case 33: /* SRV */
+		rr->weight = get16(b + 2);
+		rr->port = get16(b + 4);
+		/* fall through */
+	case 15: /* MX */
+	case 64: /* SVCB */
+	case 65: /* HTTPS */
+		rr->priority = get16(b);
+		break;
+	}
+}
+
+/* The names put_rdata wrote into rr->data, again as strings of their own in owner form */
+static int rr_names(struct dns_parser *p, struct dns_rr *rr)
+{
+	const char **names[ARRAY_LEN(p->rd_names)] = { &rr->target, &rr->rname };
+	int err = 0;
+
+	for (unsigned int i = 0; !err && i < p->n_rd_names; i++) {
+		const struct span *s = &p->rd_names[i];
+
+		if (!s->len) {
+			*names[i] = "."; /* only its dot was written */
+			continue;
+		}
+		str_begin(p);
+		err = put_bytes(p, rr->data + s->off, s->len);
+		if (!err)
+			err = str_end(p, names[i]);
+	}
+	return err;
+}
+
 /* ---- EDNS ---- */
 
 enum {
@@ -1150,7 +1216,7 @@ static int parse_question(struct dns_parser *p, size_t *pos, bool first)
 
 static int parse_rr(struct dns_parser *p, size_t *pos, struct dns_section *sec, bool additional)
 {
-	struct dns_rr rr;
+	struct dns_rr rr = { 0 };
 	size_t end;
 	uint16_t rdlen;
 	int err;
@@ -1170,6 +1236,8 @@ static int parse_rr(struct dns_parser *p, size_t *pos, struct dns_section *sec, 
 	if (rdlen > p->len - *pos)
 		return bad(p, "rdlength beyond message");
 	end = *pos + rdlen;
+	rr.rdata = p->msg + *pos;
+	rr.rdlength = rdlen;
 
 	if (rr.type == TYPE_OPT) {
 		if (!additional)
@@ -1180,12 +1248,17 @@ static int parse_rr(struct dns_parser *p, size_t *pos, struct dns_section *sec, 
 			return bad(p, "multiple OPT records");
 		err = parse_opt(p, rr.rclass, rr.ttl, *pos, end);
 	} else {
+		p->n_rd_names = 0;
 		str_begin(p);
 		err = put_rdata(p, rr.type, pos, end);
 		if (!err && *pos != end)
 			err = mismatch(p);
 		if (!err)
 			err = str_end(p, &rr.data);
+		if (!err)
+			err = rr_names(p, &rr);
+		if (!err)
+			rr_fixed(&rr);
 		/* rr_cap holds every RR the message has room for; the check only guards the
 		 * array should that reasoning ever break */
 		if (!err && p->n_rrs == p->rr_cap)

@@ -1,4 +1,5 @@
-/* DNS message parser: RFC 1035 wire format + EDNS0 (RFC 6891) into presentation strings. */
+/* DNS message parser: RFC 1035 wire format + EDNS0 (RFC 6891) into presentation strings, with
+ * the addresses, names and numbers that correlation needs typed beside them. */
 #ifndef DNSVIGIL_DNS_H
 #define DNSVIGIL_DNS_H
 
@@ -25,6 +26,25 @@ struct dns_rr {
 	uint32_t ttl;
 	const char *data; /* zone-file presentation of the RDATA, names with a trailing dot;
 			   * types not decoded in RFC 3597 form: "\# 3 ABCDEF" */
+	/* The RDATA as on the wire, inside the buffer given to dns_parse and valid as long as
+	 * that is. Names in it may be compression pointers into the rest of the message: use
+	 * target and rname rather than reading them from here. */
+	const uint8_t *rdata;
+	uint16_t rdlength;
+	/* The typed part, NULL or 0 for types without the field. Set only from RDATA that
+	 * decoded into data, so a record that is listed is consistent with its text. */
+	uint8_t addr_len;     /* 4 for A, 16 for AAAA */
+	const uint8_t *addr;  /* A, AAAA: the address in network byte order, inside rdata */
+	/* The first name in the RDATA, decompressed: NS, CNAME, DNAME, PTR, the MX exchange,
+	 * the SRV and SVCB/HTTPS target, the SOA MNAME, the RRSIG signer, the NSEC next owner.
+	 * Escapes and case as in data, but without the trailing dot, like name ("." for the
+	 * root), so that it compares directly with owner names and qname (case-insensitively,
+	 * RFC 4343: dns_ascii_lower). */
+	const char *target;
+	const char *rname;    /* SOA RNAME, the zone contact's mailbox, spelt like target */
+	uint16_t priority;    /* MX preference, SRV priority, SVCB/HTTPS SvcPriority */
+	uint16_t weight;      /* SRV */
+	uint16_t port;        /* SRV */
 };
 
 struct dns_edns_opt {
@@ -81,6 +101,7 @@ void dns_parser_free(struct dns_parser *p);
 
 /* Parses msg[0..len). Strings and arrays in *out live in the parser and stay valid until the
  * next call; the parser keeps its buffers, so parsing typical messages allocates nothing.
+ * dns_rr.rdata and .addr point into msg instead.
  * Returns 0, or -EBADMSG with out->malformed set (never crashes on any input), or -ENOMEM. */
 int dns_parse(struct dns_parser *p, const uint8_t *msg, size_t len, struct dns_msg *out);
 

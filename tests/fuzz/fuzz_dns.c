@@ -1,6 +1,7 @@
 /* libFuzzer target for the DNS parser. One parser is reused across inputs, as the agent does,
  * so state left behind by a bad message is exercised too. Every output string is walked so
- * that ASan checks it lies in valid memory and is terminated. */
+ * that ASan checks it lies in valid memory and is terminated; the typed rdata is checked
+ * against the message and against data. */
 #include "dns.h"
 
 #include <errno.h>
@@ -12,12 +13,42 @@ static size_t walk(const char *s)
 	return s ? strlen(s) : 0;
 }
 
-static size_t walk_section(const struct dns_section *sec)
+/* A typed name: a terminated string no longer than presentation allows, and the text of one
+ * of the names in data */
+static size_t walk_name(const char *s, const char *data)
+{
+	if (!s)
+		return 0;
+	if (strnlen(s, DNS_MAX_PRESENTATION) == DNS_MAX_PRESENTATION || !strstr(data, s))
+		abort();
+	return strlen(s);
+}
+
+/* The typed part of rr agrees with the message: RDATA within it, an address only as the
+ * whole RDATA of A (4 bytes) or AAAA (16), a second name only after a first. */
+static size_t walk_typed(const struct dns_rr *rr, const uint8_t *msg, size_t size)
+{
+	if (rr->rdata < msg || rr->rdlength > size - (size_t)(rr->rdata - msg))
+		abort();
+	if (rr->addr && (rr->addr != rr->rdata || rr->addr_len != rr->rdlength ||
+			 rr->addr_len != (rr->type == 1 ? 4 : rr->type == 28 ? 16 : 0)))
+		abort();
+	if (!rr->addr && rr->addr_len)
+		abort();
+	if (rr->rname && !rr->target)
+		abort();
+	return walk_name(rr->target, rr->data) + walk_name(rr->rname, rr->data);
+}
+
+static size_t walk_section(const struct dns_section *sec, const uint8_t *msg, size_t size)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < sec->n; i++)
-		n += walk(sec->rrs[i].name) + walk(sec->rrs[i].data);
+	for (size_t i = 0; i < sec->n; i++) {
+		const struct dns_rr *rr = &sec->rrs[i];
+
+		n += walk(rr->name) + walk(rr->data) + walk_typed(rr, msg, size);
+	}
 	return n;
 }
 
@@ -39,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((err == -EBADMSG) != (msg.malformed != NULL))
 		abort();
 	n = walk(msg.qname) + walk(msg.malformed);
-	n += walk_section(&msg.an) + walk_section(&msg.ns) + walk_section(&msg.ar);
+	n += walk_section(&msg.an, data, size) + walk_section(&msg.ns, data, size) +
+	     walk_section(&msg.ar, data, size);
 	for (size_t i = 0; i < msg.edns.n_opts; i++)
 		n += walk(msg.edns.opts[i].name) + walk(msg.edns.opts[i].data);
 	n += walk(dns_rcode_str(msg.rcode, buf)) + walk(dns_opcode_str(msg.opcode, buf));

@@ -1002,6 +1002,285 @@ static void parser_is_reusable_after_errors(void **state)
 						"2024010101 3600 900 604800 300");
 }
 
+/* ---- typed rdata ---- */
+
+/* A record whose type has no address, name or numbers to give */
+static void assert_untyped(const struct dns_rr *rr)
+{
+	assert_null(rr->addr);
+	assert_int_equal(rr->addr_len, 0);
+	assert_null(rr->target);
+	assert_null(rr->rname);
+	assert_int_equal(rr->priority, 0);
+	assert_int_equal(rr->weight, 0);
+	assert_int_equal(rr->port, 0);
+}
+
+static void a_and_aaaa_addresses_are_the_rdata_bytes(void **state)
+{
+	static const uint8_t v4[2][4] = { { 192, 0, 2, 1 }, { 192, 0, 2, 2 } };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	const struct dns_rr *rr;
+
+	(void)state;
+	parse_file("a-response");
+	for (int i = 0; i < 2; i++) {
+		rr = &msg.an.rrs[i];
+		assert_ptr_equal(rr->rdata, file_buf + 0x2e + 16 * i); /* after the RR header */
+		assert_int_equal(rr->rdlength, 4);
+		assert_ptr_equal(rr->addr, rr->rdata);
+		assert_int_equal(rr->addr_len, 4);
+		assert_memory_equal(rr->addr, v4[i], 4);
+		assert_null(rr->target);
+	}
+	rr = single_answer("aaaa-response", "www.example.test", 28);
+	assert_int_equal(rr->addr_len, 16);
+	assert_memory_equal(rr->addr, v6, 16);
+	assert_null(rr->target);
+}
+
+static void cname_ns_ptr_targets_are_owner_form_names(void **state)
+{
+	const struct dns_rr *rr;
+
+	(void)state;
+	rr = single_answer("cname-response", "alias.example.test", 1);
+	assert_int_equal(rr->rdlength, 6); /* "www" and a pointer */
+	assert_string_equal(rr->target, "www.example.test");
+	assert_null(rr->rname);
+	assert_null(rr->addr);
+	rr = single_answer("ns-response", "example.test", 2);
+	assert_string_equal(rr->target, "ns1.example.test");
+	rr = single_answer("ptr-response", "1.2.0.192.in-addr.arpa", 12);
+	assert_string_equal(rr->target, "www.example.test");
+}
+
+static void soa_gives_mname_as_target_and_rname(void **state)
+{
+	const struct dns_rr *rr;
+
+	(void)state;
+	rr = single_answer("soa-response", "example.test", 6);
+	assert_string_equal(rr->target, "ns1.example.test");
+	assert_string_equal(rr->rname, "hostmaster.example.test");
+	assert_int_equal(rr->priority, 0);
+	parse_file("nxdomain-response");
+	assert_string_equal(msg.ns.rrs[0].target, "ns1.example.test");
+	assert_string_equal(msg.ns.rrs[0].rname, "hostmaster.example.test");
+}
+
+static void mx_srv_svcb_give_priority_and_target(void **state)
+{
+	const struct dns_rr *rr;
+
+	(void)state;
+	rr = single_answer("mx-response", "example.test", 15);
+	assert_int_equal(rr->priority, 10);
+	assert_string_equal(rr->target, "mail.example.test");
+	rr = single_answer("srv-response", "_sip._tcp.example.test", 33);
+	assert_int_equal(rr->priority, 10);
+	assert_int_equal(rr->weight, 60);
+	assert_int_equal(rr->port, 5060);
+	assert_string_equal(rr->target, "sip.example.test");
+	rr = single_answer("svcb-response", "svc.example.test", 64);
+	assert_int_equal(rr->priority, 2);
+	assert_string_equal(rr->target, "svc1.example.test");
+	assert_int_equal(rr->port, 0); /* the port SvcParam is not a typed field */
+	rr = single_answer("https-response", "example.test", 65);
+	assert_int_equal(rr->priority, 1);
+	assert_string_equal(rr->target, "."); /* ServiceMode "." is the owner itself */
+	assert_null(rr->addr); /* nor are the hints */
+}
+
+static void rrsig_signer_and_nsec_next_name_are_targets(void **state)
+{
+	(void)state;
+	assert_string_equal(single_answer("rrsig-response", "sig.example.test", 46)->target,
+			    "example.test");
+	assert_string_equal(single_answer("nsec-response", "nsec.example.test", 47)->target,
+			    "www.example.test");
+}
+
+static void unknown_type_has_wire_rdata_and_no_typed_fields(void **state)
+{
+	const struct dns_rr *rr;
+
+	(void)state;
+	rr = single_answer("unknown-response", "unknown.example.test", 65534);
+	assert_ptr_equal(rr->rdata, file_buf + 0x32);
+	assert_int_equal(rr->rdlength, 3);
+	assert_memory_equal(rr->rdata, "\xab\xcd\xef", 3);
+	assert_untyped(rr);
+	rr = single_answer("txt-response", "txt.example.test", 16);
+	assert_int_equal(rr->rdata[0], 11); /* "hello world" */
+	assert_untyped(rr);
+	assert_untyped(single_answer("caa-response", "example.test", 257));
+}
+
+/* One record of each name-bearing type, every name compressed, some through two pointers */
+static void targets_are_decompressed_for_every_name_bearing_type(void **state)
+{
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 };
+	const struct dns_rr *an;
+	struct wire w;
+	size_t ns1, dname;
+
+	(void)state;
+	put_query_a(&w, 9, 1, 0);
+	put_rr(&w, 2, 60, 6);
+	ns1 = w.n;
+	put_bytes(&w, "\3ns1", 4);
+	put16(&w, 0xc00c);
+	put_rr(&w, 5, 60, 6);
+	put_bytes(&w, "\3www", 4);
+	put16(&w, 0xc000 | (unsigned int)ns1); /* to a name that ends in a pointer itself */
+	put_rr(&w, 39, 60, 2);
+	dname = w.n;
+	put16(&w, 0xc00c);
+	put_rr(&w, 12, 60, 6);
+	put_bytes(&w, "\3b.c", 4);
+	put16(&w, 0xc00c);
+	put_rr(&w, 15, 60, 2 + 7);
+	put16(&w, 10);
+	put_bytes(&w, "\4mail", 5);
+	put16(&w, 0xc00c);
+	put_rr(&w, 15, 60, 3); /* RFC 7505 null MX */
+	put16(&w, 0);
+	put8(&w, 0);
+	put_rr(&w, 33, 60, 6 + 2);
+	put16(&w, 1);
+	put16(&w, 2);
+	put16(&w, 443);
+	put16(&w, 0xc000 | (unsigned int)ns1);
+	put_rr(&w, 1, 60, 4);
+	put32(&w, 0xc0000235);
+	put_rr(&w, 28, 60, 16);
+	put_bytes(&w, v6, 16);
+	put_rr(&w, 6, 60, 2 + 7 + 20);
+	put16(&w, 0xc000 | (unsigned int)ns1);
+	put_bytes(&w, "\4host", 5);
+	put16(&w, 0xc00c);
+	for (uint32_t i = 1; i <= 5; i++)
+		put32(&w, i);
+	assert_int_equal(parse(w.b, w.n), 0);
+
+	assert_int_equal(msg.an.n, 9);
+	an = msg.an.rrs;
+	assert_rr(&an[0], "a.example", 2, 60, "ns1.a.example.");
+	assert_string_equal(an[0].target, "ns1.a.example");
+	assert_rr(&an[1], "a.example", 5, 60, "www.ns1.a.example.");
+	assert_string_equal(an[1].target, "www.ns1.a.example");
+	assert_rr(&an[2], "a.example", 39, 60, "a.example.");
+	assert_string_equal(an[2].target, "a.example");
+	assert_ptr_equal(an[2].rdata, w.b + dname); /* the pointer, as on the wire */
+	assert_memory_equal(an[2].rdata, "\xc0\x0c", 2);
+	assert_rr(&an[3], "a.example", 12, 60, "b\\.c.a.example.");
+	assert_string_equal(an[3].target, "b\\.c.a.example");
+	assert_rr(&an[4], "a.example", 15, 60, "10 mail.a.example.");
+	assert_int_equal(an[4].priority, 10);
+	assert_string_equal(an[4].target, "mail.a.example");
+	assert_rr(&an[5], "a.example", 15, 60, "0 .");
+	assert_int_equal(an[5].priority, 0);
+	assert_string_equal(an[5].target, ".");
+	assert_rr(&an[6], "a.example", 33, 60, "1 2 443 ns1.a.example.");
+	assert_int_equal(an[6].priority, 1);
+	assert_int_equal(an[6].weight, 2);
+	assert_int_equal(an[6].port, 443);
+	assert_string_equal(an[6].target, "ns1.a.example");
+	assert_rr(&an[7], "a.example", 1, 60, "192.0.2.53");
+	assert_int_equal(an[7].addr_len, 4);
+	assert_memory_equal(an[7].addr, "\xc0\x00\x02\x35", 4);
+	assert_rr(&an[8], "a.example", 28, 60, "2001:db8::53");
+	assert_int_equal(an[8].addr_len, 16);
+	assert_memory_equal(an[8].addr, v6, 16);
+	assert_int_equal(msg.ns.n, 1);
+	assert_rr(&msg.ns.rrs[0], "a.example", 6, 60, "ns1.a.example. host.a.example. 1 2 3 4 5");
+	assert_string_equal(msg.ns.rrs[0].target, "ns1.a.example");
+	assert_string_equal(msg.ns.rrs[0].rname, "host.a.example");
+}
+
+/* A CNAME chain as servers compress it: the next owner points at the target before it. */
+static void cname_target_equals_the_owner_it_leads_to(void **state)
+{
+	struct wire w;
+	size_t target;
+
+	(void)state;
+	put_query_a(&w, 2, 0, 0);
+	put_rr(&w, 5, 60, 9);
+	target = w.n;
+	put_bytes(&w, "\3cdn\3net\0", 9);
+	put16(&w, 0xc000 | (unsigned int)target);
+	put16(&w, 1);
+	put16(&w, 1);
+	put32(&w, 60);
+	put16(&w, 4);
+	put32(&w, 0xc0000201);
+	assert_int_equal(parse(w.b, w.n), 0);
+	assert_int_equal(msg.an.n, 2);
+	assert_string_equal(msg.an.rrs[0].target, "cdn.net");
+	assert_string_equal(msg.an.rrs[1].name, msg.an.rrs[0].target);
+}
+
+/* A record that fails to decode is not listed, whatever of it had decoded (here the SOA
+ * MNAME), and the records before it carry nothing of what the last message had there. */
+static void malformed_record_leaves_no_typed_fields(void **state)
+{
+	struct wire w;
+
+	(void)state;
+	put_query_a(&w, 2, 0, 0);
+	put_rr(&w, 5, 60, 2);
+	put16(&w, 0xc00c);
+	put_rr(&w, 6, 60, 2 + 2 + 20);
+	put16(&w, 0xc00c);
+	put16(&w, 0xc00c);
+	for (uint32_t i = 1; i <= 5; i++)
+		put32(&w, i);
+	assert_int_equal(parse(w.b, w.n), 0);
+	assert_string_equal(msg.an.rrs[0].target, "a.example");
+	assert_string_equal(msg.an.rrs[1].rname, "a.example");
+
+	put_query_a(&w, 2, 0, 0);
+	put_rr(&w, 1, 60, 4);
+	put32(&w, 0xc0000201);
+	put_rr(&w, 6, 60, 2 + 4 + 20);
+	put16(&w, 0xc00c);
+	put_bytes(&w, "\1b", 2);
+	put16(&w, 0xc000 | (unsigned int)(w.n + 2)); /* RNAME goes on forward */
+	for (uint32_t i = 1; i <= 5; i++)
+		put32(&w, i);
+	assert_malformed(w.b, w.n, "forward compression pointer");
+	assert_int_equal(msg.an.n, 1);
+	assert_rr(&msg.an.rrs[0], "a.example", 1, 60, "192.0.2.1");
+	assert_int_equal(msg.an.rrs[0].addr_len, 4);
+	assert_null(msg.an.rrs[0].target);
+	assert_null(msg.an.rrs[0].rname);
+}
+
+/* Typed names are arena strings too: those handed out before it grew stay. */
+static void targets_stay_valid_when_output_outgrows_the_buffer(void **state)
+{
+	const size_t len = 63 * 3 + 61 + 3; /* put_long_name(61) without the trailing dot */
+	struct wire w;
+
+	(void)state;
+	put_query_a(&w, 25, 0, 0);
+	for (int i = 0; i < 25; i++) {
+		put_rr(&w, 5, (uint32_t)i, 255);
+		put_long_name(&w, 61);
+	}
+	assert_int_equal(parse(w.b, w.n), 0);
+	assert_int_equal(msg.an.n, 25);
+	for (int i = 0; i < 25; i++) {
+		const struct dns_rr *rr = &msg.an.rrs[i];
+
+		assert_int_equal(strlen(rr->target), len);
+		assert_memory_equal(rr->target, rr->data, len);
+		assert_string_equal(rr->data + len, ".");
+	}
+}
+
 /* Output larger than the parser's first buffer: strings handed out before it grew stay. */
 static void strings_stay_valid_when_output_outgrows_the_buffer(void **state)
 {
@@ -1228,6 +1507,16 @@ int main(void)
 		cmocka_unit_test(trailing_data_is_malformed),
 		cmocka_unit_test(counts_far_beyond_message_do_not_overflow),
 		cmocka_unit_test(parser_is_reusable_after_errors),
+		cmocka_unit_test(a_and_aaaa_addresses_are_the_rdata_bytes),
+		cmocka_unit_test(cname_ns_ptr_targets_are_owner_form_names),
+		cmocka_unit_test(soa_gives_mname_as_target_and_rname),
+		cmocka_unit_test(mx_srv_svcb_give_priority_and_target),
+		cmocka_unit_test(rrsig_signer_and_nsec_next_name_are_targets),
+		cmocka_unit_test(unknown_type_has_wire_rdata_and_no_typed_fields),
+		cmocka_unit_test(targets_are_decompressed_for_every_name_bearing_type),
+		cmocka_unit_test(cname_target_equals_the_owner_it_leads_to),
+		cmocka_unit_test(malformed_record_leaves_no_typed_fields),
+		cmocka_unit_test(targets_stay_valid_when_output_outgrows_the_buffer),
 		cmocka_unit_test(strings_stay_valid_when_output_outgrows_the_buffer),
 		cmocka_unit_test(special_characters_in_names_are_escaped),
 		cmocka_unit_test(root_name_is_a_dot_also_through_a_pointer),
