@@ -44,6 +44,12 @@ static const char *place_str(struct arena *a, const char *s)
 	return s ? place(a, s, strlen(s) + 1) : NULL;
 }
 
+/* A pointer into the raw bytes, in their copy. */
+static const uint8_t *rebase(const uint8_t *p, const uint8_t *raw, const uint8_t *raw_copy)
+{
+	return p && raw_copy ? raw_copy + (p - raw) : p;
+}
+
 static void place_proc(struct arena *a, const struct proc_info *src, struct proc_info *dst)
 {
 	const char *exe = place_str(a, src->exe), *cmdline = place_str(a, src->cmdline);
@@ -59,29 +65,37 @@ static void place_proc(struct arena *a, const struct proc_info *src, struct proc
 	dst->container_id = container_id;
 }
 
-static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec)
+/* rdata and addr point into the message bytes (raw): their copy has the same offsets. */
+static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec,
+				const uint8_t *raw, const uint8_t *raw_copy)
 {
 	struct dns_rr *rrs = place(a, sec->rrs, sec->n * sizeof(*sec->rrs));
 
 	for (size_t i = 0; i < sec->n; i++) {
-		const char *name = place_str(a, sec->rrs[i].name);
-		const char *data = place_str(a, sec->rrs[i].data);
+		const struct dns_rr *rr = &sec->rrs[i];
+		const char *name = place_str(a, rr->name), *data = place_str(a, rr->data);
+		const char *target = place_str(a, rr->target), *rname = place_str(a, rr->rname);
 
 		if (!rrs)
 			continue;
 		rrs[i].name = name;
 		rrs[i].data = data;
+		rrs[i].target = target;
+		rrs[i].rname = rname;
+		rrs[i].rdata = rebase(rr->rdata, raw, raw_copy);
+		rrs[i].addr = rebase(rr->addr, raw, raw_copy);
 	}
 	return rrs;
 }
 
-static const struct dns_msg *place_dns(struct arena *a, const struct dns_msg *src)
+static const struct dns_msg *place_dns(struct arena *a, const struct dns_msg *src,
+				       const uint8_t *raw, const uint8_t *raw_copy)
 {
 	struct dns_msg *m = place(a, src, sizeof(*src));
 	const char *qname = place_str(a, src->qname);
-	struct dns_rr *an = place_rrs(a, &src->an);
-	struct dns_rr *ns = place_rrs(a, &src->ns);
-	struct dns_rr *ar = place_rrs(a, &src->ar);
+	struct dns_rr *an = place_rrs(a, &src->an, raw, raw_copy);
+	struct dns_rr *ns = place_rrs(a, &src->ns, raw, raw_copy);
+	struct dns_rr *ar = place_rrs(a, &src->ar, raw, raw_copy);
 	struct dns_edns_opt *opts = place(a, src->edns.opts, src->edns.n_opts * sizeof(*opts));
 
 	for (size_t i = 0; i < src->edns.n_opts; i++) {
@@ -147,7 +161,7 @@ static struct event *place_event(struct arena *a, const struct event *ev)
 	const uint8_t *raw = place(a, ev->raw, ev->raw_len);
 	const char *host = place_str(a, ev->host);
 	struct proc_info process, origin;
-	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns) : NULL;
+	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns, ev->raw, raw) : NULL;
 	const struct timeout_info *timeout = ev->timeout ? place_timeout(a, ev->timeout) : NULL;
 	const struct call_info *call = ev->call ? place_call(a, ev->call) : NULL;
 

@@ -112,7 +112,7 @@ struct event {
 	struct net_info net;
 	const struct dns_msg *dns;         /* EVENT_DNS */
 	int64_t latency_ns;                /* EVENT_DNS response matched to a query; else -1 */
-	const uint8_t *raw;                /* EVENT_DNS: the message bytes (printed when malformed) */
+	const uint8_t *raw; /* EVENT_DNS: the bytes dns was parsed from (its rdata points in) */
 	size_t raw_len;
 	const struct timeout_info *timeout; /* EVENT_TIMEOUT */
 	const struct stats_registry *stats; /* EVENT_STATS */

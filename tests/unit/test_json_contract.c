@@ -441,6 +441,45 @@ static void cloned_event_renders_the_same(void **state)
 	event_json_free(render);
 }
 
+/* The typed rdata of a copy points into the copy's own bytes. */
+static void cloned_event_keeps_typed_rdata(void **state)
+{
+	struct dns_parser *parser = dns_parser_new();
+	uint8_t raw[4096];
+	size_t len = read_fixture("a-response.bin", raw, sizeof(raw));
+	struct event ev = net_event(EVENT_DNS), *copy;
+	const struct dns_rr *rr;
+	struct dns_msg msg;
+
+	(void)state;
+	assert_int_equal(dns_parse(parser, raw, len, &msg), 0);
+	ev.dns = &msg;
+	ev.raw = raw;
+	ev.raw_len = len;
+	copy = event_clone(&ev);
+	assert_non_null(copy);
+	dns_parser_free(parser);
+	memset(raw, 0, sizeof(raw));
+	rr = &copy->dns->an.rrs[0];
+	assert_int_equal(rr->addr_len, 4);
+	assert_true(rr->addr >= copy->raw && rr->addr + 4 <= copy->raw + copy->raw_len);
+	assert_memory_equal(rr->addr, ((const uint8_t[]){ 192, 0, 2, 1 }), 4);
+	assert_true(rr->rdata >= copy->raw && rr->rdata + rr->rdlength <= copy->raw + len);
+	event_free(copy);
+
+	parser = dns_parser_new();
+	len = read_fixture("ns-response.bin", raw, sizeof(raw));
+	assert_int_equal(dns_parse(parser, raw, len, &msg), 0);
+	ev.raw_len = len;
+	copy = event_clone(&ev);
+	assert_non_null(copy);
+	assert_non_null(msg.an.rrs[0].target);
+	assert_string_equal(copy->dns->an.rrs[0].target, msg.an.rrs[0].target);
+	assert_ptr_not_equal(copy->dns->an.rrs[0].target, msg.an.rrs[0].target);
+	dns_parser_free(parser);
+	event_free(copy);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -457,6 +496,7 @@ int main(void)
 		cmocka_unit_test(stats_counters_are_listed_with_their_type),
 		cmocka_unit_test(stats_registry_renders_each_kind),
 		cmocka_unit_test(cloned_event_renders_the_same),
+		cmocka_unit_test(cloned_event_keeps_typed_rdata),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
