@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "log.h"
 #include "proc.h"
 #include "resolver.skel.h"
+#include "uprobe_multi.h"
 #include "wire.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -43,25 +43,6 @@ static const uint64_t recheck_delay_ns[] = { 20000000, 100000000, 500000000 };
  * after (a layer goes with all its files at once), then again while some process does. */
 #define GONE_CHECK_DELAY_NS (1000ull * 1000000)
 #define GONE_RECHECK_NS (60ull * 1000000000)
-
-/* uprobe_multi links (Linux 6.6) postdate libbpf 1.1 and the uapi headers of Debian 12: the
- * kernel's numbers, and BPF_LINK_CREATE's attributes for them (union bpf_attr). */
-#define UPROBE_MULTI_ATTACH_TYPE 48 /* BPF_TRACE_UPROBE_MULTI */
-#define UPROBE_MULTI_RETURN 1       /* BPF_F_UPROBE_MULTI_RETURN */
-
-struct uprobe_multi_attr {
-	uint32_t prog_fd;
-	uint32_t target_fd;
-	uint32_t attach_type;
-	uint32_t flags;
-	uint64_t path;
-	uint64_t offsets;
-	uint64_t ref_ctr_offsets;
-	uint64_t cookies;
-	uint32_t cnt;
-	uint32_t multi_flags;
-	uint32_t pid;
-};
 
 /* One attachment: a libbpf uprobe link, or a uprobe_multi link's fd. */
 struct probe {
@@ -180,35 +161,18 @@ static int attach_pair(struct resolver *r, struct traced_file *f, const char *pa
 	return 0;
 }
 
-static int link_uprobe_multi(const struct bpf_program *prog, const char *path,
-			     const uint64_t *offsets, const uint64_t *cookies, uint32_t cnt,
-			     uint32_t flags)
-{
-	struct uprobe_multi_attr attr = {
-		.prog_fd = bpf_program__fd(prog),
-		.attach_type = UPROBE_MULTI_ATTACH_TYPE,
-		.path = (uintptr_t)path,
-		.offsets = (uintptr_t)offsets,
-		.cookies = (uintptr_t)cookies,
-		.cnt = cnt,
-		.multi_flags = flags,
-	};
-	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-
-	return fd < 0 ? -errno : fd;
-}
-
 /* Every function of one file in two links; fns[i] (the cookie) is at offsets[i]. */
 static int attach_multi(struct resolver *r, struct traced_file *f, const char *path,
 			const uint64_t *offsets, const uint64_t *fns, uint32_t n)
 {
 	int ret, entry;
 
-	ret = link_uprobe_multi(r->skel->progs.leave_multi, path, offsets, NULL, n,
-				UPROBE_MULTI_RETURN);
+	ret = uprobe_multi_link(bpf_program__fd(r->skel->progs.leave_multi), path, offsets, NULL,
+				n, UPROBE_MULTI_RETURN);
 	if (ret < 0)
 		return ret;
-	entry = link_uprobe_multi(r->skel->progs.enter_multi, path, offsets, fns, n, 0);
+	entry = uprobe_multi_link(bpf_program__fd(r->skel->progs.enter_multi), path, offsets, fns,
+				  n, 0);
 	if (entry < 0) {
 		close(ret);
 		return entry;
