@@ -19,6 +19,7 @@
 #include "libwatch.h"
 #include "mountinfo.h"
 #include "hash.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "proc.h"
 #include "resolver.skel.h"
@@ -546,47 +547,30 @@ static bool is_multi_program(const struct resolver_bpf *skel, const struct bpf_p
 	return prog == skel->progs.enter_multi || prog == skel->progs.leave_multi;
 }
 
-/* Loads the uprobe_multi programs, or on kernels that refuse them (before 6.6) the
- * per-function ones. */
-static int load(struct resolver *r, struct wire *w)
+/* The uprobe_multi programs where the kernel has the links, else the per-function ones. */
+static int load(struct resolver *r, struct wire *w, bool multi)
 {
-	for (int multi = 1; multi >= 0; multi--) {
-		struct bpf_program *prog;
-		libbpf_print_fn_t print;
-		int err;
+	struct bpf_program *prog;
+	int err;
 
-		r->skel = resolver_bpf__open();
-		if (!r->skel)
-			return -errno;
-		bpf_object__for_each_program(prog, r->skel->obj) {
-			bpf_program__set_autoload(prog, is_multi_program(r->skel, prog) == multi);
-			if (!is_multi_program(r->skel, prog))
-				continue;
+	r->skel = resolver_bpf__open();
+	if (!r->skel)
+		return -errno;
+	bpf_object__for_each_program(prog, r->skel->obj) {
+		bpf_program__set_autoload(prog, is_multi_program(r->skel, prog) == multi);
+		if (is_multi_program(r->skel, prog))
 			bpf_program__set_expected_attach_type(prog, UPROBE_MULTI_ATTACH_TYPE);
-		}
-		err = wire_share_maps(w, r->skel->obj);
-		/* Older kernels refuse: keep that verifier noise out of the log. */
-		print = libbpf_set_print(NULL);
-		if (!multi || log_verbose)
-			libbpf_set_print(print);
-		err = err ?: resolver_bpf__load(r->skel);
-		libbpf_set_print(print);
-		if (!err) {
-			r->multi = multi;
-			return 0;
-		}
-		resolver_bpf__destroy(r->skel);
-		r->skel = NULL;
-		if (!multi)
-			return err;
-		log_debug("resolver: no uprobe_multi links here, one uprobe per function instead");
 	}
-	return -EINVAL;
+	err = wire_share_maps(w, r->skel->obj);
+	if (err)
+		return err;
+	r->multi = multi;
+	return resolver_bpf__load(r->skel);
 }
 
-static int start(struct resolver *r, struct wire *w)
+static int start(struct resolver *r, struct wire *w, bool multi)
 {
-	int err = load(r, w);
+	int err = load(r, w, multi);
 
 	if (err)
 		return err;
@@ -652,9 +636,10 @@ int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resol
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = start(r, w);
+	err = start(r, w, opts->features->has[FEATURE_UPROBE_MULTI]);
 	if (err) {
-		log_warnx("resolver: loading the resolver call programs: %s", strerror(-err));
+		log_warnx("resolver: loading the resolver call programs (%s variant) failed: %s",
+			  r->multi ? "uprobe_multi" : "per-function", strerror(-err));
 		goto cleanup;
 	}
 	/* Hooks before scans, so that no program or file slips between scan and hook: the exec

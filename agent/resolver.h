@@ -14,6 +14,7 @@
 #include "exechook.h"
 #include "libwatch.h"
 
+struct features;
 struct wire;
 struct resolver;
 
@@ -22,6 +23,7 @@ struct resolver_opts {
 	enum exechook_kind exec_hook;   /* EXECHOOK_AUTO: the first the kernel allows */
 	const char *const *lib_roots;   /* watched besides libwatch_default_roots */
 	size_t n_lib_roots;
+	const struct features *features; /* uprobe_multi or per-function programs */
 };
 
 struct resolver_stats {
