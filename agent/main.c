@@ -1,8 +1,10 @@
 /* dnsvigil: every DNS message on the host, attributed to its process, as events. */
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "exechook.h"
+#include "kernel_features.h"
 #include "libwatch.h"
 #include "log.h"
 #include "match.h"
@@ -50,6 +53,11 @@ static const char usage[] =
 	"                            e.g. '/data/docker/overlay2/*/diff' (repeatable, at most 16)\n"
 	"      --exec-hook KIND      how new programs are noticed: auto (default: tp_btf, else\n"
 	"                            raw_tp, else tracepoint), tp_btf, raw_tp, tracepoint, none\n"
+	"      --disable-feature NAME  load the programs as on a kernel without NAME even if\n"
+	"                            this one has it: sock-task-helpers (pid, comm in socket\n"
+	"                            hooks), skb-task-helpers (the same in packet hooks),\n"
+	"                            uprobe-multi (one link per C library); repeatable. The\n"
+	"                            features are probed once at start and logged\n"
 	"Processing:\n"
 	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
 	"                            (default 5000)\n"
@@ -80,6 +88,7 @@ static const struct option long_opts[] = {
 	{ "no-resolver", no_argument, NULL, 'L' },
 	{ "lib-root", required_argument, NULL, 'B' },
 	{ "exec-hook", required_argument, NULL, 'E' },
+	{ "disable-feature", required_argument, NULL, 'F' },
 	{ "query-timeout", required_argument, NULL, 't' },
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "proc", required_argument, NULL, 'X' },
@@ -96,6 +105,7 @@ struct config {
 	bool check_only;
 	bool no_resolver;
 	int nice;
+	unsigned int disabled_features; /* 1 << enum feature */
 	const char *lib_roots[MAX_LIB_ROOTS];
 	struct resolver_opts resolver;
 	struct wire_opts wire;
@@ -135,6 +145,7 @@ static int parse_ports(char *arg, uint16_t ports[DV_MAX_PORTS])
 
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
+	enum feature feature;
 	long v;
 	int opt;
 
@@ -187,6 +198,12 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			if (exechook_parse_kind(optarg, &cfg->resolver.exec_hook))
 				fatalx("--exec-hook: expected auto, tp_btf, raw_tp, tracepoint or none");
 			break;
+		case 'F':
+			if (features_parse(optarg, &feature))
+				fatalx("--disable-feature: expected sock-task-helpers, "
+				       "skb-task-helpers or uprobe-multi");
+			cfg->disabled_features |= 1u << feature;
+			break;
 		case 'N':
 			if (parse_int(optarg, &v, -20, 19))
 				fatalx("--nice: expected a niceness from -20 to 19");
@@ -226,6 +243,15 @@ static void raise_fd_limit(void)
 			log_warn("raising the open file limit to %llu",
 				 (unsigned long long)lim.rlim_max);
 	}
+}
+
+/* libbpf's messages, a refused program's verifier log among them (at LIBBPF_WARN); its
+ * debug output with -v only. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !log_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
 }
 
 static void on_signal(int sig)
@@ -365,8 +391,8 @@ static void log_ready(const struct config *cfg, const struct wire *w)
 				cfg->wire.ports[i]);
 	log_info("ready: capturing DNS on ports %s at cgroup %s", ports, f->cgroup_path);
 	if (!f->task_helpers_in_sock_hooks)
-		log_warnx("this kernel gives socket hooks no pid/comm: owners come from /proc "
-			  "scans, and short-lived sockets may stay unattributed");
+		log_warnx("socket hooks record no pid/comm (no sock-task-helpers): owners come "
+			  "from /proc scans, and short-lived sockets may stay unattributed");
 }
 
 /* Sinks, capture, stages and resolver tracing, wired together; logs what fails. */
@@ -430,12 +456,15 @@ int main(int argc, char **argv)
 		.proc_root = "/proc",
 	};
 	static struct agent agent = { .loop_fd = -1 };
+	struct features features;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
 	parse_args(argc, argv, &cfg);
 	cfg.resolver.lib_roots = cfg.lib_roots;
 	cfg.resolver.proc_root = cfg.proc_root;
+	cfg.resolver.features = cfg.wire.features = &features;
+	libbpf_set_print(libbpf_print);
 	if (cfg.check_only) {
 		printf("configuration OK\n");
 		return 0;
@@ -449,7 +478,10 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	err = open_agent(&cfg, &agent);
+	/* Once, before any program is loaded: each is loaded in the variant chosen here. */
+	err = features_probe(cfg.disabled_features, &features);
+	if (!err)
+		err = open_agent(&cfg, &agent);
 	if (err)
 		goto cleanup;
 	log_ready(&cfg, agent.wire);

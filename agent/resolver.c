@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -21,9 +20,11 @@
 #include "libwatch.h"
 #include "mountinfo.h"
 #include "hash.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "proc.h"
 #include "resolver.skel.h"
+#include "uprobe_multi.h"
 #include "wire.h"
 
 /* New C libraries are found through exec notices (agent/exechook.c), not a periodic /proc
@@ -42,25 +43,6 @@ static const uint64_t recheck_delay_ns[] = { 20000000, 100000000, 500000000 };
  * after (a layer goes with all its files at once), then again while some process does. */
 #define GONE_CHECK_DELAY_NS (1000ull * 1000000)
 #define GONE_RECHECK_NS (60ull * 1000000000)
-
-/* uprobe_multi links (Linux 6.6) postdate libbpf 1.1 and the uapi headers of Debian 12: the
- * kernel's numbers, and BPF_LINK_CREATE's attributes for them (union bpf_attr). */
-#define UPROBE_MULTI_ATTACH_TYPE 48 /* BPF_TRACE_UPROBE_MULTI */
-#define UPROBE_MULTI_RETURN 1       /* BPF_F_UPROBE_MULTI_RETURN */
-
-struct uprobe_multi_attr {
-	uint32_t prog_fd;
-	uint32_t target_fd;
-	uint32_t attach_type;
-	uint32_t flags;
-	uint64_t path;
-	uint64_t offsets;
-	uint64_t ref_ctr_offsets;
-	uint64_t cookies;
-	uint32_t cnt;
-	uint32_t multi_flags;
-	uint32_t pid;
-};
 
 /* One attachment: a libbpf uprobe link, or a uprobe_multi link's fd. */
 struct probe {
@@ -195,35 +177,18 @@ static int attach_pair(struct resolver *r, struct traced_file *f, const char *pa
 	return 0;
 }
 
-static int link_uprobe_multi(const struct bpf_program *prog, const char *path,
-			     const uint64_t *offsets, const uint64_t *cookies, uint32_t cnt,
-			     uint32_t flags)
-{
-	struct uprobe_multi_attr attr = {
-		.prog_fd = bpf_program__fd(prog),
-		.attach_type = UPROBE_MULTI_ATTACH_TYPE,
-		.path = (uintptr_t)path,
-		.offsets = (uintptr_t)offsets,
-		.cookies = (uintptr_t)cookies,
-		.cnt = cnt,
-		.multi_flags = flags,
-	};
-	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-
-	return fd < 0 ? -errno : fd;
-}
-
 /* Every function of one file in two links; fns[i] (the cookie) is at offsets[i]. */
 static int attach_multi(struct resolver *r, struct traced_file *f, const char *path,
 			const uint64_t *offsets, const uint64_t *fns, uint32_t n)
 {
 	int ret, entry;
 
-	ret = link_uprobe_multi(r->skel->progs.leave_multi, path, offsets, NULL, n,
-				UPROBE_MULTI_RETURN);
+	ret = uprobe_multi_link(bpf_program__fd(r->skel->progs.leave_multi), path, offsets, NULL,
+				n, UPROBE_MULTI_RETURN);
 	if (ret < 0)
 		return ret;
-	entry = link_uprobe_multi(r->skel->progs.enter_multi, path, offsets, fns, n, 0);
+	entry = uprobe_multi_link(bpf_program__fd(r->skel->progs.enter_multi), path, offsets, fns,
+				  n, 0);
 	if (entry < 0) {
 		close(ret);
 		return entry;
@@ -601,47 +566,30 @@ static bool is_multi_program(const struct resolver_bpf *skel, const struct bpf_p
 	return prog == skel->progs.enter_multi || prog == skel->progs.leave_multi;
 }
 
-/* Loads the uprobe_multi programs, or on kernels that refuse them (before 6.6) the
- * per-function ones. */
-static int load(struct resolver *r, struct wire *w)
+/* The uprobe_multi programs where the kernel has the links, else the per-function ones. */
+static int load(struct resolver *r, struct wire *w, bool multi)
 {
-	for (int multi = 1; multi >= 0; multi--) {
-		struct bpf_program *prog;
-		libbpf_print_fn_t print;
-		int err;
+	struct bpf_program *prog;
+	int err;
 
-		r->skel = resolver_bpf__open();
-		if (!r->skel)
-			return -errno;
-		bpf_object__for_each_program(prog, r->skel->obj) {
-			bpf_program__set_autoload(prog, is_multi_program(r->skel, prog) == multi);
-			if (!is_multi_program(r->skel, prog))
-				continue;
+	r->skel = resolver_bpf__open();
+	if (!r->skel)
+		return -errno;
+	bpf_object__for_each_program(prog, r->skel->obj) {
+		bpf_program__set_autoload(prog, is_multi_program(r->skel, prog) == multi);
+		if (is_multi_program(r->skel, prog))
 			bpf_program__set_expected_attach_type(prog, UPROBE_MULTI_ATTACH_TYPE);
-		}
-		err = wire_share_maps(w, r->skel->obj);
-		/* Older kernels refuse: keep that verifier noise out of the log. */
-		print = libbpf_set_print(NULL);
-		if (!multi || log_verbose)
-			libbpf_set_print(print);
-		err = err ?: resolver_bpf__load(r->skel);
-		libbpf_set_print(print);
-		if (!err) {
-			r->multi = multi;
-			return 0;
-		}
-		resolver_bpf__destroy(r->skel);
-		r->skel = NULL;
-		if (!multi)
-			return err;
-		log_debug("resolver: no uprobe_multi links here, one uprobe per function instead");
 	}
-	return -EINVAL;
+	err = wire_share_maps(w, r->skel->obj);
+	if (err)
+		return err;
+	r->multi = multi;
+	return resolver_bpf__load(r->skel);
 }
 
-static int start(struct resolver *r, struct wire *w)
+static int start(struct resolver *r, struct wire *w, bool multi)
 {
-	int err = load(r, w);
+	int err = load(r, w, multi);
 
 	if (err)
 		return err;
@@ -707,9 +655,10 @@ int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resol
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = start(r, w);
+	err = start(r, w, opts->features->has[FEATURE_UPROBE_MULTI]);
 	if (err) {
-		log_warnx("resolver: loading the resolver call programs: %s", strerror(-err));
+		log_warnx("resolver: loading the resolver call programs (%s variant) failed: %s",
+			  r->multi ? "uprobe_multi" : "per-function", strerror(-err));
 		goto cleanup;
 	}
 	/* Hooks before scans, so that no program or file slips between scan and hook: the exec

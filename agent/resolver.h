@@ -15,6 +15,7 @@
 #include "libwatch.h"
 #include "stats.h"
 
+struct features;
 struct wire;
 struct resolver;
 
@@ -23,6 +24,7 @@ struct resolver_opts {
 	enum exechook_kind exec_hook;   /* EXECHOOK_AUTO: the first the kernel allows */
 	const char *const *lib_roots;   /* watched besides libwatch_default_roots */
 	size_t n_lib_roots;
+	const struct features *features; /* uprobe_multi or per-function programs */
 };
 
 /* Loads the programs into the capture's maps (one ring buffer, one socket owner table: calls

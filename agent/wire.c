@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "sockowner.skel.h"
@@ -86,50 +87,30 @@ static int find_cgroup2_root(char *out)
 	return 0;
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !log_verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
 static void set_ports(volatile __u16 *dst, const uint16_t *ports)
 {
 	for (int i = 0; i < DV_MAX_PORTS; i++)
 		dst[i] = ports[i];
 }
 
-/* Loads the wire skeleton, first asking for the task helpers in the egress program; kernels
- * that refuse them (before they reached cgroup_skb) get the program without. */
+/* The capture programs in the variant of the kernel's features; with the task helpers in
+ * cgroup_skb the egress program attributes packets of sockets no socket hook saw. */
 static int load_wire(struct wire *w, const struct wire_opts *opts)
 {
-	for (int with_task = 1; with_task >= 0; with_task--) {
-		int err;
+	bool task = opts->features->has[FEATURE_SKB_TASK_HELPERS];
+	int err;
 
-		w->wire_skel = wire_bpf__open();
-		if (!w->wire_skel)
-			return -errno;
-		set_ports(w->wire_skel->rodata->dns_ports, opts->ports);
-		w->wire_skel->rodata->have_task_helpers = with_task;
-		w->wire_skel->rodata->egress_task_owner = with_task;
-		err = bpf_map__set_max_entries(w->wire_skel->maps.events, opts->ringbuf_bytes);
-		if (err)
-			return err;
-		/* Retries are expected on old kernels: keep their verifier noise out of the log. */
-		libbpf_set_print(with_task && !log_verbose ? NULL : libbpf_print);
-		err = wire_bpf__load(w->wire_skel);
-		libbpf_set_print(libbpf_print);
-		if (!err) {
-			w->features.task_helpers_in_egress = with_task;
-			return 0;
-		}
-		wire_bpf__destroy(w->wire_skel);
-		w->wire_skel = NULL;
-		if (!with_task)
-			return err;
-		log_debug("wire programs refused the task helpers, loading without");
-	}
-	return -EINVAL;
+	w->wire_skel = wire_bpf__open();
+	if (!w->wire_skel)
+		return -errno;
+	set_ports(w->wire_skel->rodata->dns_ports, opts->ports);
+	w->wire_skel->rodata->have_task_helpers = task;
+	w->wire_skel->rodata->egress_task_owner = task;
+	err = bpf_map__set_max_entries(w->wire_skel->maps.events, opts->ringbuf_bytes);
+	if (err)
+		return err;
+	w->features.task_helpers_in_egress = task;
+	return wire_bpf__load(w->wire_skel);
 }
 
 int wire_share_maps(const struct wire *w, struct bpf_object *obj)
@@ -152,34 +133,22 @@ int wire_share_maps(const struct wire *w, struct bpf_object *obj)
 	return 0;
 }
 
+/* The socket owner programs in the variant of the kernel's features, into the capture's maps. */
 static int load_owner(struct wire *w, const struct wire_opts *opts)
 {
-	for (int with_task = 1; with_task >= 0; with_task--) {
-		struct sockowner_bpf *s;
-		int err;
+	bool task = opts->features->has[FEATURE_SOCK_TASK_HELPERS];
+	int err;
 
-		s = sockowner_bpf__open();
-		if (!s)
-			return -errno;
-		set_ports(s->rodata->dns_ports, opts->ports);
-		s->rodata->have_task_helpers = with_task;
-		err = wire_share_maps(w, s->obj);
-		if (!err) {
-			libbpf_set_print(with_task && !log_verbose ? NULL : libbpf_print);
-			err = sockowner_bpf__load(s);
-			libbpf_set_print(libbpf_print);
-		}
-		if (!err) {
-			w->owner_skel = s;
-			w->features.task_helpers_in_sock_hooks = with_task;
-			return 0;
-		}
-		sockowner_bpf__destroy(s);
-		if (!with_task)
-			return err;
-		log_debug("socket hooks refused the task helpers, loading without");
-	}
-	return -EINVAL;
+	w->owner_skel = sockowner_bpf__open();
+	if (!w->owner_skel)
+		return -errno;
+	set_ports(w->owner_skel->rodata->dns_ports, opts->ports);
+	w->owner_skel->rodata->have_task_helpers = task;
+	err = wire_share_maps(w, w->owner_skel->obj);
+	if (err)
+		return err;
+	w->features.task_helpers_in_sock_hooks = task;
+	return sockowner_bpf__load(w->owner_skel);
 }
 
 static int attach(struct wire *w, struct bpf_program *prog)
@@ -235,7 +204,6 @@ int wire_open(const struct wire_opts *opts, struct wire **out)
 	if (!w)
 		return -ENOMEM;
 	w->cgroup_fd = -1;
-	libbpf_set_print(libbpf_print);
 
 	if (opts->cgroup_path)
 		snprintf(w->cgroup_path, sizeof(w->cgroup_path), "%s", opts->cgroup_path);

@@ -9,10 +9,13 @@
 #include "dnsvigil.h"
 #include "stats.h"
 
+struct features;
+
 struct wire_opts {
 	uint16_t ports[DV_MAX_PORTS]; /* 0 = unused slot */
 	size_t ringbuf_bytes;         /* power of two, >= page size */
 	const char *cgroup_path;      /* NULL: the cgroup v2 root, found or mounted */
+	const struct features *features; /* which variant of each program to load */
 };
 
 /* Called for a ring-buffer record of the kind it was set for (wire_on), in ring order: a
@@ -22,7 +25,9 @@ typedef void (*wire_record_fn)(void *ctx, const void *rec);
 
 struct wire;
 
-/* Loads, attaches and returns 0 with *out set, or a negative errno after logging why. */
+/* Loads the programs once, in the variants opts->features chose, and attaches them. Returns 0
+ * with *out set, or a negative errno after logging why (a program the verifier refused: with
+ * its log, through libbpf's print callback). */
 int wire_open(const struct wire_opts *opts, struct wire **out);
 /* Where records of one kind go, set before the first wire_consume. Only the programs of a
  * component that set its handler (capture, resolver) produce a kind: no record goes
@@ -55,7 +60,7 @@ int wire_owner_lookup(struct wire *w, uint64_t cookie, struct dv_owner *owner);
 /* Records an owner found in /proc; never overwrites what a kernel hook recorded. */
 int wire_owner_add(struct wire *w, uint64_t cookie, const struct dv_owner *owner);
 
-/* What the kernel allowed, for the startup log and the stats. */
+/* The variants loaded, for the startup log and the stats. */
 struct wire_features {
 	bool task_helpers_in_sock_hooks;
 	bool task_helpers_in_egress;

@@ -1,8 +1,12 @@
 /* The wire programs on canned frames through bpf_prog_test_run_opts: which packets produce
- * records, and what the records hold. Needs root (BPF); no attachment is made. */
+ * records, and what the records hold. Needs root (BPF). The kernel feature probes, and the
+ * program variants wire_open() loads for them: attached to an empty cgroup of the test's own,
+ * run on frames and by a child process moved into it. */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -13,10 +17,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "dnsvigil.h"
+#include "kernel_features.h"
+#include "mountinfo.h"
+#include "wire.h"
 #include "wire.skel.h"
 
 #define MAX_RECORDS 256
@@ -159,14 +171,19 @@ static void build_v6(struct frame *f, int proto, uint16_t sport, uint16_t dport,
 	f->len = ETH_HLEN + sizeof(*ip6) + ext_len + l4len;
 }
 
-static void run(struct fixture *fx, struct bpf_program *prog, struct frame *f)
+static void run_fd(int prog_fd, struct frame *f)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->b, .data_size_in = f->len,
 		    .repeat = 1);
 
-	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
 	/* cgroup_skb: 1 = pass. The agent never drops a packet. */
 	assert_int_equal(opts.retval, 1);
+}
+
+static void run(struct fixture *fx, struct bpf_program *prog, struct frame *f)
+{
+	run_fd(bpf_program__fd(prog), f);
 	ring_buffer__consume(fx->rb);
 }
 
@@ -425,6 +442,222 @@ static void truncated_udp_header_is_passed_and_ignored(void **state)
 	assert_int_equal(fx->cap.n, 0);
 }
 
+/* The agent's programs as wire_open() loads them for the features left on, attached to a
+ * cgroup of our own that no other process is in. */
+struct agent {
+	struct features features;
+	struct wire *w;
+	struct captured cap;
+	char cgroup[512];
+	int cgroup_fd;
+};
+
+static void on_wire_record(void *ctx, const void *rec)
+{
+	struct captured *cap = ctx;
+	const struct dv_pkt_hdr *h = rec;
+
+	if (h->kind == DV_REC_PKT && cap->n < MAX_RECORDS)
+		memcpy(&cap->recs[cap->n++], h, sizeof(*h) + h->chunk_len);
+}
+
+static int setup_agent(void **state, unsigned int disabled)
+{
+	static struct agent a;
+	struct wire_opts opts = { .ports = { 53 }, .ringbuf_bytes = 1 << 20 };
+	char root[256];
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(features_probe(disabled, &a.features), 0);
+	assert_int_equal(mountinfo_find(AT_FDCWD, "/proc/self/mountinfo", "cgroup2", root,
+					sizeof(root)),
+			 0);
+	snprintf(a.cgroup, sizeof(a.cgroup), "%s/dnsvigil-test-%d", root, (int)getpid());
+	assert_int_equal(mkdir(a.cgroup, 0755), 0);
+	a.cgroup_fd = open(a.cgroup, O_RDONLY | O_DIRECTORY);
+	assert_true(a.cgroup_fd >= 0);
+	opts.cgroup_path = a.cgroup;
+	opts.features = &a.features;
+	err = wire_open(&opts, &a.w);
+	if (!err)
+		wire_on(a.w, DV_REC_PKT, on_wire_record, &a.cap);
+	if (err) {
+		close(a.cgroup_fd);
+		rmdir(a.cgroup);
+	}
+	assert_int_equal(err, 0);
+	*state = &a;
+	return 0;
+}
+
+static int setup_agent_full(void **state)
+{
+	return setup_agent(state, 0);
+}
+
+static int setup_agent_reduced(void **state)
+{
+	return setup_agent(state, 1u << FEATURE_SOCK_TASK_HELPERS |
+					  1u << FEATURE_SKB_TASK_HELPERS);
+}
+
+static int teardown_agent(void **state)
+{
+	struct agent *a = *state;
+
+	wire_close(a->w);
+	close(a->cgroup_fd);
+	return rmdir(a->cgroup);
+}
+
+/* Our egress program: the only one attached to our cgroup. */
+static int egress_fd(const struct agent *a)
+{
+	__u32 ids[4], n = 4;
+
+	assert_int_equal(bpf_prog_query(a->cgroup_fd, BPF_CGROUP_INET_EGRESS, 0, NULL, ids, &n),
+			 0);
+	assert_int_equal(n, 1);
+	return bpf_prog_get_fd_by_id(ids[0]);
+}
+
+static void udp4_query_through_the_agents_egress(struct agent *a)
+{
+	static struct frame f;
+	int fd = egress_fd(a);
+
+	assert_true(fd >= 0);
+	build_v4(&f, IPPROTO_UDP, 40000, 53, 0, 0, dns_query, sizeof(dns_query), 0);
+	run_fd(fd, &f);
+	close(fd);
+	assert_true(wire_consume(a->w) >= 1);
+	assert_int_equal(a->cap.n, 1);
+	assert_int_equal(a->cap.recs[0].hdr.dport, 53);
+	assert_memory_equal(a->cap.recs[0].data, dns_query, sizeof(dns_query));
+}
+
+/* What the socket hooks recorded for a UDP socket that a child process in our cgroup connected
+ * to 127.0.0.1:53 (a connect sends nothing): an owner from the connect, with the uid and gid
+ * that every variant records. Returns the child's pid. */
+static pid_t connect_from_our_cgroup(struct agent *a, struct dv_owner *owner)
+{
+	int cookie_pipe[2], hold_pipe[2], status, err = -EPIPE;
+	uint64_t cookie;
+	char procs[600];
+	pid_t child;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", a->cgroup);
+	assert_int_equal(pipe(cookie_pipe), 0);
+	assert_int_equal(pipe(hold_pipe), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct sockaddr_in dns = { .sin_family = AF_INET, .sin_port = htons(53),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(cookie);
+		int procs_fd = open(procs, O_WRONLY), sock;
+
+		/* "0": the writing process */
+		if (procs_fd < 0 || write(procs_fd, "0", 1) != 1)
+			_exit(1);
+		sock = socket(AF_INET, SOCK_DGRAM, 0);
+		if (sock < 0 || connect(sock, (struct sockaddr *)&dns, sizeof(dns)) ||
+		    getsockopt(sock, SOL_SOCKET, SO_COOKIE, &cookie, &len) ||
+		    write(cookie_pipe[1], &cookie, sizeof(cookie)) != sizeof(cookie))
+			_exit(2);
+		/* The socket lives until the parent has looked. */
+		close(hold_pipe[1]);
+		_exit(read(hold_pipe[0], &cookie, 1) == 0 ? 0 : 3);
+	}
+	close(cookie_pipe[1]);
+	close(hold_pipe[0]);
+	if (read(cookie_pipe[0], &cookie, sizeof(cookie)) == sizeof(cookie))
+		err = wire_owner_lookup(a->w, cookie, owner);
+	/* Lets the child go before anything can fail here. */
+	close(hold_pipe[1]);
+	close(cookie_pipe[0]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(err, 0);
+	assert_int_equal(owner->source, DV_OWNER_CONNECT);
+	assert_int_equal(owner->uid, getuid());
+	assert_int_equal(owner->gid, getgid());
+	return child;
+}
+
+static void probes_find_every_feature_on_this_kernel(void **state)
+{
+	struct features f;
+
+	(void)state;
+	assert_int_equal(features_probe(0, &f), 0);
+	for (int i = 0; i < FEATURE_NR; i++) {
+		print_message("%s: %s\n", features_name(i), f.has[i] ? "yes" : "no");
+		assert_true(f.has[i]);
+	}
+}
+
+static void disabled_features_are_missing_without_a_probe(void **state)
+{
+	struct features f;
+
+	(void)state;
+	assert_int_equal(features_probe(1u << FEATURE_UPROBE_MULTI, &f), 0);
+	assert_false(f.has[FEATURE_UPROBE_MULTI]);
+	assert_true(f.has[FEATURE_SOCK_TASK_HELPERS]);
+	assert_true(f.has[FEATURE_SKB_TASK_HELPERS]);
+}
+
+static void egress_with_task_helpers_records_the_sender(void **state)
+{
+	struct agent *a = *state;
+	const struct dv_pkt_hdr *h = &a->cap.recs[0].hdr;
+
+	assert_true(wire_features(a->w)->task_helpers_in_egress);
+	udp4_query_through_the_agents_egress(a);
+	assert_true(h->flags & DV_PKT_OWNER_KNOWN);
+	assert_int_equal(h->owner.source, DV_OWNER_EGRESS);
+	assert_int_equal(h->owner.tgid, getpid());
+	assert_string_equal(h->owner.comm, "test_wire");
+}
+
+static void egress_without_task_helpers_passes_and_records_no_owner(void **state)
+{
+	struct agent *a = *state;
+	const struct dv_pkt_hdr *h = &a->cap.recs[0].hdr;
+
+	assert_false(wire_features(a->w)->task_helpers_in_egress);
+	udp4_query_through_the_agents_egress(a);
+	assert_int_equal(h->flags & DV_PKT_OWNER_KNOWN, 0);
+	assert_true(h->cookie != 0);
+	/* The uid of the socket a test run makes: root's. */
+	assert_int_equal(h->sock_uid, 0);
+}
+
+static void socket_hooks_with_task_helpers_record_the_process(void **state)
+{
+	struct agent *a = *state;
+	struct dv_owner owner;
+	pid_t child = connect_from_our_cgroup(a, &owner);
+
+	assert_true(wire_features(a->w)->task_helpers_in_sock_hooks);
+	assert_int_equal(owner.tgid, child);
+	assert_string_equal(owner.comm, "test_wire");
+}
+
+static void socket_hooks_without_task_helpers_record_uid_and_gid_only(void **state)
+{
+	struct agent *a = *state;
+	struct dv_owner owner;
+
+	connect_from_our_cgroup(a, &owner);
+	assert_false(wire_features(a->w)->task_helpers_in_sock_hooks);
+	assert_int_equal(owner.tgid, 0);
+	assert_string_equal(owner.comm, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,5 +685,21 @@ int main(void)
 						teardown),
 	};
 
-	return cmocka_run_group_tests_name("bpf_wire", tests, NULL, NULL);
+	const struct CMUnitTest agent_tests[] = {
+		cmocka_unit_test(probes_find_every_feature_on_this_kernel),
+		cmocka_unit_test(disabled_features_are_missing_without_a_probe),
+		cmocka_unit_test_setup_teardown(egress_with_task_helpers_records_the_sender,
+						setup_agent_full, teardown_agent),
+		cmocka_unit_test_setup_teardown(
+			egress_without_task_helpers_passes_and_records_no_owner, setup_agent_reduced,
+			teardown_agent),
+		cmocka_unit_test_setup_teardown(socket_hooks_with_task_helpers_record_the_process,
+						setup_agent_full, teardown_agent),
+		cmocka_unit_test_setup_teardown(
+			socket_hooks_without_task_helpers_record_uid_and_gid_only,
+			setup_agent_reduced, teardown_agent),
+	};
+
+	return cmocka_run_group_tests_name("bpf_wire", tests, NULL, NULL) |
+	       cmocka_run_group_tests_name("bpf_features", agent_tests, NULL, NULL);
 }
