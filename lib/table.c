@@ -118,11 +118,6 @@ void table_expire(struct table *t, uint64_t now_ns, table_entry_fn fn, void *ctx
 	}
 }
 
-uint64_t table_stamp(const struct table *t, const void *entry)
-{
-	return t->ttl_ns ? *stamp_of(node_of(t, entry)) : 0;
-}
-
 void *table_oldest(const struct table *t)
 {
 	return t->oldest ? table__entry(t, t->oldest) : NULL;

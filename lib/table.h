@@ -68,6 +68,7 @@ struct table {
 	size_t entry_off;   /* from a node to its entry */
 	size_t key_size;
 	uint64_t seed;
+	uint64_t ttl_ns;
 	/* table.c's alone */
 	uint8_t *nodes;
 	size_t node_size, max_entries, n_used, count;
@@ -75,7 +76,6 @@ struct table {
 	enum table_full when_full;
 	table_entry_fn on_evict;
 	void *ctx;
-	uint64_t ttl_ns;
 };
 
 /* Returns NULL with errno set: EINVAL for options out of range, ENOMEM. */
@@ -134,7 +134,11 @@ void table_remove(struct table *t, void *entry);
 void table_expire(struct table *t, uint64_t now_ns, table_entry_fn fn, void *ctx);
 
 /* The time entry was inserted or last touched; 0 in a table without ttl. */
-uint64_t table_stamp(const struct table *t, const void *entry);
+static inline uint64_t table_stamp(const struct table *t, const void *entry)
+{
+	/* right before the entry, after the node header */
+	return t->ttl_ns ? *((const uint64_t *)entry - 1) : 0;
+}
 
 /* Age order, oldest first; NULL after the newest. Removing the entry at hand is safe when
  * its successor was taken before. */
