@@ -8,10 +8,10 @@ static struct table_node *node_of(const struct table *t, const void *entry)
 	return (struct table_node *)((uint8_t *)entry - t->entry_off);
 }
 
-/* Right after the node header, in tables with a ttl only. */
-static uint64_t *stamp_of(struct table_node *n)
+/* Right before the entry, as table_stamp() reads it; in tables with a ttl only. */
+static uint64_t *stamp_of(const struct table *t, struct table_node *n)
 {
-	return (uint64_t *)(n + 1);
+	return (uint64_t *)table__entry(t, n) - 1;
 }
 
 static void age_append(struct table *t, struct table_node *n, uint64_t now_ns)
@@ -24,7 +24,7 @@ static void age_append(struct table *t, struct table_node *n, uint64_t now_ns)
 		t->oldest = n;
 	t->newest = n;
 	if (t->ttl_ns)
-		*stamp_of(n) = now_ns;
+		*stamp_of(t, n) = now_ns;
 }
 
 static void age_unlink(struct table *t, struct table_node *n)
@@ -111,7 +111,8 @@ void table_expire(struct table *t, uint64_t now_ns, table_entry_fn fn, void *ctx
 
 	if (!t->ttl_ns)
 		return;
-	while ((n = t->oldest) && now_ns >= *stamp_of(n) && now_ns - *stamp_of(n) >= t->ttl_ns) {
+	while ((n = t->oldest) && now_ns >= *stamp_of(t, n) &&
+	       now_ns - *stamp_of(t, n) >= t->ttl_ns) {
 		if (fn)
 			fn(ctx, table__entry(t, n));
 		table_remove(t, table__entry(t, n));

@@ -59,7 +59,7 @@ struct table_node {
 	struct table_node *next, **pprev; /* hash chain */
 	struct table_node *older, *newer; /* age order */
 	uint64_t hash;
-	/* the time of insertion or last touch when the table has a ttl, then the entry */
+	/* then, when the table has a ttl, the time of insertion or last touch; then the entry */
 };
 
 struct table {
@@ -136,7 +136,6 @@ void table_expire(struct table *t, uint64_t now_ns, table_entry_fn fn, void *ctx
 /* The time entry was inserted or last touched; 0 in a table without ttl. */
 static inline uint64_t table_stamp(const struct table *t, const void *entry)
 {
-	/* right before the entry, after the node header */
 	return t->ttl_ns ? *((const uint64_t *)entry - 1) : 0;
 }
 
