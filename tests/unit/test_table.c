@@ -73,6 +73,25 @@ static struct item *get(const struct table *t, uint64_t key)
 	return table_find(t, hash_of(t, key), &key);
 }
 
+/* Keys first..last, inserted in order with value 0, all stamped now_ns. */
+static void put_keys(struct table *t, uint64_t first, uint64_t last, uint64_t now_ns)
+{
+	for (uint64_t k = first; k <= last; k++)
+		assert_non_null(put(t, k, 0, now_ns));
+}
+
+/* The keys given to the callbacks so far, in order: n of them. */
+static void assert_seen(size_t n, ...)
+{
+	va_list ap;
+
+	assert_int_equal(n_seen, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(seen[i], va_arg(ap, int));
+	va_end(ap);
+}
+
 static void insert_find_remove(void **state)
 {
 	struct table *t = new_table(8, TABLE_EVICT, 0);
@@ -90,7 +109,7 @@ static void insert_find_remove(void **state)
 	assert_null(get(t, 1));
 	assert_int_equal(get(t, 2)->value, 200);
 	assert_int_equal(table_count(t), 1);
-	assert_int_equal(n_seen, 0); /* a removal is no eviction */
+	assert_seen(0); /* a removal is no eviction */
 	table_free(t);
 }
 
@@ -115,15 +134,10 @@ static void full_table_evicts_oldest_inserted_first(void **state)
 	struct table *t = new_table(3, TABLE_EVICT, 0);
 
 	(void)state;
-	put(t, 1, 0, 0);
-	put(t, 2, 0, 0);
-	put(t, 3, 0, 0);
-	assert_int_equal(n_seen, 0);
-	put(t, 4, 0, 0);
-	put(t, 5, 0, 0);
-	assert_int_equal(n_seen, 2);
-	assert_int_equal(seen[0], 1);
-	assert_int_equal(seen[1], 2);
+	put_keys(t, 1, 3, 0);
+	assert_seen(0);
+	put_keys(t, 4, 5, 0);
+	assert_seen(2, 1, 2);
 	assert_null(get(t, 1));
 	assert_null(get(t, 2));
 	assert_non_null(get(t, 3));
@@ -137,15 +151,10 @@ static void touched_entry_is_evicted_last(void **state)
 	struct table *t = new_table(3, TABLE_EVICT, 0);
 
 	(void)state;
-	put(t, 1, 0, 0);
-	put(t, 2, 0, 0);
-	put(t, 3, 0, 0);
+	put_keys(t, 1, 3, 0);
 	table_touch(t, get(t, 1), 0); /* 2 is now the least recently used */
-	put(t, 4, 0, 0);
-	put(t, 5, 0, 0);
-	assert_int_equal(n_seen, 2);
-	assert_int_equal(seen[0], 2);
-	assert_int_equal(seen[1], 3);
+	put_keys(t, 4, 5, 0);
+	assert_seen(2, 2, 3);
 	assert_non_null(get(t, 1));
 	table_free(t);
 }
@@ -158,7 +167,7 @@ static void full_table_refuses_and_keeps_its_entries(void **state)
 	put(t, 1, 10, 0);
 	put(t, 2, 20, 0);
 	assert_null(put(t, 3, 30, 0));
-	assert_int_equal(n_seen, 0);
+	assert_seen(0);
 	assert_int_equal(table_count(t), 2);
 	assert_int_equal(get(t, 1)->value, 10);
 	assert_null(get(t, 3));
@@ -179,18 +188,16 @@ static void expire_removes_oldest_first_and_calls_back(void **state)
 	assert_int_equal(table_stamp(t, get(t, 2)), 1010);
 
 	table_expire(t, 1099, record, seen); /* 1 is 99 old */
-	assert_int_equal(n_seen, 0);
+	assert_seen(0);
 	table_expire(t, 1110, record, seen); /* 1 is 110, 2 is 100: both reached the ttl */
-	assert_int_equal(n_seen, 2);
-	assert_int_equal(seen[0], 1);
-	assert_int_equal(seen[1], 2);
+	assert_seen(2, 1, 2);
 	assert_null(get(t, 1));
 	assert_null(get(t, 2));
 	assert_non_null(get(t, 3));
 
 	table_expire(t, 5000, NULL, NULL); /* no callback: removed all the same */
 	assert_int_equal(table_count(t), 0);
-	assert_int_equal(n_seen, 2);
+	assert_seen(2, 1, 2);
 	table_free(t);
 }
 
@@ -204,8 +211,7 @@ static void touch_restamps_for_expiry(void **state)
 	table_touch(t, get(t, 1), 1080);
 	assert_int_equal(table_stamp(t, get(t, 1)), 1080);
 	table_expire(t, 1150, record, seen);
-	assert_int_equal(n_seen, 1);
-	assert_int_equal(seen[0], 2);
+	assert_seen(1, 2);
 	assert_non_null(get(t, 1));
 	table_free(t);
 }
@@ -218,9 +224,9 @@ static void entry_stamped_in_the_future_holds_back_older_ones(void **state)
 	put(t, 1, 0, 2000); /* events are only roughly in time order across CPUs */
 	put(t, 2, 0, 1000);
 	table_expire(t, 1500, record, seen);
-	assert_int_equal(n_seen, 0);
+	assert_seen(0);
 	table_expire(t, 2100, record, seen);
-	assert_int_equal(n_seen, 2);
+	assert_seen(2, 1, 2);
 	table_free(t);
 }
 
@@ -232,7 +238,7 @@ static void table_without_ttl_keeps_no_time_and_expires_nothing(void **state)
 	put(t, 1, 0, 1000);
 	assert_int_equal(table_stamp(t, get(t, 1)), 0);
 	table_expire(t, UINT64_MAX, record, seen);
-	assert_int_equal(n_seen, 0);
+	assert_seen(0);
 	assert_non_null(get(t, 1));
 	table_free(t);
 }
@@ -325,8 +331,7 @@ static void age_order_iteration_survives_removal(void **state)
 	struct item *it, *next;
 
 	(void)state;
-	for (uint64_t k = 1; k <= 5; k++)
-		put(t, k, 0, 0);
+	put_keys(t, 1, 5, 0);
 	table_touch(t, get(t, 2), 0);
 	for (it = table_oldest(t); it; it = next) {
 		next = table_newer(t, it);
@@ -383,11 +388,8 @@ static void table_of_one_entry_evicts_at_each_insert(void **state)
 	struct table *t = new_table(1, TABLE_EVICT, 0);
 
 	(void)state;
-	put(t, 1, 0, 0);
-	put(t, 2, 0, 0);
-	put(t, 3, 0, 0);
-	assert_int_equal(n_seen, 2);
-	assert_int_equal(seen[1], 2);
+	put_keys(t, 1, 3, 0);
+	assert_seen(2, 1, 2);
 	assert_null(get(t, 2));
 	assert_non_null(get(t, 3));
 	assert_int_equal(table_count(t), 1);
