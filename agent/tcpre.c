@@ -449,11 +449,6 @@ const struct tcpre_stats *tcpre_stats(const struct tcpre *t)
 
 struct tcpre *tcpre_new(const struct tcpre_limits *limits)
 {
-	struct table_opts open = { .entry_size = sizeof(struct stream), .when_full = TABLE_EVICT,
-				   .on_evict = evict_stream, .key_size = sizeof(struct stream_key) };
-	struct table_opts closed = { .entry_size = sizeof(struct stream_key),
-				     .key_size = sizeof(struct stream_key),
-				     .when_full = TABLE_EVICT };
 	struct tcpre *t;
 	int err;
 
@@ -474,13 +469,23 @@ struct tcpre *tcpre_new(const struct tcpre_limits *limits)
 		t->lim.idle_timeout_ns = 60 * NSEC_PER_SEC;
 	TAILQ_INIT(&t->holes);
 
-	open.max_entries = closed.max_entries = t->lim.max_streams;
-	open.entry_size += t->lim.meta_size;
-	open.ctx = t;
-	open.ttl_ns = t->lim.idle_timeout_ns;
-	closed.ttl_ns = t->lim.hole_timeout_ns;
-	t->open = table_new(&open);
-	t->closed = t->open ? table_new(&closed) : NULL;
+	t->open = table_new(&(struct table_opts){
+		.max_entries = t->lim.max_streams,
+		.entry_size = sizeof(struct stream) + t->lim.meta_size,
+		.key_size = sizeof(struct stream_key),
+		.when_full = TABLE_EVICT,
+		.on_evict = evict_stream,
+		.ctx = t,
+		.ttl_ns = t->lim.idle_timeout_ns,
+	});
+	if (t->open)
+		t->closed = table_new(&(struct table_opts){
+			.max_entries = t->lim.max_streams,
+			.entry_size = sizeof(struct stream_key),
+			.key_size = sizeof(struct stream_key),
+			.when_full = TABLE_EVICT,
+			.ttl_ns = t->lim.hole_timeout_ns,
+		});
 	if (!t->closed) {
 		err = errno;
 		tcpre_free(t);

@@ -6,7 +6,8 @@
  * table_seed(), and pass the hash to every call: a find that misses and the insert after it
  * hash once. Lookups compare the hash, then the key_size bytes at the entry's start
  * (table_find), or call an equality of the caller's (table_find_eq: a case-insensitive name,
- * a key whose long part lives elsewhere); both are inline, so that the equality is too.
+ * a key whose long part lives elsewhere); both are inline, so that the equality is called
+ * directly or inlined, never through a pointer.
  *
  * Storage is allocated once, at creation: max_entries entries of entry_size bytes, key and
  * value inline, calloc'd so that pages no entry ever used stay non-resident. Nothing is
