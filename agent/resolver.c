@@ -107,7 +107,7 @@ struct resolver {
 	struct exechook *exec_hook; /* NULL: the kernel refused every kind, or none was asked */
 	struct libwatch *libs;      /* NULL: library directories are not watched */
 	struct table *known;        /* of known_file */
-	bool known_full;            /* logged */
+	bool known_full;            /* KNOWN_FILES was reached, and logged */
 	size_t n_gone;              /* traced files gone from disk, still attached */
 	uint64_t gone_check_ns;     /* when to look whether processes still map them */
 	const char *proc_root;

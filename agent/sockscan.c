@@ -60,7 +60,7 @@ struct scan {
 	/* Sockets the dumps listed: inode -> cookie. Cookies start at 1: 0 marks a socket
 	 * reported already, for a lower tgid. */
 	struct table *socks;
-	bool socks_full; /* logged */
+	bool socks_full; /* the bound was reached, and logged */
 	struct table *netns; /* namespaces visited: inode -> unused */
 	uint8_t *buf;           /* netlink receive buffer */
 	size_t buf_size;
@@ -84,7 +84,8 @@ static struct table *ino_table_new(size_t max_entries)
 		.entry_size = sizeof(struct ino_entry),
 		.key_size = sizeof(uint64_t),
 		.when_full = TABLE_REFUSE,
-		/* scanned once: a few chain heads are touched per page of entries, not one */
+		/* sized for 2^20 sockets, most scans see hundreds: one chain head per 8
+		 * entries keeps the pages of heads they touch few */
 		.chain_load = 8,
 	};
 
