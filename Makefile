@@ -191,9 +191,14 @@ $(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c $(wildcard lib/*.h) | $(O
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c lib/dns.c -o $@
 
-bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/resolver/gai-loop
+$(OUTPUT)/bench_match: tests/bench/bench_match.c $(OUTPUT)/agent/match.o $(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/resolver/gai-loop
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
+	$(Q)$(OUTPUT)/bench_match
 
 clean:
 	rm -rf $(OUTPUT)

@@ -4,20 +4,16 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include "hash.h"
+#include "table.h"
 
 /* Names this long or longer (the NUL included) are allocated; shorter ones, which include
  * every ip6.arpa name (73 bytes), live in the entry. */
 #define INLINE_NAME 96
 
-
+/* A pending query; the table keeps its hash, age and first transmission time. */
 struct entry {
-	LIST_ENTRY(entry) chain; /* hash chain, or the free list */
-	TAILQ_ENTRY(entry) age;  /* m->pending, oldest first */
-	uint64_t hash;
-	uint64_t ts_ns;
 	struct net_info net;
 	struct proc_info process; /* strings NULL: they may not outlive the process */
 	uint16_t id, qtype, qclass;
@@ -41,16 +37,8 @@ struct key {
 };
 
 struct match {
-	uint64_t timeout_ns;
-	size_t max_pending;
 	struct match_stats stats;
-	uint64_t seed;
-	struct entry *entries; /* max_pending of them, calloc'd: untouched pages cost nothing */
-	size_t n_used;         /* entries[] touched so far */
-	LIST_HEAD(chain_head, entry) *chains;
-	unsigned int hash_shift;
-	LIST_HEAD(, entry) free;
-	TAILQ_HEAD(, entry) pending;
+	struct table *pending; /* entries, expiring after the timeout */
 };
 
 static size_t ip_len(uint8_t family)
@@ -96,67 +84,54 @@ static int key_of(const struct match *m, struct key *k, const struct net_info *n
 	nums[1] = k->id;
 	nums[2] = k->qtype;
 	nums[3] = k->qclass;
-	k->hash = hash_bytes(m->seed, &k->cookie, sizeof(k->cookie));
+	k->hash = hash_bytes(table_seed(m->pending), &k->cookie, sizeof(k->cookie));
 	k->hash = hash_bytes(k->hash, nums, sizeof(nums));
 	k->hash = hash_bytes(k->hash, k->ip, ip_len(k->family));
 	k->hash = hash_finish(hash_bytes(k->hash, k->qname, len));
 	return 0;
 }
 
-static bool entry_is(const struct entry *e, const struct key *k)
+static bool entry_is(const void *entry, const void *key)
 {
+	const struct entry *e = entry;
+	const struct key *k = key;
 	const uint8_t *ip;
 	uint16_t port;
 
-	if (e->hash != k->hash || e->net.socket_cookie != k->cookie || e->net.family != k->family ||
-	    e->id != k->id || e->qtype != k->qtype || e->qclass != k->qclass ||
-	    e->qname_len != k->qname_len)
+	if (e->net.socket_cookie != k->cookie || e->net.family != k->family || e->id != k->id ||
+	    e->qtype != k->qtype || e->qclass != k->qclass || e->qname_len != k->qname_len)
 		return false;
 	remote_of(&e->net, &ip, &port);
 	return port == k->port && !memcmp(ip, k->ip, ip_len(k->family)) &&
 	       !memcmp(entry_qname(e), k->qname, k->qname_len);
 }
 
-static struct chain_head *chain_of(const struct match *m, uint64_t hash)
-{
-	return &m->chains[hash >> m->hash_shift];
-}
-
 static struct entry *find(const struct match *m, const struct key *k)
 {
-	struct entry *e;
+	return table_find_eq(m->pending, k->hash, entry_is, k);
+}
 
-	LIST_FOREACH(e, chain_of(m, k->hash), chain) {
-		if (entry_is(e, k))
-			return e;
-	}
-	return NULL;
+/* Frees what the entry owns: it leaves the table. */
+static void entry_release(struct match *m, struct entry *e)
+{
+	if (e->qname_len >= INLINE_NAME)
+		free(e->long_name);
+	m->stats.pending--;
 }
 
 static void forget(struct match *m, struct entry *e)
 {
-	if (e->qname_len >= INLINE_NAME)
-		free(e->long_name);
-	LIST_REMOVE(e, chain);
-	TAILQ_REMOVE(&m->pending, e, age);
-	LIST_INSERT_HEAD(&m->free, e, chain);
-	m->stats.pending--;
+	entry_release(m, e);
+	table_remove(m->pending, e);
 }
 
-/* A free entry; when all are pending, the oldest is forgotten for it. */
-static struct entry *entry_new(struct match *m)
+/* The table is full: the oldest pending query makes room. */
+static void evict(void *ctx, void *entry)
 {
-	struct entry *e;
+	struct match *m = ctx;
 
-	if (!LIST_FIRST(&m->free) && m->n_used == m->max_pending) {
-		forget(m, TAILQ_FIRST(&m->pending));
-		m->stats.evicted++;
-	}
-	e = LIST_FIRST(&m->free);
-	if (!e)
-		return &m->entries[m->n_used++];
-	LIST_REMOVE(e, chain);
-	return e;
+	entry_release(m, entry);
+	m->stats.evicted++;
 }
 
 int match_query(struct match *m, const struct net_info *net, const struct proc_info *process,
@@ -183,9 +158,7 @@ int match_query(struct match *m, const struct net_info *net, const struct proc_i
 			return -ENOMEM;
 	}
 
-	e = entry_new(m);
-	e->hash = k.hash;
-	e->ts_ns = ts_ns;
+	e = table_insert(m->pending, k.hash, NULL, ts_ns);
 	e->net = *net;
 	e->process = process ? *process : unknown;
 	e->process.exe = NULL;
@@ -199,8 +172,6 @@ int match_query(struct match *m, const struct net_info *net, const struct proc_i
 	if (long_name)
 		e->long_name = long_name;
 	memcpy(long_name ?: e->inline_name, k.qname, k.qname_len + 1);
-	LIST_INSERT_HEAD(chain_of(m, k.hash), e, chain);
-	TAILQ_INSERT_TAIL(&m->pending, e, age);
 	m->stats.queries++;
 	m->stats.pending++;
 	return 0;
@@ -217,37 +188,49 @@ int64_t match_response(struct match *m, const struct net_info *net, const struct
 		m->stats.unmatched++;
 		return -1;
 	}
-	query_ts_ns = e->ts_ns;
+	query_ts_ns = table_stamp(m->pending, e);
 	forget(m, e);
 	m->stats.matched++;
 	return ts_ns > query_ts_ns ? (int64_t)(ts_ns - query_ts_ns) : 0;
 }
 
+struct expiry {
+	struct match *m;
+	uint64_t now_ns;
+	match_timeout_fn fn;
+	void *ctx;
+};
+
+static void report_timeout(void *ctx, void *entry)
+{
+	struct expiry *x = ctx;
+	struct entry *e = entry;
+	uint64_t ts_ns = table_stamp(x->m->pending, e);
+	struct match_timeout to = {
+		.net = e->net,
+		.process = e->process,
+		.info = {
+			.id = e->id,
+			.qname = entry_qname(e),
+			.qtype = e->qtype,
+			.qclass = e->qclass,
+			.waited_ns = x->now_ns - ts_ns,
+		},
+		.query_ts_ns = ts_ns,
+	};
+
+	x->m->stats.timeouts++;
+	x->fn(x->ctx, &to);
+	entry_release(x->m, e);
+}
+
 void match_expire(struct match *m, uint64_t now_ns, match_timeout_fn fn, void *ctx)
 {
-	struct entry *e;
+	struct expiry x = { .m = m, .now_ns = now_ns, .fn = fn, .ctx = ctx };
 
 	/* In arrival order: one query stamped later than those behind it holds them back,
 	 * by no more than the difference. */
-	while ((e = TAILQ_FIRST(&m->pending)) && now_ns >= e->ts_ns &&
-	       now_ns - e->ts_ns >= m->timeout_ns) {
-		struct match_timeout to = {
-			.net = e->net,
-			.process = e->process,
-			.info = {
-				.id = e->id,
-				.qname = entry_qname(e),
-				.qtype = e->qtype,
-				.qclass = e->qclass,
-				.waited_ns = now_ns - e->ts_ns,
-			},
-			.query_ts_ns = e->ts_ns,
-		};
-
-		m->stats.timeouts++;
-		fn(ctx, &to);
-		forget(m, e);
-	}
+	table_expire(m->pending, now_ns, report_timeout, &x);
 }
 
 const struct match_stats *match_stats(const struct match *m)
@@ -257,36 +240,30 @@ const struct match_stats *match_stats(const struct match *m)
 
 struct match *match_new(uint64_t timeout_ns, size_t max_pending)
 {
-	struct match *m;
-	size_t n_chains = 2;
+	struct match *m = calloc(1, sizeof(*m));
+	struct table_opts opts = {
+		.max_entries = max_pending ?: MATCH_DEFAULT_MAX_PENDING,
+		.entry_size = sizeof(struct entry),
+		.when_full = TABLE_EVICT,
+		.on_evict = evict,
+		.ctx = m,
+		.ttl_ns = timeout_ns ?: MATCH_DEFAULT_TIMEOUT_NS,
+		/* One chain per 8 entries: a full table has short chains, and the chain heads
+		 * of a table in normal use (far from full) stay in cache, which a lookup's
+		 * first read otherwise misses. */
+		.chain_load = 8,
+	};
+	int err;
 
-	if (max_pending > UINT32_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
-	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
-	m->timeout_ns = timeout_ns ?: MATCH_DEFAULT_TIMEOUT_NS;
-	m->max_pending = max_pending ?: MATCH_DEFAULT_MAX_PENDING;
-	m->seed = hash_seed();
-	m->hash_shift = 63;
-	/* One chain per 8 entries: a full table has short chains, and the chain heads of a
-	 * table in normal use (far from full) stay in cache, which a lookup's first read
-	 * otherwise misses. */
-	while (n_chains < m->max_pending / 8) {
-		n_chains *= 2;
-		m->hash_shift--;
-	}
-	m->chains = calloc(n_chains, sizeof(*m->chains));
-	m->entries = calloc(m->max_pending, sizeof(*m->entries));
-	if (!m->chains || !m->entries) {
-		match_free(m);
-		errno = ENOMEM;
+	m->pending = table_new(&opts);
+	if (!m->pending) {
+		err = errno;
+		free(m);
+		errno = err;
 		return NULL;
 	}
-	LIST_INIT(&m->free);
-	TAILQ_INIT(&m->pending);
 	return m;
 }
 
@@ -296,9 +273,8 @@ void match_free(struct match *m)
 
 	if (!m)
 		return;
-	while ((e = TAILQ_FIRST(&m->pending)))
+	while ((e = table_oldest(m->pending)))
 		forget(m, e);
-	free(m->entries);
-	free(m->chains);
+	table_free(m->pending);
 	free(m);
 }

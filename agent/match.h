@@ -7,8 +7,8 @@
  * a response naming another question is no match.
  *
  * Memory: max_pending entries of 288 bytes (18 MiB at the default 65536), calloc'd so that
- * only pages used at the peak become resident; 8 bytes per entry (rounded up to a power of
- * two) for hash chains; and one allocation of up to 1 KiB per pending qname of 96
+ * only pages used at the peak become resident; a chain head of 8 bytes per 8 entries
+ * (rounded up to a power of two); and one allocation of up to 1 KiB per pending qname of 96
  * characters or more. */
 #ifndef DNSVIGIL_MATCH_H
 #define DNSVIGIL_MATCH_H

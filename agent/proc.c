@@ -11,14 +11,14 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "table.h"
 
 #define PROC_RECHECK_NS 1000000000ULL /* age after which an entry is checked against stat */
 #define PROC_GONE_TTL_NS 250000000ULL /* how long "no such process" is believed */
 
+/* In the table, least recently used first. */
 struct proc_entry {
-	struct proc_entry *hnext;       /* hash chain */
-	struct proc_entry *prev, *next; /* LRU list, most recent first */
-	int32_t pid;
+	int32_t pid; /* the key */
 	bool known; /* the process was seen alive: the fields below describe it */
 	int err;    /* why it is not known */
 	uint64_t checked_ns;
@@ -35,11 +35,7 @@ struct proc_entry {
 
 struct proc_cache {
 	int proc_fd;
-	size_t max, used;
-	struct proc_entry *entries;
-	struct proc_entry **buckets;
-	size_t mask;
-	struct proc_entry lru; /* list head: lru.next is the most recently used */
+	struct table *entries;
 };
 
 int proc_open_pid(int proc_fd, pid_t pid)
@@ -418,66 +414,32 @@ static enum staleness entry_staleness(const struct proc_entry *e, const struct p
 	return CHECK;
 }
 
-static struct proc_entry **bucket(struct proc_cache *c, int32_t pid)
+/* The cache is full: the least recently used process makes room. */
+static void evict(void *ctx, void *e)
 {
-	return &c->buckets[(uint32_t)pid & c->mask]; /* pids are handed out in sequence */
-}
-
-static void lru_unlink(struct proc_entry *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-}
-
-static void lru_push_front(struct proc_cache *c, struct proc_entry *e)
-{
-	e->prev = &c->lru;
-	e->next = c->lru.next;
-	c->lru.next->prev = e;
-	c->lru.next = e;
-}
-
-/* A new entry for pid, taking the least recently used one when the cache is full. */
-static struct proc_entry *entry_insert(struct proc_cache *c, int32_t pid)
-{
-	struct proc_entry *e, **pp;
-
-	if (c->used < c->max) {
-		e = &c->entries[c->used++];
-	} else {
-		e = c->lru.prev;
-		for (pp = bucket(c, e->pid); *pp != e; pp = &(*pp)->hnext)
-			;
-		*pp = e->hnext;
-		lru_unlink(e);
-		entry_clear(e);
-	}
-	e->pid = pid;
-	e->cgroup_id = 0;
-	e->hnext = *bucket(c, pid);
-	*bucket(c, pid) = e;
-	lru_push_front(c, e);
-	return e;
+	(void)ctx;
+	entry_clear(e);
 }
 
 int proc_cache_fill(struct proc_cache *c, struct proc_info *p, uint64_t now_ns)
 {
 	enum staleness staleness = RELOAD;
 	struct proc_entry *e;
+	uint64_t hash;
 
 	p->ppid = -1;
 	p->exe = p->cmdline = p->cgroup = p->container_id = NULL;
 	if (p->pid <= 0)
 		return -EINVAL;
 
-	for (e = *bucket(c, p->pid); e && e->pid != p->pid; e = e->hnext)
-		;
+	hash = table_hash(c->entries, &p->pid, sizeof(p->pid));
+	e = table_find(c->entries, hash, &p->pid);
 	if (e) {
-		lru_unlink(e);
-		lru_push_front(c, e);
+		table_touch(c->entries, e, now_ns);
 		staleness = entry_staleness(e, p, now_ns);
 	} else {
-		e = entry_insert(c, p->pid);
+		e = table_insert(c->entries, hash, &p->pid, now_ns);
+		e->cgroup_id = 0;
 	}
 	if (staleness != FRESH)
 		entry_refresh(c, e, staleness == RELOAD, now_ns);
@@ -504,27 +466,25 @@ int proc_cache_fill(struct proc_cache *c, struct proc_info *p, uint64_t now_ns)
 
 struct proc_cache *proc_cache_new(const char *proc_root, size_t max_entries)
 {
+	struct table_opts opts = {
+		.max_entries = max_entries,
+		.entry_size = sizeof(struct proc_entry),
+		.key_size = sizeof(int32_t),
+		.when_full = TABLE_EVICT,
+		.on_evict = evict,
+	};
 	struct proc_cache *c;
-	size_t nbuckets = 1;
 	int err;
 
-	if (!max_entries) {
-		errno = EINVAL;
-		return NULL;
-	}
-	while (nbuckets < max_entries)
-		nbuckets <<= 1;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->max = max_entries;
-	c->mask = nbuckets - 1;
-	c->lru.next = c->lru.prev = &c->lru;
-	c->entries = calloc(max_entries, sizeof(*c->entries));
-	c->buckets = calloc(nbuckets, sizeof(*c->buckets));
-	c->proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!c->entries || !c->buckets || c->proc_fd < 0) {
-		err = c->proc_fd < 0 ? errno : ENOMEM;
+	c->proc_fd = -1;
+	c->entries = table_new(&opts);
+	if (c->entries)
+		c->proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->proc_fd < 0) {
+		err = errno;
 		proc_cache_free(c);
 		errno = err;
 		return NULL;
@@ -534,15 +494,14 @@ struct proc_cache *proc_cache_new(const char *proc_root, size_t max_entries)
 
 void proc_cache_free(struct proc_cache *c)
 {
-	size_t i;
+	struct proc_entry *e;
 
 	if (!c)
 		return;
-	for (i = 0; i < c->used; i++)
-		free(c->entries[i].strs);
+	for (e = c->entries ? table_oldest(c->entries) : NULL; e; e = table_newer(c->entries, e))
+		free(e->strs);
 	if (c->proc_fd >= 0)
 		close(c->proc_fd);
-	free(c->entries);
-	free(c->buckets);
+	table_free(c->entries);
 	free(c);
 }

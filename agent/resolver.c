@@ -19,11 +19,11 @@
 #include "libc.h"
 #include "libwatch.h"
 #include "mountinfo.h"
-#include "hash.h"
 #include "kernel_features.h"
 #include "log.h"
 #include "proc.h"
 #include "resolver.skel.h"
+#include "table.h"
 #include "uprobe_multi.h"
 #include "wire.h"
 
@@ -35,9 +35,8 @@
 static const uint64_t recheck_delay_ns[] = { 20000000, 100000000, 500000000 };
 #define RECHECK_SLOTS 256
 /* A program (executable inode) already looked at in the same mount namespace brings the same
- * libraries: not looked at again for a while. */
-#define EXEC_SEEN_SLOTS 4096 /* power of two */
-#define EXEC_SEEN_PROBES 8
+ * libraries: not looked at again for a while. The oldest is forgotten to make room. */
+#define EXEC_SEEN_SLOTS 4096
 #define EXEC_SEEN_TTL_NS (60ull * 1000000000)
 /* A library file removed from disk is detached once no process maps it: looked at shortly
  * after (a layer goes with all its files at once), then again while some process does. */
@@ -62,11 +61,15 @@ struct traced_file {
 /* A device and inode looked at: a file traced, one with nothing to trace (file NULL: not a
  * C library of this machine, unreadable), or an overlay's view of a traced file (stat and
  * maps show the overlay's own device and inode; uprobes are on the layer file's). A host has
- * a few hundred at most (one C library per image layer): a list will do. */
+ * a few hundred at most (one C library per image layer, one view per container); files
+ * beyond KNOWN_FILES are not traced, and counted in attach_failures. */
 struct known_file {
-	uint64_t dev, ino;
+	uint64_t dev, ino; /* the key */
 	struct traced_file *file;
 };
+
+#define KNOWN_KEY_SIZE offsetof(struct known_file, file)
+#define KNOWN_FILES 16384
 
 struct recheck {
 	pid_t pid;
@@ -76,7 +79,6 @@ struct recheck {
 
 struct exec_seen {
 	uint64_t exe_dev, exe_ino, mnt_ns;
-	uint64_t ts_ns; /* 0: empty */
 };
 
 struct resolver_stats {
@@ -101,44 +103,45 @@ struct resolver {
 	struct bpf_program *enter[DV_FN_NR];
 	struct exechook *exec_hook; /* NULL: the kernel refused every kind, or none was asked */
 	struct libwatch *libs;      /* NULL: library directories are not watched */
-	struct known_file *known;
-	size_t n_known, cap_known;
+	struct table *known;        /* of known_file */
+	bool known_full;            /* KNOWN_FILES was reached, and logged */
 	size_t n_gone;              /* traced files gone from disk, still attached */
 	uint64_t gone_check_ns;     /* when to look whether processes still map them */
 	const char *proc_root;
 	int proc_fd;
 	struct recheck rechecks[RECHECK_SLOTS];
 	size_t n_rechecks;
-	struct exec_seen *seen;
+	struct table *seen;         /* of exec_seen */
 	struct resolver_stats stats;
 };
 
+static uint64_t known_hash(const struct resolver *r, const struct known_file *key)
+{
+	return table_hash(r->known, key, KNOWN_KEY_SIZE);
+}
+
 static struct known_file *find_known(const struct resolver *r, uint64_t dev, uint64_t ino)
 {
-	for (size_t i = 0; i < r->n_known; i++)
-		if (r->known[i].dev == dev && r->known[i].ino == ino)
-			return &r->known[i];
-	return NULL;
+	struct known_file key = { .dev = dev, .ino = ino };
+
+	return table_find(r->known, known_hash(r, &key), &key);
 }
 
 static int add_known(struct resolver *r, uint64_t dev, uint64_t ino, struct traced_file *file)
 {
-	if (r->n_known == r->cap_known) {
-		size_t cap = r->cap_known ? 2 * r->cap_known : 64;
-		void *known = realloc(r->known, cap * sizeof(*r->known));
+	struct known_file key = { .dev = dev, .ino = ino }, *k;
 
-		if (!known)
-			return -ENOMEM;
-		r->known = known;
-		r->cap_known = cap;
+	k = table_insert(r->known, known_hash(r, &key), &key, 0);
+	if (!k) {
+		r->stats.attach_failures++;
+		if (!r->known_full)
+			log_warnx("resolver: more than %u library files known: the others are not "
+				  "traced", KNOWN_FILES);
+		r->known_full = true;
+		return -ENOSPC;
 	}
-	r->known[r->n_known++] = (struct known_file){ .dev = dev, .ino = ino, .file = file };
+	k->file = file;
 	return 0;
-}
-
-static void forget_known(struct resolver *r, struct known_file *k)
-{
-	*k = r->known[--r->n_known];
 }
 
 static void detach(struct traced_file *f)
@@ -318,7 +321,7 @@ static int overlay_layer_file(const struct resolver *r, pid_t pid, const struct 
 }
 
 /* The file dev/ino at path, attached unless it was looked at before, in *file (NULL when it
- * has nothing to trace). Returns 0 or -ENOMEM. */
+ * has nothing to trace). Returns 0, or -ENOSPC when no more files can be known. */
 static int trace_file(struct resolver *r, const char *path, const char *shown,
 		      enum libc_kind kind, uint64_t dev, uint64_t ino, const char *where,
 		      struct traced_file **file)
@@ -390,7 +393,7 @@ static void on_disk_gone(void *ctx, uint64_t dev, uint64_t ino, const char *path
 		return;
 	/* Nothing holds an untraced inode: its number may come back for another file. */
 	if (!k->file) {
-		forget_known(r, k);
+		table_remove(r->known, k);
 		return;
 	}
 	if (k->file->gone)
@@ -424,19 +427,19 @@ static int mark_process(void *ctx, pid_t pid)
  * their entries: overlay views share their layer file, detached once, with its last entry. */
 static void drop_files(struct resolver *r, bool at_exit)
 {
-	size_t kept = 0;
+	struct known_file *k, *next;
 
-	for (size_t i = 0; i < r->n_known; i++) {
-		struct traced_file *f = r->known[i].file;
+	for (k = table_oldest(r->known); k; k = next) {
+		struct traced_file *f = k->file;
 		bool last = true;
 
-		if (!f || !(at_exit || (f->gone && !f->mapped))) {
-			r->known[kept++] = r->known[i];
+		next = table_newer(r->known, k);
+		if (!f || !(at_exit || (f->gone && !f->mapped)))
 			continue;
-		}
-		/* Entries after i are not moved yet. */
-		for (size_t j = i + 1; last && j < r->n_known; j++)
-			last = r->known[j].file != f;
+		/* Entries after k are not removed yet. */
+		for (const struct known_file *j = next; last && j; j = table_newer(r->known, j))
+			last = j->file != f;
+		table_remove(r->known, k);
 		if (!last)
 			continue;
 		if (!at_exit) {
@@ -448,15 +451,16 @@ static void drop_files(struct resolver *r, bool at_exit)
 		}
 		detach(f);
 	}
-	r->n_known = kept;
 }
 
 /* Detaches the files gone from disk that no process maps any more. */
 static void check_gone(struct resolver *r, uint64_t now)
 {
-	for (size_t i = 0; i < r->n_known; i++)
-		if (r->known[i].file)
-			r->known[i].file->mapped = false;
+	struct known_file *k;
+
+	for (k = table_oldest(r->known); k; k = table_newer(r->known, k))
+		if (k->file)
+			k->file->mapped = false;
 	if (proc_for_each_pid(r->proc_fd, mark_process, r))
 		return;
 	drop_files(r, false);
@@ -472,19 +476,11 @@ static int scan_process(void *ctx, pid_t pid)
 	return err == -ENOMEM ? err : 0;
 }
 
-static uint64_t hash3(uint64_t a, uint64_t b, uint64_t c)
-{
-	const uint64_t v[3] = { a, b, c };
-
-	/* Unseeded: devices, inodes and namespaces are not the network's to choose. */
-	return hash_finish(hash_bytes(0, v, sizeof(v)));
-}
-
 /* Whether pid's executable was looked at in its mount namespace within EXEC_SEEN_TTL_NS;
  * remembers it when not. The TTL lets a library upgraded under the same program be found. */
 static bool exec_seen(struct resolver *r, pid_t pid, uint64_t now)
 {
-	struct exec_seen key = { .ts_ns = now }, *victim = NULL;
+	struct exec_seen key;
 	struct stat exe, mnt;
 	char path[64];
 	uint64_t h;
@@ -495,21 +491,16 @@ static bool exec_seen(struct resolver *r, pid_t pid, uint64_t now)
 	snprintf(path, sizeof(path), "%d/ns/mnt", (int)pid);
 	if (fstatat(r->proc_fd, path, &mnt, 0))
 		return false;
-	key.exe_dev = exe.st_dev;
-	key.exe_ino = exe.st_ino;
-	key.mnt_ns = mnt.st_ino;
-	h = hash3(key.exe_dev, key.exe_ino, key.mnt_ns);
-	for (unsigned int i = 0; i < EXEC_SEEN_PROBES; i++) {
-		struct exec_seen *e = &r->seen[(h + i) & (EXEC_SEEN_SLOTS - 1)];
-
-		if (e->ts_ns && now - e->ts_ns < EXEC_SEEN_TTL_NS && e->exe_dev == key.exe_dev &&
-		    e->exe_ino == key.exe_ino && e->mnt_ns == key.mnt_ns)
-			return true;
-		/* Empty and expired slots have the oldest times. */
-		if (!victim || e->ts_ns < victim->ts_ns)
-			victim = e;
-	}
-	*victim = key;
+	key = (struct exec_seen){
+		.exe_dev = exe.st_dev,
+		.exe_ino = exe.st_ino,
+		.mnt_ns = mnt.st_ino,
+	};
+	h = table_hash(r->seen, &key, sizeof(key));
+	table_expire(r->seen, now, NULL, NULL);
+	if (table_find(r->seen, h, &key))
+		return true;
+	table_insert(r->seen, h, &key, now);
 	return false;
 }
 
@@ -636,6 +627,19 @@ static void watch_libraries(struct resolver *r, const struct resolver_opts *opts
 
 int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resolver **out)
 {
+	struct table_opts seen_opts = {
+		.max_entries = EXEC_SEEN_SLOTS,
+		.entry_size = sizeof(struct exec_seen),
+		.key_size = sizeof(struct exec_seen),
+		.when_full = TABLE_EVICT,
+		.ttl_ns = EXEC_SEEN_TTL_NS,
+	};
+	struct table_opts known_opts = {
+		.max_entries = KNOWN_FILES,
+		.entry_size = sizeof(struct known_file),
+		.key_size = KNOWN_KEY_SIZE,
+		.when_full = TABLE_REFUSE,
+	};
 	struct resolver *r;
 	uint64_t on_disk;
 	int err;
@@ -645,13 +649,14 @@ int resolver_open(struct wire *w, const struct resolver_opts *opts, struct resol
 		return -ENOMEM;
 	r->proc_root = opts->proc_root;
 	r->proc_fd = open(opts->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r->seen = calloc(EXEC_SEEN_SLOTS, sizeof(*r->seen));
+	r->seen = table_new(&seen_opts);
+	r->known = table_new(&known_opts);
 	if (r->proc_fd < 0) {
 		err = -errno;
 		log_warn("resolver: opening %s", opts->proc_root);
 		goto cleanup;
 	}
-	if (!r->seen) {
+	if (!r->seen || !r->known) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -694,14 +699,15 @@ void resolver_close(struct resolver *r)
 		return;
 	if (r->wire)
 		wire_on(r->wire, DV_REC_EXEC, NULL, NULL);
-	drop_files(r, true);
+	if (r->known)
+		drop_files(r, true);
 	libwatch_free(r->libs);
 	exechook_close(r->exec_hook);
 	resolver_bpf__destroy(r->skel);
 	if (r->proc_fd >= 0)
 		close(r->proc_fd);
-	free(r->known);
-	free(r->seen);
+	table_free(r->known);
+	table_free(r->seen);
 	free(r);
 }
 

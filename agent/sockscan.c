@@ -25,10 +25,10 @@
 
 #include "array.h"
 #include "clock.h"
-#include "hash.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "proc.h"
+#include "table.h"
 
 _Static_assert(DV_COMM_LEN == PROC_COMM_LEN, "comm is copied between the two");
 
@@ -36,16 +36,15 @@ _Static_assert(DV_COMM_LEN == PROC_COMM_LEN, "comm is copied between the two");
 /* The kernel sizes a dump's datagrams to the reader's largest recv(), up to 32 KiB: offering
  * that much from the start keeps a dump of thousands of sockets to a few system calls. */
 #define NL_BUF_MIN 32768
+/* Bounds of one scan's tables, far above what hosts hold: a socket or namespace beyond them
+ * is counted in errors. Pages the entries never reach cost nothing. */
+#define MAX_SOCKETS (1u << 20)
+#define MAX_NAMESPACES (1u << 16)
 
-struct ino_slot {
-	uint64_t ino; /* 0: free */
+/* An inode number and what goes with it. */
+struct ino_entry {
+	uint64_t ino;
 	uint64_t value;
-};
-
-/* Open addressing from an inode number (never 0) to a value. */
-struct ino_table {
-	struct ino_slot *slots;
-	size_t cap, len;
 };
 
 struct scan {
@@ -61,8 +60,9 @@ struct scan {
 	ino_t self_ns_ino;
 	/* Sockets the dumps listed: inode -> cookie. Cookies start at 1: 0 marks a socket
 	 * reported already, for a lower tgid. */
-	struct ino_table socks;
-	struct ino_table netns; /* namespaces visited: inode -> unused */
+	struct table *socks;
+	bool socks_full; /* the bound was reached, and logged */
+	struct table *netns; /* namespaces visited: inode -> unused */
 	uint8_t *buf;           /* netlink receive buffer */
 	size_t buf_size;
 	char cgroup2[PATH_MAX]; /* cgroup v2 mount point, "" when none */
@@ -78,48 +78,39 @@ struct holder {
 	struct dv_owner owner;
 };
 
-static struct ino_slot *ino_slot(const struct ino_table *t, uint64_t ino)
+static struct table *ino_table_new(size_t max_entries)
 {
-	size_t i = (ino * HASH_MULTIPLIER) >> 32;
+	struct table_opts opts = {
+		.max_entries = max_entries,
+		.entry_size = sizeof(struct ino_entry),
+		.key_size = sizeof(uint64_t),
+		.when_full = TABLE_REFUSE,
+		/* sized for 2^20 sockets, most scans see hundreds: one chain head per 8
+		 * entries keeps the pages of heads they touch few */
+		.chain_load = 8,
+	};
 
-	for (i &= t->cap - 1; t->slots[i].ino && t->slots[i].ino != ino; i = (i + 1) & (t->cap - 1))
-		;
-	return &t->slots[i];
+	return table_new(&opts);
 }
 
-static struct ino_slot *ino_find(const struct ino_table *t, uint64_t ino)
+static struct ino_entry *ino_find(const struct table *t, uint64_t ino)
 {
-	struct ino_slot *slot;
-
-	if (!t->cap)
-		return NULL;
-	slot = ino_slot(t, ino);
-	return slot->ino ? slot : NULL;
+	return table_find(t, table_hash(t, &ino, sizeof(ino)), &ino);
 }
 
-/* Returns 1 when ino was added with value, 0 when it was there already, or -ENOMEM. */
-static int ino_add(struct ino_table *t, uint64_t ino, uint64_t value)
+/* Returns 1 when ino was added with value, 0 when it was there already, or -ENOSPC when the
+ * table is full. */
+static int ino_add(struct table *t, uint64_t ino, uint64_t value)
 {
-	struct ino_table bigger;
-	struct ino_slot *slot;
+	uint64_t h = table_hash(t, &ino, sizeof(ino));
+	struct ino_entry *e;
 
-	if (2 * (t->len + 1) > t->cap) {
-		bigger.cap = t->cap ? 2 * t->cap : 1024;
-		bigger.len = t->len;
-		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
-		if (!bigger.slots)
-			return -ENOMEM;
-		for (size_t i = 0; i < t->cap; i++)
-			if (t->slots[i].ino)
-				*ino_slot(&bigger, t->slots[i].ino) = t->slots[i];
-		free(t->slots);
-		*t = bigger;
-	}
-	slot = ino_slot(t, ino);
-	if (slot->ino)
+	if (table_find(t, h, &ino))
 		return 0;
-	*slot = (struct ino_slot){ .ino = ino, .value = value };
-	t->len++;
+	e = table_insert(t, h, &ino, 0);
+	if (!e)
+		return -ENOSPC;
+	e->value = value;
 	return 1;
 }
 
@@ -209,9 +200,15 @@ static int add_socket(struct scan *s, const struct inet_diag_msg *d)
 	/* time-wait and request sockets have no file, hence no holder */
 	if (!d->idiag_inode)
 		return 0;
-	added = ino_add(&s->socks, d->idiag_inode, cookie);
-	if (added < 0)
-		return added;
+	added = ino_add(s->socks, d->idiag_inode, cookie);
+	if (added < 0) {
+		s->st->errors++;
+		if (!s->socks_full)
+			log_debug("sockscan: more than %u sockets: the others are not looked for",
+				  MAX_SOCKETS);
+		s->socks_full = true;
+		return 0;
+	}
 	s->st->sockets += added;
 	return 0;
 }
@@ -314,8 +311,12 @@ static int dump_netns(struct scan *s, int ns_fd, ino_t ino)
 	int nl, err = 0;
 
 	/* Visited even when it fails: its other processes must not count it again. */
-	if (ino_add(&s->netns, ino, 0) < 0)
-		return -ENOMEM;
+	if (ino_add(s->netns, ino, 0) < 0) {
+		s->st->errors++;
+		log_debug("sockscan: net:[%ju]: more than %u namespaces", (uintmax_t)ino,
+			  MAX_NAMESPACES);
+		return 0;
+	}
 	nl = diag_socket_in(s, ns_fd, ino == s->self_ns_ino);
 	if (s->stop)
 		return s->stop;
@@ -353,7 +354,7 @@ static int dump_netns(struct scan *s, int ns_fd, ino_t ino)
 static bool new_netns(const struct scan *s, const struct stat *sb)
 {
 	/* a file in /run/netns that is not a mount of one is on another file system */
-	return sb->st_dev == s->nsfs_dev && !ino_find(&s->netns, sb->st_ino);
+	return sb->st_dev == s->nsfs_dev && !ino_find(s->netns, sb->st_ino);
 }
 
 /* Dumps the namespace at path under dirfd (a process's ns/net link, or a bind mount of a
@@ -407,7 +408,7 @@ static int visit_named_netns(struct scan *s)
 static int scan_fd(struct scan *s, struct holder *h, int fd_dir, const char *name)
 {
 	static const char prefix[] = "socket:[";
-	struct ino_slot *sock;
+	struct ino_entry *sock;
 	uint64_t ino, cookie;
 	char link[64], *end;
 	ssize_t n;
@@ -420,7 +421,7 @@ static int scan_fd(struct scan *s, struct holder *h, int fd_dir, const char *nam
 	if (memcmp(link, prefix, sizeof(prefix) - 1))
 		return 0;
 	ino = strtoull(link + sizeof(prefix) - 1, &end, 10);
-	sock = *end == ']' ? ino_find(&s->socks, ino) : NULL;
+	sock = *end == ']' ? ino_find(s->socks, ino) : NULL;
 	if (!sock || !sock->value)
 		return 0; /* not TCP or UDP, or reported for a lower tgid */
 	if (!h->owner_read) {
@@ -501,6 +502,13 @@ int sockscan_run(const char *proc_root, sockscan_fn fn, void *ctx, struct socksc
 	s->ctx = ctx;
 	s->st = st;
 	s->self_ns_fd = -1;
+	s->proc_fd = -1;
+	s->socks = ino_table_new(MAX_SOCKETS);
+	s->netns = ino_table_new(MAX_NAMESPACES);
+	if (!s->socks || !s->netns) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	s->proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->proc_fd < 0) {
 		err = -errno;
@@ -530,8 +538,8 @@ cleanup:
 		close(s->self_ns_fd);
 	if (s->proc_fd >= 0)
 		close(s->proc_fd);
-	free(s->socks.slots);
-	free(s->netns.slots);
+	table_free(s->socks);
+	table_free(s->netns);
 	free(s->buf);
 	free(s);
 	return err;

@@ -19,7 +19,9 @@ struct sockscan_stats {
 	uint32_t reported;   /* sockets passed to the callback */
 	/* Units lost to errors other than exiting: a namespace that could not be entered or
 	 * dumped, a protocol the kernel has no sock_diag module for (in one namespace), a
-	 * process whose fds or /proc files could not be read. Each is logged with -v. */
+	 * process whose fds or /proc files could not be read, a socket or namespace beyond
+	 * what one scan holds (2^20 and 2^16). Each is logged with -v, the sockets beyond
+	 * the bound once a scan. */
 	uint32_t errors;
 };
 

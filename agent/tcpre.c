@@ -9,7 +9,7 @@
 #include <sys/queue.h>
 
 #include "dnsvigil.h"
-#include "hash.h"
+#include "table.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -23,15 +23,20 @@ struct held_seg {
 	uint8_t data[];
 };
 
+/* The tables' key: a tcpre_key without the padding that callers need not zero. */
+struct stream_key {
+	uint64_t cookie;
+	uint64_t direction;
+};
+
+/* An open stream, in t->open: the table orders streams by their last segment (the least
+ * recently used first) and stamps them with its time. */
 struct stream {
-	LIST_ENTRY(stream) chain; /* hash chain, or the free list */
-	TAILQ_ENTRY(stream) age;  /* t->open (least recently used first) or t->closed */
+	struct stream_key key;
 	TAILQ_ENTRY(stream) hole; /* t->holes, while in_holes */
-	struct tcpre_key key;
-	bool closed;   /* by FIN or RST: later segments are retransmissions */
+	bool closed;   /* by FIN or RST just now: stream_retire() moves it to t->closed */
 	bool in_holes;
 	uint32_t next_seq; /* the next byte in sequence order */
-	uint64_t last_ns;  /* last segment */
 	uint64_t hole_ns;  /* held data has waited since then for in-order progress */
 	struct held_seg *held;
 	size_t held_bytes;
@@ -41,18 +46,17 @@ struct stream {
 	uint16_t have;    /* bytes gathered in body */
 	uint16_t skip;    /* bytes left of a message dropped for lack of room */
 	uint8_t *body;    /* a message spanning segments, gathered */
+	uint8_t meta[];   /* lim.meta_size bytes */
 };
 
 struct tcpre {
 	struct tcpre_limits lim;
 	struct tcpre_stats stats;
-	struct stream *streams; /* lim.max_streams of them */
-	size_t n_used;          /* streams[] touched so far; the rest was never used */
-	uint8_t *meta;          /* lim.meta_size bytes per stream */
-	LIST_HEAD(chain_head, stream) *chains;
-	unsigned int hash_shift;
-	LIST_HEAD(, stream) free;
-	TAILQ_HEAD(, stream) open, closed, holes;
+	struct table *open;   /* streams, forgotten after idle_timeout_ns */
+	/* Keys of streams ended by FIN or RST, remembered for hole_timeout_ns to ignore their
+	 * retransmissions. A table of their own: they never take an open stream's room. */
+	struct table *closed;
+	TAILQ_HEAD(, stream) holes;
 };
 
 static bool seq_after(uint32_t a, uint32_t b)
@@ -70,14 +74,6 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static struct chain_head *chain_of(const struct tcpre *t, const struct tcpre_key *key)
-{
-	/* Fibonacci hashing: cookies come from a counter, the product's top bits spread them. */
-	uint64_t h = (key->cookie << 1 ^ key->direction) * HASH_MULTIPLIER;
-
-	return &t->chains[h >> t->hash_shift];
-}
-
 static bool charge(struct tcpre *t, size_t n)
 {
 	if (t->stats.buffered_bytes + n > t->lim.max_buffered)
@@ -91,9 +87,9 @@ static void uncharge(struct tcpre *t, size_t n)
 	t->stats.buffered_bytes -= n;
 }
 
-static void *stream_meta(const struct tcpre *t, const struct stream *s)
+static const void *stream_meta(const struct tcpre *t, const struct stream *s)
 {
-	return t->meta ? t->meta + (size_t)(s - t->streams) * t->lim.meta_size : NULL;
+	return t->lim.meta_size ? s->meta : NULL;
 }
 
 static bool in_message(const struct stream *s)
@@ -148,68 +144,59 @@ static void stream_clear(struct tcpre *t, struct stream *s)
 	framing_reset(t, s);
 }
 
-/* Ends a stream on FIN or RST. It stays known as closed for a while so that retransmissions
- * of its last segments are not taken for a new stream. */
+/* Ends a stream on FIN or RST; stream_retire() takes it out of the open streams once the
+ * segment is done with. */
 static void stream_close(struct tcpre *t, struct stream *s)
 {
 	if (in_message(s))
 		t->stats.incomplete_at_close++;
 	stream_clear(t, s);
 	s->closed = true;
-	TAILQ_REMOVE(&t->open, s, age);
-	TAILQ_INSERT_TAIL(&t->closed, s, age);
+}
+
+/* A closed stream stays known, without its buffers, for a while, so that retransmissions of
+ * its last segments are not taken for a new stream. The oldest closed one makes room. */
+static void stream_retire(struct tcpre *t, struct stream *s)
+{
+	table_insert(t->closed, table_hash(t->closed, &s->key, sizeof(s->key)), &s->key,
+		     table_stamp(t->open, s));
+	table_remove(t->open, s);
 	t->stats.streams--;
 }
 
-static void stream_release(struct tcpre *t, struct stream *s)
+/* An open stream leaves the table (evicted or idle): its buffers go. */
+static void stream_forget(struct tcpre *t, struct stream *s)
 {
-	if (s->closed) {
-		TAILQ_REMOVE(&t->closed, s, age);
-	} else {
-		stream_clear(t, s);
-		TAILQ_REMOVE(&t->open, s, age);
-		t->stats.streams--;
-	}
-	LIST_REMOVE(s, chain);
-	LIST_INSERT_HEAD(&t->free, s, chain);
+	stream_clear(t, s);
+	t->stats.streams--;
 }
 
-static struct stream *stream_find(const struct tcpre *t, const struct tcpre_key *key)
+static void evict_stream(void *ctx, void *s)
 {
-	struct stream *s;
+	struct tcpre *t = ctx;
 
-	LIST_FOREACH(s, chain_of(t, key), chain) {
-		if (s->key.cookie == key->cookie && s->key.direction == key->direction)
-			return s;
-	}
-	return NULL;
+	t->stats.evicted_streams++;
+	stream_forget(t, s);
 }
 
-/* Makes room by forgetting a closed stream, or else the least recently used open one. */
-static struct stream *stream_new(struct tcpre *t, const struct tcpre_key *key, uint32_t next_seq)
+static void expire_stream(void *ctx, void *s)
 {
-	struct stream *s;
+	struct tcpre *t = ctx;
 
-	if (!LIST_FIRST(&t->free) && t->n_used == t->lim.max_streams) {
-		s = TAILQ_FIRST(&t->closed);
-		if (!s) {
-			s = TAILQ_FIRST(&t->open);
-			t->stats.evicted_streams++;
-		}
-		stream_release(t, s);
-	}
-	s = LIST_FIRST(&t->free);
-	if (s)
-		LIST_REMOVE(s, chain);
-	else
-		s = &t->streams[t->n_used++];
-	memset(s, 0, sizeof(*s));
-	if (t->meta)
-		memset(stream_meta(t, s), 0, t->lim.meta_size);
-	s->key = *key;
+	if (in_message(s))
+		t->stats.incomplete_at_close++;
+	t->stats.expired_streams++;
+	stream_forget(t, s);
+}
+
+/* A new open stream; when all are in use the least recently used is evicted. */
+static struct stream *stream_new(struct tcpre *t, const struct stream_key *key, uint64_t hash,
+				 uint32_t next_seq, uint64_t now_ns)
+{
+	struct stream *s = table_insert(t->open, hash, key, now_ns);
+
+	memset((uint8_t *)s + sizeof(*key), 0, sizeof(*s) - sizeof(*key) + t->lim.meta_size);
 	s->next_seq = next_seq;
-	LIST_INSERT_HEAD(chain_of(t, key), s, chain);
-	TAILQ_INSERT_TAIL(&t->open, s, age);
 	t->stats.streams++;
 	return s;
 }
@@ -218,7 +205,7 @@ static void deliver(struct tcpre *t, const struct stream *s, const uint8_t *data
 		    uint64_t ts_ns, tcpre_msg_fn fn, void *ctx)
 {
 	struct tcpre_msg msg = {
-		.key = s->key,
+		.key = { .cookie = s->key.cookie, .direction = s->key.direction },
 		.data = data,
 		.len = len,
 		.ts_ns = ts_ns,
@@ -399,37 +386,45 @@ int tcpre_segment(struct tcpre *t, const struct tcpre_key *key, uint32_t seq, ui
 		  const uint8_t *data, size_t len, uint64_t now_ns, const void *meta,
 		  tcpre_msg_fn fn, void *ctx)
 {
+	const struct stream_key k = { .cookie = key->cookie, .direction = key->direction };
+	uint64_t hash = table_hash(t->open, &k, sizeof(k));
 	bool syn = tcp_flags & DV_TCP_SYN;
 	struct stream *s;
+	void *closed = NULL;
 
 	if (len > INT32_MAX)
 		return -EINVAL;
-	s = stream_find(t, key);
+	s = table_find(t->open, hash, &k);
+	if (!s)
+		closed = table_find(t->closed, table_hash(t->closed, &k, sizeof(k)), &k);
 	if (tcp_flags & DV_TCP_RST) {
-		if (s && !s->closed) {
-			s->last_ns = now_ns;
+		if (s) {
+			table_touch(t->open, s, now_ns); /* closed now */
 			stream_close(t, s);
+			stream_retire(t, s);
 		}
 		return 0;
 	}
-	if (s && s->closed && syn) { /* the socket connects again */
-		stream_release(t, s);
-		s = NULL;
+	if (closed && syn) { /* the socket connects again */
+		table_remove(t->closed, closed);
+		closed = NULL;
+	}
+	if (closed) {
+		t->stats.duplicate_bytes += len;
+		return 0;
 	}
 	if (!s) {
 		if (!syn && !len) /* a bare ACK or FIN: nothing to start from */
 			return 0;
-		s = stream_new(t, key, syn ? seq + 1 : seq);
-	} else if (s->closed) {
-		t->stats.duplicate_bytes += len;
-		return 0;
+		s = stream_new(t, &k, hash, syn ? seq + 1 : seq, now_ns);
+	} else {
+		table_touch(t->open, s, now_ns);
 	}
-	s->last_ns = now_ns;
-	TAILQ_REMOVE(&t->open, s, age);
-	TAILQ_INSERT_TAIL(&t->open, s, age);
-	if (t->meta && meta)
-		memcpy(stream_meta(t, s), meta, t->lim.meta_size);
+	if (t->lim.meta_size && meta)
+		memcpy(s->meta, meta, t->lim.meta_size);
 	place(t, s, syn ? seq + 1 : seq, data, len, tcp_flags & DV_TCP_FIN, now_ns, fn, ctx);
+	if (s->closed)
+		stream_retire(t, s);
 	return 0;
 }
 
@@ -439,18 +434,13 @@ void tcpre_expire(struct tcpre *t, uint64_t now_ns, tcpre_msg_fn fn, void *ctx)
 
 	/* gap() requeues at now_ns or unlinks: each stream comes up at most once */
 	while ((s = TAILQ_FIRST(&t->holes)) &&
-	       elapsed(now_ns, s->hole_ns) >= t->lim.hole_timeout_ns)
+	       elapsed(now_ns, s->hole_ns) >= t->lim.hole_timeout_ns) {
 		gap(t, s, now_ns, fn, ctx);
-	while ((s = TAILQ_FIRST(&t->open)) &&
-	       elapsed(now_ns, s->last_ns) >= t->lim.idle_timeout_ns) {
-		if (in_message(s))
-			t->stats.incomplete_at_close++;
-		t->stats.expired_streams++;
-		stream_release(t, s);
+		if (s->closed)
+			stream_retire(t, s);
 	}
-	while ((s = TAILQ_FIRST(&t->closed)) &&
-	       elapsed(now_ns, s->last_ns) >= t->lim.hole_timeout_ns)
-		stream_release(t, s);
+	table_expire(t->open, now_ns, expire_stream, t);
+	table_expire(t->closed, now_ns, NULL, NULL);
 }
 
 const struct tcpre_stats *tcpre_stats(const struct tcpre *t)
@@ -461,12 +451,8 @@ const struct tcpre_stats *tcpre_stats(const struct tcpre *t)
 struct tcpre *tcpre_new(const struct tcpre_limits *limits)
 {
 	struct tcpre *t;
-	size_t n_chains = 2;
+	int err;
 
-	if (limits && limits->max_streams > UINT32_MAX) {
-		errno = EINVAL;
-		return NULL;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -482,38 +468,43 @@ struct tcpre *tcpre_new(const struct tcpre_limits *limits)
 		t->lim.hole_timeout_ns = 2 * NSEC_PER_SEC;
 	if (!t->lim.idle_timeout_ns)
 		t->lim.idle_timeout_ns = 60 * NSEC_PER_SEC;
+	TAILQ_INIT(&t->holes);
 
-	t->hash_shift = 63;
-	while (n_chains < t->lim.max_streams) {
-		n_chains *= 2;
-		t->hash_shift--;
-	}
-	t->chains = calloc(n_chains, sizeof(*t->chains));
-	t->streams = calloc(t->lim.max_streams, sizeof(*t->streams));
-	if (t->lim.meta_size)
-		t->meta = calloc(t->lim.max_streams, t->lim.meta_size);
-	if (!t->chains || !t->streams || (t->lim.meta_size && !t->meta)) {
+	t->open = table_new(&(struct table_opts){
+		.max_entries = t->lim.max_streams,
+		.entry_size = sizeof(struct stream) + t->lim.meta_size,
+		.key_size = sizeof(struct stream_key),
+		.when_full = TABLE_EVICT,
+		.on_evict = evict_stream,
+		.ctx = t,
+		.ttl_ns = t->lim.idle_timeout_ns,
+	});
+	if (t->open)
+		t->closed = table_new(&(struct table_opts){
+			.max_entries = t->lim.max_streams,
+			.entry_size = sizeof(struct stream_key),
+			.key_size = sizeof(struct stream_key),
+			.when_full = TABLE_EVICT,
+			.ttl_ns = t->lim.hole_timeout_ns,
+		});
+	if (!t->closed) {
+		err = errno;
 		tcpre_free(t);
-		errno = ENOMEM;
+		errno = err;
 		return NULL;
 	}
-	LIST_INIT(&t->free);
-	TAILQ_INIT(&t->open);
-	TAILQ_INIT(&t->closed);
-	TAILQ_INIT(&t->holes);
 	return t;
 }
 
 void tcpre_free(struct tcpre *t)
 {
-	size_t i;
+	struct stream *s;
 
 	if (!t)
 		return;
-	for (i = 0; i < t->n_used; i++)
-		stream_clear(t, &t->streams[i]);
-	free(t->meta);
-	free(t->streams);
-	free(t->chains);
+	for (s = t->open ? table_oldest(t->open) : NULL; s; s = table_newer(t->open, s))
+		stream_clear(t, s);
+	table_free(t->open);
+	table_free(t->closed);
 	free(t);
 }

@@ -14,7 +14,8 @@ struct tcpre_key {
 
 /* A zero field takes the default given in its comment. */
 struct tcpre_limits {
-	size_t max_streams;         /* 4096; the least recently used is evicted */
+	size_t max_streams;         /* 4096 open streams; the least recently used is evicted.
+				     * As many closed ones are remembered, by key only. */
 	size_t max_held_per_stream; /* 256 KiB of out-of-order payload */
 	size_t max_buffered;        /* 16 MiB over all streams: out-of-order payload and
 				     * messages that span segments */
