@@ -195,10 +195,16 @@ $(OUTPUT)/bench_match: tests/bench/bench_match.c $(OUTPUT)/agent/match.o $(LIBDV
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/resolver/gai-loop
+$(OUTPUT)/bench_pipeline: tests/bench/bench_pipeline.c $(call test_objs,PIPELINE) $(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
+       $(OUTPUT)/resolver/gai-loop
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 	$(Q)$(OUTPUT)/bench_match
+	$(Q)$(OUTPUT)/bench_pipeline
 
 clean:
 	rm -rf $(OUTPUT)

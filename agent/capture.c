@@ -29,12 +29,14 @@ struct capture {
 
 void owner_identity(const struct dv_owner *o, struct proc_info *who)
 {
-	*who = proc_unknown;
-	who->pid = o->tgid;
-	who->tid = o->pid ? (int32_t)o->pid : -1;
-	who->uid = o->uid;
-	who->gid = o->gid;
-	who->cgroup_id = o->cgroup_id;
+	*who = (struct proc_info){
+		.pid = o->tgid,
+		.tid = o->pid ? (int32_t)o->pid : -1,
+		.ppid = -1,
+		.uid = o->uid,
+		.gid = o->gid,
+		.cgroup_id = o->cgroup_id,
+	};
 	memcpy(who->comm, o->comm, sizeof(who->comm));
 	who->comm[sizeof(who->comm) - 1] = '\0';
 }
@@ -72,7 +74,6 @@ static void on_message(struct capture *c, const struct dv_pkt_hdr *h, const uint
 		.type = EVENT_DNS,
 		.ts_ns = h->ts_ns + c->realtime_offset_ns,
 		.mono_ns = h->ts_ns,
-		.process = proc_unknown,
 		.dns = &msg,
 		.latency_ns = -1,
 		.raw = data,
@@ -85,10 +86,12 @@ static void on_message(struct capture *c, const struct dv_pkt_hdr *h, const uint
 	net_from_hdr(h, &ev.net);
 	if (len >= DNS_HEADER_LEN)
 		ev.net.role = role_of(h, msg.qr);
-	if ((h->flags & DV_PKT_OWNER_KNOWN) && h->owner.tgid)
+	if ((h->flags & DV_PKT_OWNER_KNOWN) && h->owner.tgid) {
 		owner_identity(&h->owner, &ev.process);
-	else
+	} else {
+		ev.process = proc_unknown;
 		ev.process.uid = h->sock_uid; /* the kernel gives it even without an owner */
+	}
 	/* The call as it was when the packet left or arrived, not as the owner map says now. */
 	if (h->flags & DV_PKT_OWNER_KNOWN)
 		ev.call_id = h->owner.call_id;
