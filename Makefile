@@ -110,8 +110,9 @@ $(OUTPUT)/dnsvigil: $(AGENT_OBJS) $(LIBDV)
 # tests, those they call into, and their libraries. Unit tests never name libbpf or an object
 # that needs it: they run without a kernel. A new tests/unit/test_foo.c of agent/foo.c adds
 #   test_foo_LINK := foo.o
-# and a test of lib/ alone (test_dns, test_json) needs no line.
+# and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries.
 test_call_LINK := call.o
+test_frame_LINK := -lz
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o

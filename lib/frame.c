@@ -1,0 +1,265 @@
+/* The feed's frames: see frame.h for the layout. */
+#include <endian.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "frame.h"
+
+/* Below this inflated size the ratio cap does not apply: a tiny message (an Ack, a Hello) may
+ * deflate far better than a batch, and 64 KiB amplifies nothing worth guarding against. */
+#define FRAME_RATIO_FLOOR (64u << 10)
+
+int frame_encode(struct jbuf *out, enum frame_type type, unsigned int flags, const void *payload,
+		 size_t len)
+{
+	uint8_t *hdr;
+	uLongf sent;
+	uint32_t be;
+
+	if (type < FRAME_HELLO || type > FRAME_TYPE_MAX || (flags & ~FRAME_F_ALL))
+		return -EINVAL;
+	if (len > UINT32_MAX)
+		return -EMSGSIZE;
+	sent = flags & FRAME_F_ZLIB ? compressBound(len) : len;
+	if (!jbuf_reserve(out, FRAME_HEADER_LEN + sent))
+		return -ENOMEM;
+	hdr = (uint8_t *)out->p + out->len;
+	if (flags & FRAME_F_ZLIB) {
+		/* The default level: the feed's target is bytes per event on the wire, and level 6
+		 * costs little more CPU than 1 on short DNS records. */
+		if (compress2(hdr + FRAME_HEADER_LEN, &sent, payload, len, Z_DEFAULT_COMPRESSION) !=
+		    Z_OK)
+			return -ENOMEM;
+		if (sent > UINT32_MAX)
+			return -EMSGSIZE;
+	} else {
+		memcpy(hdr + FRAME_HEADER_LEN, payload, len);
+	}
+	hdr[0] = FRAME_MAGIC;
+	hdr[1] = FRAME_VERSION;
+	hdr[2] = type;
+	hdr[3] = flags;
+	be = htobe32(sent);
+	memcpy(hdr + 4, &be, sizeof(be));
+	out->len += FRAME_HEADER_LEN + sent;
+	return 0;
+}
+
+struct frame_decoder {
+	struct frame_decoder_opts opts;
+	uint8_t hdr[FRAME_HEADER_LEN];
+	size_t hdr_have;
+	uint8_t *buf; /* the payload as sent */
+	size_t buf_cap, need, have;
+	uint8_t *out; /* the inflated payload */
+	size_t out_cap;
+	z_stream zs;
+	bool zs_ready;
+	int err;
+	const char *reason;
+	size_t peak;
+};
+
+struct frame_decoder *frame_decoder_new(const struct frame_decoder_opts *opts)
+{
+	struct frame_decoder *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	if (opts)
+		d->opts = *opts;
+	if (!d->opts.max_frame)
+		d->opts.max_frame = FRAME_DEFAULT_MAX_FRAME;
+	if (!d->opts.max_inflated)
+		d->opts.max_inflated = FRAME_DEFAULT_MAX_INFLATED;
+	if (!d->opts.max_ratio)
+		d->opts.max_ratio = FRAME_DEFAULT_MAX_RATIO;
+	d->reason = "";
+	return d;
+}
+
+void frame_decoder_free(struct frame_decoder *d)
+{
+	if (!d)
+		return;
+	if (d->zs_ready)
+		inflateEnd(&d->zs);
+	free(d->buf);
+	free(d->out);
+	free(d);
+}
+
+const char *frame_decoder_error(const struct frame_decoder *d)
+{
+	return d->reason;
+}
+
+size_t frame_decoder_peak(const struct frame_decoder *d)
+{
+	return d->peak;
+}
+
+static int fail(struct frame_decoder *d, int err, const char *reason)
+{
+	d->err = err;
+	d->reason = reason;
+	return err;
+}
+
+/* Grows one of the decoder's buffers to exactly cap bytes, keeping the peak. */
+static int resize(struct frame_decoder *d, uint8_t **p, size_t *cap, size_t want)
+{
+	uint8_t *n = realloc(*p, want);
+
+	if (!n)
+		return fail(d, -ENOMEM, "out of memory");
+	*p = n;
+	*cap = want;
+	if (d->buf_cap + d->out_cap > d->peak)
+		d->peak = d->buf_cap + d->out_cap;
+	return 0;
+}
+
+static int start_frame(struct frame_decoder *d)
+{
+	uint32_t be;
+
+	if (d->hdr[0] != FRAME_MAGIC)
+		return fail(d, -EBADMSG, "bad magic");
+	if (d->hdr[1] != FRAME_VERSION)
+		return fail(d, -EPROTO, "unsupported version");
+	if (d->hdr[2] < FRAME_HELLO || d->hdr[2] > FRAME_TYPE_MAX)
+		return fail(d, -EPROTO, "unknown frame type");
+	if (d->hdr[3] & ~FRAME_F_ALL)
+		return fail(d, -EPROTO, "unknown flags");
+	memcpy(&be, d->hdr + 4, sizeof(be));
+	d->need = be32toh(be);
+	d->have = 0;
+	/* Checked before anything is allocated: the length is the peer's word. */
+	if (d->need > d->opts.max_frame)
+		return fail(d, -EMSGSIZE, "frame too large");
+	if (d->need > d->buf_cap)
+		return resize(d, &d->buf, &d->buf_cap, d->need);
+	return 0;
+}
+
+/* Inflates the payload into d->out, never past the caps: the output grows by doubling up to
+ * the limit, and one byte more than the limit fails the frame. */
+static int inflate_payload(struct frame_decoder *d, size_t *len)
+{
+	size_t limit = d->opts.max_inflated, total = 0;
+	const char *over = "inflated size over cap";
+	size_t ratio_limit;
+	uint8_t spare;
+	int err, rc;
+
+	ratio_limit = d->need > SIZE_MAX / d->opts.max_ratio ? SIZE_MAX : d->need * d->opts.max_ratio;
+	if (ratio_limit < FRAME_RATIO_FLOOR)
+		ratio_limit = FRAME_RATIO_FLOOR;
+	if (ratio_limit < limit) {
+		limit = ratio_limit;
+		over = "compression ratio over cap";
+	}
+	if (!d->zs_ready) {
+		if (inflateInit(&d->zs) != Z_OK)
+			return fail(d, -ENOMEM, "out of memory");
+		d->zs_ready = true;
+	} else if (inflateReset(&d->zs) != Z_OK) {
+		return fail(d, -ENOMEM, "inflate reset failed");
+	}
+	d->zs.next_in = d->buf;
+	d->zs.avail_in = d->need;
+	for (;;) {
+		/* A buffer kept from a bigger frame may exceed this frame's limit. */
+		size_t room = d->out_cap < limit ? d->out_cap : limit;
+		bool at_limit;
+
+		if (total == room && room < limit) {
+			size_t want = d->out_cap ? d->out_cap * 2 : 4096;
+
+			err = resize(d, &d->out, &d->out_cap, want < limit ? want : limit);
+			if (err)
+				return err;
+			room = d->out_cap;
+		}
+		/* At the limit, one spare byte tells a stream that ends here from one that goes on. */
+		at_limit = total == room;
+		d->zs.next_out = at_limit ? &spare : d->out + total;
+		d->zs.avail_out = at_limit ? 1 : room - total;
+		rc = inflate(&d->zs, Z_NO_FLUSH);
+		if (at_limit && d->zs.avail_out == 0)
+			return fail(d, -EMSGSIZE, over);
+		if (!at_limit)
+			total = room - d->zs.avail_out;
+		if (rc == Z_STREAM_END) {
+			if (d->zs.avail_in)
+				return fail(d, -EBADMSG, "bytes after the deflate stream");
+			*len = total;
+			return 0;
+		}
+		if (rc == Z_MEM_ERROR)
+			return fail(d, -ENOMEM, "out of memory");
+		if (rc == Z_BUF_ERROR && d->zs.avail_in == 0)
+			return fail(d, -EBADMSG, "truncated deflate stream");
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return fail(d, -EBADMSG, "corrupt deflate stream");
+	}
+}
+
+int frame_decode(struct frame_decoder *d, const uint8_t **data, size_t *len, struct frame *out)
+{
+	size_t n;
+	int err;
+
+	if (d->err)
+		return d->err;
+	if (d->hdr_have < FRAME_HEADER_LEN) {
+		n = FRAME_HEADER_LEN - d->hdr_have;
+		n = n < *len ? n : *len;
+		memcpy(d->hdr + d->hdr_have, *data, n);
+		d->hdr_have += n;
+		*data += n;
+		*len -= n;
+		if (d->hdr_have < FRAME_HEADER_LEN)
+			return 0;
+		err = start_frame(d);
+		if (err)
+			return err;
+	}
+	n = d->need - d->have;
+	n = n < *len ? n : *len;
+	if (n) /* an empty payload has no buffer */
+		memcpy(d->buf + d->have, *data, n);
+	d->have += n;
+	*data += n;
+	*len -= n;
+	if (d->have < d->need)
+		return 0;
+
+	d->hdr_have = 0;
+	out->type = d->hdr[2];
+	out->flags = d->hdr[3];
+	if (!(out->flags & FRAME_F_ZLIB)) {
+		out->payload = d->buf;
+		out->len = d->need;
+		return 1;
+	}
+	err = inflate_payload(d, &out->len);
+	if (err)
+		return err;
+	out->payload = d->out;
+	return 1;
+}
+
+int frame_decoder_finish(struct frame_decoder *d)
+{
+	if (d->err)
+		return d->err;
+	if (d->hdr_have)
+		return fail(d, -EPIPE, "truncated frame");
+	return 0;
+}
