@@ -120,6 +120,7 @@ test_mountinfo_LINK := mountinfo.o
 test_origin_LINK := origin.o
 test_proc_LINK := proc.o
 test_sockscan_LINK := sockscan.o mountinfo.o proc.o
+test_spool_LINK := spool.o -lz
 test_tcpre_LINK := tcpre.o
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
