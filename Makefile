@@ -139,6 +139,7 @@ test_origin_LINK := origin.o
 test_proc_LINK := proc.o
 test_sockscan_LINK := sockscan.o mountinfo.o proc.o
 test_tcpre_LINK := tcpre.o
+test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
 PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
@@ -153,8 +154,7 @@ test_libs = $(filter -l%,$($(1)_LINK))
 
 $(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lprotobuf-c -lcmocka \
-		-o $@
+	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
 
 # BPF tests load the programs through their skeletons, with libbpf.
 $(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
