@@ -152,7 +152,8 @@ test_libs = $(filter -l%,$($(1)_LINK))
 # From here on a prerequisite list may use $$* (the stem, here a test's name).
 .SECONDEXPANSION:
 
-$(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $$(call test_objs,$$*) $(LIBDV) \
+		| $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
 

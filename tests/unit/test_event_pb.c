@@ -16,35 +16,8 @@
 #include "array.h"
 #include "event_json.h"
 #include "event_pb.h"
+#include "samples.h"
 #include "stats.h"
-
-#ifndef DATA_DIR
-#define DATA_DIR "tests/unit/data"
-#endif
-
-static const struct proc_info some_process = {
-	.pid = 100, .tid = 101, .ppid = 1, .uid = 0, .gid = 0, .comm = "dig",
-	.exe = "/usr/bin/dig", .cmdline = "dig a.example", .cgroup = "/system.slice/x.service",
-	.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	.cgroup_id = 7,
-};
-
-static struct event net_event(enum event_type type)
-{
-	struct event ev = {
-		.type = type,
-		.ts_ns = 1700000000123456789ull,
-		.host = "host-a",
-		.process = some_process,
-		.latency_ns = -1,
-		.net = { .transport = 17, .family = 4, .direction = NET_EGRESS,
-			 .role = ROLE_CLIENT, .src_port = 40000, .dst_port = 53,
-			 .socket_cookie = 99, .src_ip = { 127, 0, 0, 1 },
-			 .dst_ip = { 127, 0, 0, 53 } },
-	};
-
-	return ev;
-}
 
 /* The JSON of ev, NUL-terminated, from a fresh renderer (no cached process). */
 static char *render(const struct event *ev)
@@ -112,20 +85,6 @@ static void assert_same_section(const struct dns_section *a, const struct dns_se
 		assert_int_equal(x->weight, y->weight);
 		assert_int_equal(x->port, y->port);
 	}
-}
-
-static size_t read_fixture(const char *name, uint8_t *buf, size_t size)
-{
-	char path[512];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	n = fread(buf, 1, size, f);
-	fclose(f);
-	return n;
 }
 
 /* Every fixture, whole and cut in half (malformed), parsed into a dns event in three
