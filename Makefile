@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz
+LDLIBS += -lbpf -lelf -lz -lprotobuf-c
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -34,6 +34,10 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 # lib/: what the agent and the collector both link, without libbpf.
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+# The protobuf schema's C code, generated at build time into $(OUTPUT)/proto and archived with lib/.
+PROTO_C := $(OUTPUT)/proto/dnsvigil.pb-c.c
+PROTO_H := $(OUTPUT)/proto/dnsvigil.pb-c.h
+LIB_OBJS += $(OUTPUT)/proto/dnsvigil.pb-c.o
 LIBDV := $(OUTPUT)/libdnsvigil.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
@@ -61,7 +65,7 @@ deps:
 # every build step for its directory, so that under -j nothing compiles before they are in.
 SETUP := $(if $(filter run test bench,$(MAKECMDGOALS)),deps)
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/proto $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
 		| $(SETUP)
 	$(Q)mkdir -p $@
 
@@ -89,7 +93,22 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(OUTPUT)/lib preflight-lib
+# protoc-c writes both files in one run; the header is made with the .c.
+$(PROTO_C): proto/dnsvigil.proto | $(OUTPUT)/proto preflight-lib
+	$(call msg,PROTOC,$@)
+	$(Q)protoc-c --c_out=$(OUTPUT)/proto --proto_path=proto $<
+
+$(PROTO_H): $(PROTO_C)
+
+# protoc-c's INIT macros leave the braces of oneof unions out.
+$(OUTPUT)/proto/dnsvigil.pb-c.o $(OUTPUT)/lib/event_pb.o: CFLAGS += -Wno-missing-braces
+
+$(OUTPUT)/proto/dnsvigil.pb-c.o: $(PROTO_C) $(PROTO_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Every lib object depends on the generated header: the ones that include it need it first.
+$(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(PROTO_H) | $(OUTPUT)/lib preflight-lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -122,6 +141,7 @@ test_proc_LINK := proc.o
 test_sockscan_LINK := sockscan.o mountinfo.o proc.o
 test_spool_LINK := spool.o -lz
 test_tcpre_LINK := tcpre.o
+test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
 PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
@@ -134,7 +154,8 @@ test_libs = $(filter -l%,$($(1)_LINK))
 # From here on a prerequisite list may use $$* (the stem, here a test's name).
 .SECONDEXPANSION:
 
-$(OUTPUT)/tests/%: tests/unit/%.c $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $$(call test_objs,$$*) $(LIBDV) \
+		| $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
 

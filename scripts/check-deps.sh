@@ -31,6 +31,8 @@ case ${1:-} in
 lib)
 	tool "$CC"
 	tool "$AR"
+	tool protoc-c
+	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
 	;;
 agent)
 	tool "$CC"
@@ -39,11 +41,13 @@ agent)
 	library libbpf bpf/libbpf.h bpf
 	library libelf gelf.h elf
 	library zlib zlib.h z
+	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
 	;;
 tests)
 	tool "$CC"
 	library cmocka cmocka.h cmocka stdarg.h stddef.h stdint.h setjmp.h
 	library jansson jansson.h jansson
+	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
 	;;
 fuzz)
 	tool "$CLANG"

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+	protobuf-c-compiler libprotobuf-c-dev
 	# tests and fuzzing
 	libcmocka-dev libjansson-dev libclang-rt-14-dev python3 python3-dnslib iproute2 procps
 	# real DNS software for end-to-end tests and benchmarks

@@ -19,6 +19,7 @@
 #include "capture.h"
 #include "event_json.h"
 #include "pipeline.h"
+#include "samples.h"
 #include "stage.h"
 
 #ifndef README_PATH
@@ -239,44 +240,6 @@ static void check_all_seen(const char *event)
 		if (!strcmp(rows[i].event, event) && !rows[i].seen)
 			fail_msg("%s events: \"%s\" was never rendered with a value", event,
 				 rows[i].path);
-}
-
-static size_t read_fixture(const char *name, uint8_t *buf, size_t size)
-{
-	char path[256];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	n = fread(buf, 1, size, f);
-	fclose(f);
-	return n;
-}
-
-static const struct proc_info some_process = {
-	.pid = 100, .tid = 101, .ppid = 1, .uid = 0, .gid = 0, .comm = "dig",
-	.exe = "/usr/bin/dig", .cmdline = "dig a.example", .cgroup = "/system.slice/x.service",
-	.container_id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	.cgroup_id = 7,
-};
-
-static struct event net_event(enum event_type type)
-{
-	struct event ev = {
-		.type = type,
-		.ts_ns = 1700000000123456789ull,
-		.host = "host-a",
-		.process = some_process,
-		.latency_ns = -1,
-		.net = { .transport = 17, .family = 4, .direction = NET_EGRESS,
-			 .role = ROLE_CLIENT, .src_port = 40000, .dst_port = 53,
-			 .socket_cookie = 99, .src_ip = { 127, 0, 0, 1 },
-			 .dst_ip = { 127, 0, 0, 53 } },
-	};
-
-	return ev;
 }
 
 static void dns_events_render_every_listed_field(void **state)
