@@ -41,11 +41,6 @@ struct match {
 	struct table *pending; /* entries, expiring after the timeout */
 };
 
-static size_t ip_len(uint8_t family)
-{
-	return family == 4 ? 4 : 16;
-}
-
 static void remote_of(const struct net_info *net, const uint8_t **ip, uint16_t *port)
 {
 	bool egress = net->direction == NET_EGRESS;
@@ -86,7 +81,7 @@ static int key_of(const struct match *m, struct key *k, const struct net_info *n
 	nums[3] = k->qclass;
 	k->hash = hash_bytes(table_seed(m->pending), &k->cookie, sizeof(k->cookie));
 	k->hash = hash_bytes(k->hash, nums, sizeof(nums));
-	k->hash = hash_bytes(k->hash, k->ip, ip_len(k->family));
+	k->hash = hash_bytes(k->hash, k->ip, net_addr_len(k->family));
 	k->hash = hash_finish(hash_bytes(k->hash, k->qname, len));
 	return 0;
 }
@@ -102,7 +97,7 @@ static bool entry_is(const void *entry, const void *key)
 	    e->qtype != k->qtype || e->qclass != k->qclass || e->qname_len != k->qname_len)
 		return false;
 	remote_of(&e->net, &ip, &port);
-	return port == k->port && !memcmp(ip, k->ip, ip_len(k->family)) &&
+	return port == k->port && !memcmp(ip, k->ip, net_addr_len(k->family)) &&
 	       !memcmp(entry_qname(e), k->qname, k->qname_len);
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "array.h"
 
 const struct proc_info proc_unknown = {
@@ -21,29 +22,6 @@ const char *event_type_name(enum event_type type)
 	return type < ARRAY_LEN(names) ? names[type] : NULL;
 }
 
-/* event_clone copies in two passes over the same code: the first (base NULL) only adds up
- * the size, the second copies into one block of that size. */
-struct arena {
-	uint8_t *base;
-	size_t used;
-};
-
-/* Copies n bytes of src into the arena; NULL while measuring. */
-static void *place(struct arena *a, const void *src, size_t n)
-{
-	void *dst = a->base ? a->base + a->used : NULL;
-
-	if (dst && n)
-		memcpy(dst, src, n);
-	a->used += (n + 7) & ~(size_t)7; /* every piece 8-byte aligned */
-	return dst;
-}
-
-static const char *place_str(struct arena *a, const char *s)
-{
-	return s ? place(a, s, strlen(s) + 1) : NULL;
-}
-
 /* A pointer into the raw bytes, in their copy. */
 static const uint8_t *rebase(const uint8_t *p, const uint8_t *raw, const uint8_t *raw_copy)
 {
@@ -52,9 +30,9 @@ static const uint8_t *rebase(const uint8_t *p, const uint8_t *raw, const uint8_t
 
 static void place_proc(struct arena *a, const struct proc_info *src, struct proc_info *dst)
 {
-	const char *exe = place_str(a, src->exe), *cmdline = place_str(a, src->cmdline);
-	const char *cgroup = place_str(a, src->cgroup);
-	const char *container_id = place_str(a, src->container_id);
+	const char *exe = arena_str(a, src->exe), *cmdline = arena_str(a, src->cmdline);
+	const char *cgroup = arena_str(a, src->cgroup);
+	const char *container_id = arena_str(a, src->container_id);
 
 	if (!a->base)
 		return;
@@ -69,12 +47,12 @@ static void place_proc(struct arena *a, const struct proc_info *src, struct proc
 static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec,
 				const uint8_t *raw, const uint8_t *raw_copy)
 {
-	struct dns_rr *rrs = place(a, sec->rrs, sec->n * sizeof(*sec->rrs));
+	struct dns_rr *rrs = arena_take(a, sec->rrs, sec->n * sizeof(*sec->rrs));
 
 	for (size_t i = 0; i < sec->n; i++) {
 		const struct dns_rr *rr = &sec->rrs[i];
-		const char *name = place_str(a, rr->name), *data = place_str(a, rr->data);
-		const char *target = place_str(a, rr->target), *rname = place_str(a, rr->rname);
+		const char *name = arena_str(a, rr->name), *data = arena_str(a, rr->data);
+		const char *target = arena_str(a, rr->target), *rname = arena_str(a, rr->rname);
 
 		if (!rrs)
 			continue;
@@ -91,16 +69,16 @@ static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec,
 static const struct dns_msg *place_dns(struct arena *a, const struct dns_msg *src,
 				       const uint8_t *raw, const uint8_t *raw_copy)
 {
-	struct dns_msg *m = place(a, src, sizeof(*src));
-	const char *qname = place_str(a, src->qname);
+	struct dns_msg *m = arena_take(a, src, sizeof(*src));
+	const char *qname = arena_str(a, src->qname);
 	struct dns_rr *an = place_rrs(a, &src->an, raw, raw_copy);
 	struct dns_rr *ns = place_rrs(a, &src->ns, raw, raw_copy);
 	struct dns_rr *ar = place_rrs(a, &src->ar, raw, raw_copy);
-	struct dns_edns_opt *opts = place(a, src->edns.opts, src->edns.n_opts * sizeof(*opts));
+	struct dns_edns_opt *opts = arena_take(a, src->edns.opts, src->edns.n_opts * sizeof(*opts));
 
 	for (size_t i = 0; i < src->edns.n_opts; i++) {
-		const char *name = place_str(a, src->edns.opts[i].name);
-		const char *data = place_str(a, src->edns.opts[i].data);
+		const char *name = arena_str(a, src->edns.opts[i].name);
+		const char *data = arena_str(a, src->edns.opts[i].data);
 
 		if (opts) {
 			opts[i].name = name;
@@ -120,8 +98,8 @@ static const struct dns_msg *place_dns(struct arena *a, const struct dns_msg *sr
 
 static const struct timeout_info *place_timeout(struct arena *a, const struct timeout_info *src)
 {
-	struct timeout_info *t = place(a, src, sizeof(*src));
-	const char *qname = place_str(a, src->qname);
+	struct timeout_info *t = arena_take(a, src, sizeof(*src));
+	const char *qname = arena_str(a, src->qname);
 
 	if (t)
 		t->qname = qname;
@@ -130,14 +108,14 @@ static const struct timeout_info *place_timeout(struct arena *a, const struct ti
 
 static const struct call_info *place_call(struct arena *a, const struct call_info *src)
 {
-	struct call_info *c = place(a, src, sizeof(*src));
-	const char **flags = place(a, src->flags, src->n_flags * sizeof(*src->flags));
-	const char *name = place_str(a, src->name), *service = place_str(a, src->service);
-	const char *result = place_str(a, src->result), *hostname = place_str(a, src->hostname);
-	const struct call_addr *addrs = place(a, src->addrs, src->n_addrs * sizeof(*src->addrs));
+	struct call_info *c = arena_take(a, src, sizeof(*src));
+	const char **flags = arena_take(a, src->flags, src->n_flags * sizeof(*src->flags));
+	const char *name = arena_str(a, src->name), *service = arena_str(a, src->service);
+	const char *result = arena_str(a, src->result), *hostname = arena_str(a, src->hostname);
+	const struct call_addr *addrs = arena_take(a, src->addrs, src->n_addrs * sizeof(*src->addrs));
 
 	for (size_t i = 0; i < src->n_flags; i++) {
-		const char *flag = place_str(a, src->flags[i]);
+		const char *flag = arena_str(a, src->flags[i]);
 
 		if (flags)
 			flags[i] = flag;
@@ -157,9 +135,9 @@ static const struct call_info *place_call(struct arena *a, const struct call_inf
 /* Lays out ev in the arena; returns the copy (NULL while measuring). */
 static struct event *place_event(struct arena *a, const struct event *ev)
 {
-	struct event *copy = place(a, ev, sizeof(*ev));
-	const uint8_t *raw = place(a, ev->raw, ev->raw_len);
-	const char *host = place_str(a, ev->host);
+	struct event *copy = arena_take(a, ev, sizeof(*ev));
+	const uint8_t *raw = arena_take(a, ev->raw, ev->raw_len);
+	const char *host = arena_str(a, ev->host);
 	struct proc_info process, origin;
 	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns, ev->raw, raw) : NULL;
 	const struct timeout_info *timeout = ev->timeout ? place_timeout(a, ev->timeout) : NULL;

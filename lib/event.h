@@ -55,6 +55,12 @@ struct net_info {
 	uint64_t socket_cookie;
 };
 
+/* Bytes of an address of family 4 or 6 in net_info and call_addr. */
+static inline size_t net_addr_len(uint8_t family)
+{
+	return family == 4 ? 4 : 16;
+}
+
 enum event_type {
 	EVENT_DNS,
 	EVENT_TIMEOUT,

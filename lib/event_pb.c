@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "log.h"
 #include "proto/dnsvigil.pb-c.h"
 #include "stats.h"
@@ -90,11 +91,6 @@ void event_pb_free(struct event_pb *pb)
 /* protobuf-c's fields are not const; packing only reads them. */
 #define STR(s) ((char *)(s))
 
-static size_t ip_len(uint8_t family)
-{
-	return family == 4 ? 4 : 16;
-}
-
 static void put_process(PbProcess *m, const struct proc_info *p)
 {
 	dnsvigil__v1__process__init(m);
@@ -145,9 +141,9 @@ static void put_net(PbNet *m, const struct net_info *n)
 	m->family = n->family;
 	m->direction = n->direction;
 	m->role = n->role;
-	m->src_ip = (ProtobufCBinaryData){ ip_len(n->family), (uint8_t *)n->src_ip };
+	m->src_ip = (ProtobufCBinaryData){ net_addr_len(n->family), (uint8_t *)n->src_ip };
 	m->src_port = n->src_port;
-	m->dst_ip = (ProtobufCBinaryData){ ip_len(n->family), (uint8_t *)n->dst_ip };
+	m->dst_ip = (ProtobufCBinaryData){ net_addr_len(n->family), (uint8_t *)n->dst_ip };
 	m->dst_port = n->dst_port;
 	m->socket_cookie = n->socket_cookie;
 }
@@ -316,7 +312,7 @@ static int put_call(struct event_pb *pb, PbCall *m, PbFlags *flags, const struct
 		m->hostname = STR(c->hostname);
 	}
 	for (size_t i = 0; i < c->n_addrs; i++)
-		addrs[i] = (ProtobufCBinaryData){ ip_len(c->addrs[i].family),
+		addrs[i] = (ProtobufCBinaryData){ net_addr_len(c->addrs[i].family),
 						  (uint8_t *)c->addrs[i].addr };
 	m->n_addresses = c->n_addrs;
 	m->addresses = addrs;
@@ -465,29 +461,6 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
 	return 0;
 }
 
-/* The decoded event is laid out twice by the same code: the first pass (base NULL) adds up
- * the size, the second fills one block of that size. */
-struct block {
-	uint8_t *base;
-	size_t used;
-};
-
-/* n bytes of the block, a copy of src unless it is NULL; NULL while measuring. */
-static void *take(struct block *b, const void *src, size_t n)
-{
-	void *dst = b->base ? b->base + b->used : NULL;
-
-	if (dst && src && n)
-		memcpy(dst, src, n);
-	b->used += (n + 7) & ~(size_t)7;
-	return dst;
-}
-
-static const char *take_str(struct block *b, const char *s)
-{
-	return s ? take(b, s, strlen(s) + 1) : NULL;
-}
-
 /* Why a message is refused: the first reason found, for the debug log. */
 #define BAD(why)                        \
 	do {                            \
@@ -512,7 +485,7 @@ static bool valid_net(const PbNet *n, const char **reason)
 	if (n->transport > UINT8_MAX || (n->family != 4 && n->family != 6) || n->direction > 1 ||
 	    n->role > ROLE_SERVER)
 		BAD("net value out of range");
-	if (n->src_ip.len != ip_len(n->family) || n->dst_ip.len != ip_len(n->family))
+	if (n->src_ip.len != net_addr_len(n->family) || n->dst_ip.len != net_addr_len(n->family))
 		BAD("address length does not match family");
 	if (n->src_port > UINT16_MAX || n->dst_port > UINT16_MAX)
 		BAD("port out of range");
@@ -644,14 +617,14 @@ static bool valid_event(const PbEvent *m, const char **reason)
 
 /* Decoding below reads only what valid_event() checked. */
 
-static void get_process(struct block *b, const PbProcess *m, struct proc_info *p)
+static void get_process(struct arena *b, const PbProcess *m, struct proc_info *p)
 {
 	struct proc_info q = proc_unknown;
 
-	q.exe = m->has_exe_case ? take_str(b, m->exe) : NULL;
-	q.cmdline = m->has_cmdline_case ? take_str(b, m->cmdline) : NULL;
-	q.cgroup = m->has_cgroup_case ? take_str(b, m->cgroup) : NULL;
-	q.container_id = m->has_container_id_case ? take_str(b, m->container_id) : NULL;
+	q.exe = m->has_exe_case ? arena_str(b, m->exe) : NULL;
+	q.cmdline = m->has_cmdline_case ? arena_str(b, m->cmdline) : NULL;
+	q.cgroup = m->has_cgroup_case ? arena_str(b, m->cgroup) : NULL;
+	q.container_id = m->has_container_id_case ? arena_str(b, m->container_id) : NULL;
 	if (m->has_pid_case)
 		q.pid = m->pid;
 	if (m->has_tid_case)
@@ -680,24 +653,24 @@ static void get_net(const PbNet *m, struct net_info *n)
 	n->socket_cookie = m->socket_cookie;
 }
 
-static void get_section(struct block *b, PbRr *const *src, size_t n, struct dns_section *sec)
+static void get_section(struct arena *b, PbRr *const *src, size_t n, struct dns_section *sec)
 {
-	struct dns_rr *rrs = take(b, NULL, n * sizeof(*rrs));
+	struct dns_rr *rrs = arena_take(b, NULL, n * sizeof(*rrs));
 
 	for (size_t i = 0; i < n; i++) {
 		const PbRr *m = src[i];
 		struct dns_rr rr = {
-			.name = m->has_name_case ? take_str(b, m->name) : NULL,
+			.name = m->has_name_case ? arena_str(b, m->name) : NULL,
 			.type = m->type,
 			.rclass = m->class_,
 			.ttl = m->ttl,
-			.data = m->has_data_case ? take_str(b, m->data) : NULL,
-			.rdata = m->rdata.len ? take(b, m->rdata.data, m->rdata.len) : NULL,
+			.data = m->has_data_case ? arena_str(b, m->data) : NULL,
+			.rdata = m->rdata.len ? arena_take(b, m->rdata.data, m->rdata.len) : NULL,
 			.rdlength = m->rdata.len,
 			.addr_len = m->addr.len,
-			.addr = m->addr.len ? take(b, m->addr.data, m->addr.len) : NULL,
-			.target = m->has_target_case ? take_str(b, m->target) : NULL,
-			.rname = m->has_rname_case ? take_str(b, m->rname) : NULL,
+			.addr = m->addr.len ? arena_take(b, m->addr.data, m->addr.len) : NULL,
+			.target = m->has_target_case ? arena_str(b, m->target) : NULL,
+			.rname = m->has_rname_case ? arena_str(b, m->rname) : NULL,
 			.priority = m->priority,
 			.weight = m->weight,
 			.port = m->port,
@@ -710,9 +683,9 @@ static void get_section(struct block *b, PbRr *const *src, size_t n, struct dns_
 	sec->rrs = rrs;
 }
 
-static const struct dns_msg *get_dns(struct block *b, const PbDns *m)
+static const struct dns_msg *get_dns(struct arena *b, const PbDns *m)
 {
-	struct dns_msg *d = take(b, NULL, sizeof(*d));
+	struct dns_msg *d = arena_take(b, NULL, sizeof(*d));
 	struct dns_msg msg = {
 		.size = m->size,
 		.id = m->id,
@@ -724,12 +697,12 @@ static const struct dns_msg *get_dns(struct block *b, const PbDns *m)
 		.ancount = m->ancount,
 		.nscount = m->nscount,
 		.arcount = m->arcount,
-		.malformed = m->has_malformed_case ? take_str(b, m->malformed) : NULL,
+		.malformed = m->has_malformed_case ? arena_str(b, m->malformed) : NULL,
 	};
 
 	if (m->question) {
 		msg.has_question = true;
-		msg.qname = m->question->has_name_case ? take_str(b, m->question->name) : NULL;
+		msg.qname = m->question->has_name_case ? arena_str(b, m->question->name) : NULL;
 		msg.qtype = m->question->type;
 		msg.qclass = m->question->class_;
 	}
@@ -737,7 +710,7 @@ static const struct dns_msg *get_dns(struct block *b, const PbDns *m)
 	get_section(b, m->authority, m->n_authority, &msg.ns);
 	get_section(b, m->additional, m->n_additional, &msg.ar);
 	if (m->edns) {
-		struct dns_edns_opt *opts = take(b, NULL, m->edns->n_options * sizeof(*opts));
+		struct dns_edns_opt *opts = arena_take(b, NULL, m->edns->n_options * sizeof(*opts));
 
 		msg.edns = (struct dns_edns){
 			.present = true,
@@ -752,8 +725,8 @@ static const struct dns_msg *get_dns(struct block *b, const PbDns *m)
 			const PbOpt *o = m->edns->options[i];
 			struct dns_edns_opt opt = {
 				.code = o->code,
-				.name = o->has_name_case ? take_str(b, o->name) : NULL,
-				.data = o->has_data_case ? take_str(b, o->data) : NULL,
+				.name = o->has_name_case ? arena_str(b, o->name) : NULL,
+				.data = o->has_data_case ? arena_str(b, o->data) : NULL,
 			};
 
 			if (opts)
@@ -765,12 +738,12 @@ static const struct dns_msg *get_dns(struct block *b, const PbDns *m)
 	return d;
 }
 
-static const struct timeout_info *get_timeout(struct block *b, const PbTimeout *m)
+static const struct timeout_info *get_timeout(struct arena *b, const PbTimeout *m)
 {
-	struct timeout_info *t = take(b, NULL, sizeof(*t));
+	struct timeout_info *t = arena_take(b, NULL, sizeof(*t));
 	struct timeout_info tmo = {
 		.id = m->id,
-		.qname = m->has_qname_case ? take_str(b, m->qname) : NULL,
+		.qname = m->has_qname_case ? arena_str(b, m->qname) : NULL,
 		.qtype = m->qtype,
 		.qclass = m->qclass,
 		.waited_ns = m->waited_ns,
@@ -781,20 +754,20 @@ static const struct timeout_info *get_timeout(struct block *b, const PbTimeout *
 	return t;
 }
 
-static const struct call_info *get_call(struct block *b, const PbCall *m)
+static const struct call_info *get_call(struct arena *b, const PbCall *m)
 {
-	struct call_info *c = take(b, NULL, sizeof(*c));
-	struct call_addr *addrs = take(b, NULL, m->n_addresses * sizeof(*addrs));
+	struct call_info *c = arena_take(b, NULL, sizeof(*c));
+	struct call_addr *addrs = arena_take(b, NULL, m->n_addresses * sizeof(*addrs));
 	struct call_info call = {
-		.function = m->has_function_case ? take_str(b, m->function) : NULL,
-		.name = m->has_name_case ? take_str(b, m->name) : NULL,
-		.service = m->has_service_case ? take_str(b, m->service) : NULL,
+		.function = m->has_function_case ? arena_str(b, m->function) : NULL,
+		.name = m->has_name_case ? arena_str(b, m->name) : NULL,
+		.service = m->has_service_case ? arena_str(b, m->service) : NULL,
 		.family = m->family,
 		.qtype = m->qtype,
-		.result = m->has_result_case ? take_str(b, m->result) : NULL,
+		.result = m->has_result_case ? arena_str(b, m->result) : NULL,
 		.has_code = m->has_result_code_case != 0,
 		.result_code = m->result_code,
-		.hostname = m->has_hostname_case ? take_str(b, m->hostname) : NULL,
+		.hostname = m->has_hostname_case ? arena_str(b, m->hostname) : NULL,
 		.n_addrs = m->n_addresses,
 		.addrs = addrs,
 		.latency_ns = m->latency_ns,
@@ -802,10 +775,10 @@ static const struct call_info *get_call(struct block *b, const PbCall *m)
 	};
 
 	if (m->flags) {
-		const char **flags = take(b, NULL, m->flags->n_names * sizeof(*flags));
+		const char **flags = arena_take(b, NULL, m->flags->n_names * sizeof(*flags));
 
 		for (size_t i = 0; i < m->flags->n_names; i++) {
-			const char *flag = take_str(b, m->flags->names[i]);
+			const char *flag = arena_str(b, m->flags->names[i]);
 
 			if (flags)
 				flags[i] = flag;
@@ -824,45 +797,45 @@ static const struct call_info *get_call(struct block *b, const PbCall *m)
 }
 
 /* The registry and the values its entries point to. */
-static const struct stats_registry *get_stats(struct block *b, const PbStats *m)
+static const struct stats_registry *get_stats(struct arena *b, const PbStats *m)
 {
-	struct stats_registry *r = take(b, NULL, sizeof(*r));
+	struct stats_registry *r = arena_take(b, NULL, sizeof(*r));
 
 	for (size_t i = 0; i < m->n_values; i++) {
 		const PbStat *s = m->values[i];
-		struct stats_entry e = { .name = take_str(b, s->name) };
+		struct stats_entry e = { .name = arena_str(b, s->name) };
 
 		switch (s->value_case) {
 		case DNSVIGIL__V1__STAT__VALUE_U64:
 			e.kind = STATS_U64;
-			e.value = take(b, &s->u64, sizeof(s->u64));
+			e.value = arena_take(b, &s->u64, sizeof(s->u64));
 			break;
 		case DNSVIGIL__V1__STAT__VALUE_FLAG: {
 			bool flag = s->flag;
 
 			e.kind = STATS_BOOL;
-			e.value = take(b, &flag, sizeof(flag));
+			e.value = arena_take(b, &flag, sizeof(flag));
 			break;
 		}
 		case DNSVIGIL__V1__STAT__VALUE_STRING: {
 			const char *str = s->string->has_value_case ?
-						  take_str(b, s->string->value) : NULL;
+						  arena_str(b, s->string->value) : NULL;
 
 			e.kind = STATS_STRING;
-			e.value = take(b, &str, sizeof(str));
+			e.value = arena_take(b, &str, sizeof(str));
 			break;
 		}
 		case DNSVIGIL__V1__STAT__VALUE_NAMED: {
-			const char **names = take(b, NULL, s->named->n_names * sizeof(*names));
+			const char **names = arena_take(b, NULL, s->named->n_names * sizeof(*names));
 
 			for (size_t k = 0; k < s->named->n_names; k++) {
-				const char *name = take_str(b, s->named->names[k]);
+				const char *name = arena_str(b, s->named->names[k]);
 
 				if (names)
 					names[k] = name;
 			}
 			e.kind = STATS_U64_NAMED;
-			e.value = take(b, s->named->values, s->named->n_values * sizeof(uint64_t));
+			e.value = arena_take(b, s->named->values, s->named->n_values * sizeof(uint64_t));
 			e.names = names;
 			e.n = s->named->n_values;
 			break;
@@ -871,8 +844,8 @@ static const struct stats_registry *get_stats(struct block *b, const PbStats *m)
 			int count = s->list->n_values;
 
 			e.kind = STATS_U64_LIST;
-			e.value = take(b, s->list->values, s->list->n_values * sizeof(uint64_t));
-			e.count = take(b, &count, sizeof(count));
+			e.value = arena_take(b, s->list->values, s->list->n_values * sizeof(uint64_t));
+			e.count = arena_take(b, &count, sizeof(count));
 			e.n = s->list->n_values;
 			break;
 		}
@@ -887,12 +860,12 @@ static const struct stats_registry *get_stats(struct block *b, const PbStats *m)
 	return r;
 }
 
-static struct event *get_event(struct block *b, const PbEvent *m)
+static struct event *get_event(struct arena *b, const PbEvent *m)
 {
-	struct event *ev = take(b, NULL, sizeof(*ev));
+	struct event *ev = arena_take(b, NULL, sizeof(*ev));
 	struct event e = {
 		.ts_ns = m->ts_ns,
-		.host = m->has_host_case ? take_str(b, m->host) : NULL,
+		.host = m->has_host_case ? arena_str(b, m->host) : NULL,
 		.process = proc_unknown,
 		.latency_ns = -1,
 	};
@@ -914,7 +887,7 @@ static struct event *get_event(struct block *b, const PbEvent *m)
 			get_process(b, d->origin, &e.origin);
 		}
 		if (d->has_raw_case) {
-			e.raw = take(b, d->raw.data, d->raw.len);
+			e.raw = arena_take(b, d->raw.data, d->raw.len);
 			e.raw_len = d->raw.len;
 		}
 		break;
@@ -942,7 +915,7 @@ static struct event *get_event(struct block *b, const PbEvent *m)
 
 int event_pb_decode(const uint8_t *buf, size_t len, struct event **out)
 {
-	struct block b = { 0 };
+	struct arena b = { 0 };
 	const char *reason = NULL;
 	PbEvent *m;
 	int err = 0;
