@@ -22,10 +22,17 @@ const char *event_type_name(enum event_type type)
 	return type < ARRAY_LEN(names) ? names[type] : NULL;
 }
 
-/* A pointer into the raw bytes, in their copy. */
-static const uint8_t *rebase(const uint8_t *p, const uint8_t *raw, const uint8_t *raw_copy)
+/* n bytes at p, in the copy: at the same offset in the copy of the block they lie in (base,
+ * copied to base_copy), else copied on their own. An event decoded from the feed has rdata
+ * but no raw bytes; a parsed one has both. */
+static const uint8_t *place_within(struct arena *a, const uint8_t *p, size_t n,
+				   const uint8_t *base, size_t base_len, const uint8_t *base_copy)
 {
-	return p && raw_copy ? raw_copy + (p - raw) : p;
+	if (!p)
+		return NULL;
+	if (base && p >= base && p + n <= base + base_len)
+		return base_copy ? base_copy + (p - base) : NULL;
+	return arena_take(a, p, n);
 }
 
 static void place_proc(struct arena *a, const struct proc_info *src, struct proc_info *dst)
@@ -43,9 +50,9 @@ static void place_proc(struct arena *a, const struct proc_info *src, struct proc
 	dst->container_id = container_id;
 }
 
-/* rdata and addr point into the message bytes (raw): their copy has the same offsets. */
+/* rdata points into the message bytes (raw) and addr into rdata, where they can. */
 static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec,
-				const uint8_t *raw, const uint8_t *raw_copy)
+				const uint8_t *raw, size_t raw_len, const uint8_t *raw_copy)
 {
 	struct dns_rr *rrs = arena_take(a, sec->rrs, sec->n * sizeof(*sec->rrs));
 
@@ -53,6 +60,10 @@ static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec,
 		const struct dns_rr *rr = &sec->rrs[i];
 		const char *name = arena_str(a, rr->name), *data = arena_str(a, rr->data);
 		const char *target = arena_str(a, rr->target), *rname = arena_str(a, rr->rname);
+		const uint8_t *rdata = place_within(a, rr->rdata, rr->rdlength, raw, raw_len,
+						    raw_copy);
+		const uint8_t *addr = place_within(a, rr->addr, rr->addr_len, rr->rdata,
+						   rr->rdlength, rdata);
 
 		if (!rrs)
 			continue;
@@ -60,20 +71,20 @@ static struct dns_rr *place_rrs(struct arena *a, const struct dns_section *sec,
 		rrs[i].data = data;
 		rrs[i].target = target;
 		rrs[i].rname = rname;
-		rrs[i].rdata = rebase(rr->rdata, raw, raw_copy);
-		rrs[i].addr = rebase(rr->addr, raw, raw_copy);
+		rrs[i].rdata = rdata;
+		rrs[i].addr = addr;
 	}
 	return rrs;
 }
 
 static const struct dns_msg *place_dns(struct arena *a, const struct dns_msg *src,
-				       const uint8_t *raw, const uint8_t *raw_copy)
+				       const uint8_t *raw, size_t raw_len, const uint8_t *raw_copy)
 {
 	struct dns_msg *m = arena_take(a, src, sizeof(*src));
 	const char *qname = arena_str(a, src->qname);
-	struct dns_rr *an = place_rrs(a, &src->an, raw, raw_copy);
-	struct dns_rr *ns = place_rrs(a, &src->ns, raw, raw_copy);
-	struct dns_rr *ar = place_rrs(a, &src->ar, raw, raw_copy);
+	struct dns_rr *an = place_rrs(a, &src->an, raw, raw_len, raw_copy);
+	struct dns_rr *ns = place_rrs(a, &src->ns, raw, raw_len, raw_copy);
+	struct dns_rr *ar = place_rrs(a, &src->ar, raw, raw_len, raw_copy);
 	struct dns_edns_opt *opts = arena_take(a, src->edns.opts, src->edns.n_opts * sizeof(*opts));
 
 	for (size_t i = 0; i < src->edns.n_opts; i++) {
@@ -139,7 +150,7 @@ static struct event *place_event(struct arena *a, const struct event *ev)
 	const uint8_t *raw = arena_take(a, ev->raw, ev->raw_len);
 	const char *host = arena_str(a, ev->host);
 	struct proc_info process, origin;
-	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns, ev->raw, raw) : NULL;
+	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns, ev->raw, ev->raw_len, raw) : NULL;
 	const struct timeout_info *timeout = ev->timeout ? place_timeout(a, ev->timeout) : NULL;
 	const struct call_info *call = ev->call ? place_call(a, ev->call) : NULL;
 

@@ -165,6 +165,40 @@ static void dns_events_of_every_fixture_round_trip(void **state)
 	dns_parser_free(parser);
 }
 
+/* A decoded event carries rdata without raw bytes (raw goes only with malformed messages):
+ * its owned copy must hold rdata and addresses of its own, not point into the decoded one. */
+static void decoded_event_clones_with_rdata_of_its_own(void **state)
+{
+	struct dns_parser *parser = dns_parser_new();
+	struct event_pb *pb = event_pb_new(0);
+	struct event ev = net_event(EVENT_DNS), *back, *copy;
+	uint8_t raw[4096];
+	struct dns_msg msg;
+	size_t len = read_fixture("a-response.bin", raw, sizeof(raw));
+
+	(void)state;
+	assert_non_null(parser);
+	assert_non_null(pb);
+	assert_int_equal(dns_parse(parser, raw, len, &msg), 0);
+	ev.dns = &msg;
+	ev.raw = raw;
+	ev.raw_len = len;
+	back = round_trip(pb, &ev, NULL);
+	assert_null(back->raw);
+	copy = event_clone(back);
+	assert_non_null(copy);
+	/* what the decoded event held is gone before the copy is read */
+	for (size_t i = 0; i < back->dns->an.n; i++)
+		memset((void *)back->dns->an.rrs[i].rdata, 0, back->dns->an.rrs[i].rdlength);
+	event_free(back);
+	assert_same_section(&msg.an, &copy->dns->an);
+	assert_same_section(&msg.ns, &copy->dns->ns);
+	assert_same_section(&msg.ar, &copy->dns->ar);
+	event_free(copy);
+	event_pb_free(pb);
+	dns_parser_free(parser);
+}
+
 static void timeout_events_round_trip(void **state)
 {
 	struct timeout_info t = { .id = 7, .qname = "slow.example", .qtype = 1, .qclass = 1,
@@ -392,6 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dns_events_of_every_fixture_round_trip),
+		cmocka_unit_test(decoded_event_clones_with_rdata_of_its_own),
 		cmocka_unit_test(timeout_events_round_trip),
 		cmocka_unit_test(resolver_call_events_round_trip),
 		cmocka_unit_test(stats_events_of_every_kind_round_trip),
