@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "io.h"
 #include "log.h"
 #include "spool.h"
 
@@ -168,34 +168,16 @@ static int write_record(struct spool *s, const char *name, uint64_t seq, const v
 {
 	char tmp[sizeof(SPOOL_TMP_PREFIX) + SPOOL_NAME_LEN];
 	uint8_t hdr[SPOOL_HDR_LEN];
-	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)data, len } };
-	size_t total = sizeof(hdr) + len, done = 0;
-	int fd, err = 0;
+	int fd, err;
 
 	make_header(hdr, seq, data, len);
 	snprintf(tmp, sizeof(tmp), SPOOL_TMP_PREFIX "%s", name);
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	while (done < total) {
-		ssize_t n = writev(fd, iov, 2);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		done += n;
-		/* Short write: skip what went out. */
-		for (int i = 0; i < 2; i++) {
-			size_t k = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
-
-			iov[i].iov_base = (uint8_t *)iov[i].iov_base + k;
-			iov[i].iov_len -= k;
-			n -= k;
-		}
-	}
+	err = io_write_all(fd, hdr, sizeof(hdr)) ?: io_write_all(fd, data, len);
+	if (err)
+		goto cleanup;
 	if (fsync(fd)) {
 		err = -errno;
 		goto cleanup;

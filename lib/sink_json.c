@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "event_json.h"
+#include "io.h"
 #include "log.h"
 #include "sink.h"
 
@@ -48,20 +49,8 @@ static int jsonl_write(struct sink *s, const struct event *ev)
 static int jsonl_flush(struct sink *s)
 {
 	struct sink_jsonl *j = (struct sink_jsonl *)s;
-	size_t done = 0;
-	int err = 0;
+	int err = io_write_all(j->fd, j->buf.p, j->buf.len);
 
-	while (done < j->buf.len) {
-		ssize_t n = write(j->fd, j->buf.p + done, j->buf.len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += n;
-	}
 	if (err) {
 		s->events_lost += j->buffered_events;
 		if (!j->failing)
