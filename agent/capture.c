@@ -41,11 +41,6 @@ void owner_identity(const struct dv_owner *o, struct proc_info *who)
 	who->comm[sizeof(who->comm) - 1] = '\0';
 }
 
-static void refresh_realtime_offset(struct capture *c)
-{
-	c->realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-}
-
 static void net_from_hdr(const struct dv_pkt_hdr *h, struct net_info *n)
 {
 	*n = (struct net_info){
@@ -168,7 +163,7 @@ void capture_owner(void *ctx, const void *rec)
 
 void capture_tick(struct capture *c, uint64_t now_ns)
 {
-	refresh_realtime_offset(c);
+	c->realtime_offset_ns = clock_realtime_offset_ns();
 	chunks_expire(c->chunks, now_ns);
 	tcpre_expire(c->tcpre, now_ns, on_tcp_message, c);
 }
@@ -204,7 +199,7 @@ int capture_new(struct pipeline *p, struct stats_registry *reg, struct capture *
 		capture_free(c);
 		return -ENOMEM;
 	}
-	refresh_realtime_offset(c);
+	c->realtime_offset_ns = clock_realtime_offset_ns();
 	declare_stats(c, reg);
 	*out = c;
 	return 0;

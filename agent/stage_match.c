@@ -52,7 +52,7 @@ static void match_tick(struct stage *base, uint64_t now_ns, bool at_exit,
 
 	(void)at_exit; /* queries still pending at exit have not timed out */
 	s->out = out;
-	s->realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	s->realtime_offset_ns = clock_realtime_offset_ns();
 	match_expire(s->match, now_ns, on_timeout, s);
 }
 

@@ -14,4 +14,10 @@ static inline uint64_t clock_ns(clockid_t id)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* What turns a CLOCK_MONOTONIC time into CLOCK_REALTIME now (it moves when the clock is set). */
+static inline uint64_t clock_realtime_offset_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+}
+
 #endif
