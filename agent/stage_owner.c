@@ -24,17 +24,10 @@ struct stage_owner {
 	uint64_t unattributed_packets; /* messages passed on without an owner */
 };
 
-static bool same_name(const char *a, const char *b)
-{
-	for (; *a && dns_ascii_lower(*a) == dns_ascii_lower(*b); a++, b++)
-		;
-	return *a == *b;
-}
-
 static bool same_question(const struct dns_msg *a, const struct dns_msg *b)
 {
 	return a->has_question && b->has_question && a->qtype == b->qtype &&
-	       a->qclass == b->qclass && same_name(a->qname, b->qname);
+	       a->qclass == b->qclass && dns_name_equal(a->qname, b->qname);
 }
 
 /* Whether later must not overtake earlier: on the same socket, or on the same question (a

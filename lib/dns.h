@@ -39,7 +39,7 @@ struct dns_rr {
 	 * the SRV and SVCB/HTTPS target, the SOA MNAME, the RRSIG signer, the NSEC next owner.
 	 * Escapes and case as in data, but without the trailing dot, like name ("." for the
 	 * root), so that it compares directly with owner names and qname (case-insensitively,
-	 * RFC 4343: dns_ascii_lower). */
+	 * RFC 4343: dns_name_equal). */
 	const char *target;
 	const char *rname;    /* SOA RNAME, the zone contact's mailbox, spelt like target */
 	uint16_t priority;    /* MX preference, SRV priority, SVCB/HTTPS SvcPriority */
@@ -94,6 +94,14 @@ struct dns_parser;
 static inline char dns_ascii_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Two names in presentation form, equal but for ASCII case. */
+static inline bool dns_name_equal(const char *a, const char *b)
+{
+	for (; *a && dns_ascii_lower(*a) == dns_ascii_lower(*b); a++, b++)
+		;
+	return *a == *b;
 }
 
 struct dns_parser *dns_parser_new(void);
