@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz -lprotobuf-c
+LDLIBS += -lbpf -lelf -lz -lprotobuf-c -lssl -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

@@ -33,6 +33,7 @@ lib)
 	tool "$AR"
 	tool protoc-c
 	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
+	library OpenSSL openssl/ssl.h ssl
 	;;
 agent)
 	tool "$CC"
