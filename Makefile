@@ -131,7 +131,9 @@ $(OUTPUT)/dnsvigil: $(AGENT_OBJS) $(LIBDV)
 #   test_foo_LINK := foo.o
 # and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries.
 test_call_LINK := call.o
+test_feed_LINK := -lz -lprotobuf-c
 test_frame_LINK := -lz
+test_tls_LINK := -lssl -lcrypto
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o

@@ -36,7 +36,7 @@ struct feed_hello {
 
 /* Appends a FRAME_HELLO frame to out. 0, -ENAMETOOLONG or -ENOMEM. */
 int feed_hello_frame(struct jbuf *out, const struct feed_hello *h);
-/* Decodes a Hello payload. 0, or -EBADMSG (not a Hello, a string too long or not UTF-8). */
+/* Decodes a Hello payload. 0, or -EBADMSG (not a Hello, or a string too long). */
 int feed_hello_decode(const uint8_t *p, size_t len, struct feed_hello *h);
 
 /* Appends a FRAME_ACK frame to out. 0 or -ENOMEM. */
@@ -68,7 +68,6 @@ struct feed_batch {
 	uint64_t seq;
 	uint32_t n_events;       /* counted by feed_batch_parse */
 	const uint8_t *pos, *end; /* iteration state */
-	const uint8_t *start;
 };
 
 /* Checks the whole payload's field structure and reads the header. 0, or -EBADMSG with the
