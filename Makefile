@@ -38,9 +38,17 @@ LIB_OBJS := $(patsubst lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 PROTO_C := $(OUTPUT)/proto/dnsvigil.pb-c.c
 PROTO_H := $(OUTPUT)/proto/dnsvigil.pb-c.h
 LIB_OBJS += $(OUTPUT)/proto/dnsvigil.pb-c.o
+# The public dnstap schema, for the collector's dnstap output only.
+DNSTAP_C := $(OUTPUT)/proto/dnstap.pb-c.c
+DNSTAP_H := $(OUTPUT)/proto/dnstap.pb-c.h
 LIBDV := $(OUTPUT)/libdnsvigil.a
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUTPUT)/agent/%.o,$(AGENT_SRCS))
+COLLECTOR_SRCS := $(wildcard collector/*.c)
+COLLECTOR_OBJS := $(patsubst collector/%.c,$(OUTPUT)/collector/%.o,$(COLLECTOR_SRCS)) \
+	$(OUTPUT)/proto/dnstap.pb-c.o
+# The collector links no libbpf.
+COLLECTOR_LDLIBS := -lz -lprotobuf-c -lssl -lcrypto -lfstrm -lpthread
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
@@ -49,14 +57,15 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 .DELETE_ON_ERROR:
 # Keep .bpf.o between builds: they are intermediate to the skeletons.
 .SECONDARY:
-PREFLIGHTS := preflight-lib preflight-agent preflight-tests preflight-fuzz
-.PHONY: all lib agent deps $(PREFLIGHTS) test test-unit test-bpf test-e2e test-fuzz run bench \
+PREFLIGHTS := preflight-lib preflight-agent preflight-collector preflight-tests preflight-fuzz
+.PHONY: all lib agent collector deps $(PREFLIGHTS) test test-unit test-bpf test-e2e test-fuzz run bench \
 	fuzz clean
 
-# Every program; the collector (collector/) joins here as `collector` when it lands.
-all: lib agent
+# Every program.
+all: lib agent collector
 lib: $(LIBDV)
 agent: $(OUTPUT)/dnsvigil
+collector: $(OUTPUT)/dnsvigil-collector
 
 deps:
 	$(Q)scripts/deps.sh
@@ -65,7 +74,7 @@ deps:
 # every build step for its directory, so that under -j nothing compiles before they are in.
 SETUP := $(if $(filter run test bench,$(MAKECMDGOALS)),deps)
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/proto $(OUTPUT)/agent $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/proto $(OUTPUT)/agent $(OUTPUT)/collector $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
 		| $(SETUP)
 	$(Q)mkdir -p $@
 
@@ -100,6 +109,16 @@ $(PROTO_C): proto/dnsvigil.proto | $(OUTPUT)/proto preflight-lib
 
 $(PROTO_H): $(PROTO_C)
 
+$(DNSTAP_C): proto/dnstap.proto | $(OUTPUT)/proto preflight-collector
+	$(call msg,PROTOC,$@)
+	$(Q)protoc-c --c_out=$(OUTPUT)/proto --proto_path=proto $<
+
+$(DNSTAP_H): $(DNSTAP_C)
+
+$(OUTPUT)/proto/dnstap.pb-c.o: $(DNSTAP_C) $(DNSTAP_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 # protoc-c's INIT macros leave the braces of oneof unions out.
 $(OUTPUT)/proto/dnsvigil.pb-c.o $(OUTPUT)/lib/event_pb.o: CFLAGS += -Wno-missing-braces
 
@@ -125,11 +144,21 @@ $(OUTPUT)/dnsvigil: $(AGENT_OBJS) $(LIBDV)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUTPUT)/collector/%.o: collector/%.c $(wildcard lib/*.h) $(wildcard collector/*.h) $(PROTO_H) \
+		$(DNSTAP_H) | $(OUTPUT)/collector preflight-collector
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Icollector -c $< -o $@
+
+$(OUTPUT)/dnsvigil-collector: $(COLLECTOR_OBJS) $(LIBDV)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(COLLECTOR_LDLIBS) -o $@
+
 # A test links lib/ (libdnsvigil.a), cmocka and what its line here names: the agent objects it
 # tests, those they call into, and their libraries. Unit tests never name libbpf or an object
 # that needs it: they run without a kernel. A new tests/unit/test_foo.c of agent/foo.c adds
 #   test_foo_LINK := foo.o
-# and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries.
+# and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries. A test
+# of collector/foo.c names collector/foo.o.
 test_call_LINK := call.o
 test_feed_LINK := -lz -lprotobuf-c
 test_frame_LINK := -lz
@@ -150,7 +179,10 @@ PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stag
 	match.o stage_origin.o origin.o stage_proc.o proc.o
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
-test_objs = $(addprefix $(OUTPUT)/agent/,$(filter %.o,$($(1)_LINK)))
+test_journal_LINK := collector/journal.o
+test_ofile_LINK := collector/ofile.o
+test_objs = $(addprefix $(OUTPUT)/agent/,$(filter-out collector/%,$(filter %.o,$($(1)_LINK)))) \
+	$(addprefix $(OUTPUT)/,$(filter collector/%.o,$($(1)_LINK)))
 test_libs = $(filter -l%,$($(1)_LINK))
 
 # From here on a prerequisite list may use $$* (the stem, here a test's name).
@@ -159,7 +191,7 @@ test_libs = $(filter -l%,$($(1)_LINK))
 $(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $$(call test_objs,$$*) $(LIBDV) \
 		| $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Icollector $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
 
 # BPF tests load the programs through their skeletons, with libbpf.
 $(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests

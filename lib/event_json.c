@@ -28,6 +28,7 @@ struct event_json {
 	unsigned int next_rendered; /* round-robin replacement */
 	const char *host;           /* the host rendered in host_json */
 	struct jbuf host_json;      /* ,"host":"..." */
+	struct jbuf origin_json;    /* ,"agent_id":"...","agent_cert":"..." or nothing */
 };
 
 static const char *const flag_names[] = { "aa", "tc", "rd", "ra", "ad", "cd" };
@@ -366,6 +367,17 @@ static void render_host(struct event_json *j, struct jbuf *b, const char *host)
 	jbuf_raw(b, j->host_json.p, j->host_json.len);
 }
 
+void event_json_set_origin(struct event_json *j, const char *agent_id, const char *cert)
+{
+	jbuf_reset(&j->origin_json);
+	if (!agent_id)
+		return;
+	jbuf_key(&j->origin_json, "agent_id", false);
+	jbuf_str(&j->origin_json, agent_id);
+	jbuf_key(&j->origin_json, "agent_cert", false);
+	jbuf_str(&j->origin_json, cert);
+}
+
 void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev)
 {
 	jbuf_lit(b, "{\"type\":\"");
@@ -373,6 +385,10 @@ void event_json_render(struct event_json *j, struct jbuf *b, const struct event 
 	jbuf_lit(b, "\",\"ts\":");
 	jbuf_time(b, ev->ts_ns);
 	render_host(j, b, ev->host);
+	if (j->origin_json.failed)
+		b->failed = true;
+	else if (j->origin_json.len)
+		jbuf_raw(b, j->origin_json.p, j->origin_json.len);
 	jbuf_lit(b, ",");
 	if (ev->type == EVENT_STATS) {
 		render_stats(b, ev->stats);
@@ -429,5 +445,6 @@ void event_json_free(struct event_json *j)
 	for (int i = 0; i < RENDERED_PROCESSES; i++)
 		jbuf_free(&j->rendered[i].json);
 	jbuf_free(&j->host_json);
+	jbuf_free(&j->origin_json);
 	free(j);
 }

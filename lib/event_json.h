@@ -14,6 +14,11 @@ struct event_json;
 struct event_json *event_json_new(void); /* NULL when memory runs out */
 void event_json_free(struct event_json *j);
 
+/* The collector's: every event rendered after this carries "agent_id" and "agent_cert" (the
+ * client certificate's identity, null in plaintext) after "host", until the next call;
+ * agent_id NULL renders neither, as the agent does. Out of memory shows in the next render. */
+void event_json_set_origin(struct event_json *j, const char *agent_id, const char *cert);
+
 /* Appends ev, an output event (event_type_name() not NULL), as one JSON object, without a
  * newline. Out of memory shows in b->failed. */
 void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev);

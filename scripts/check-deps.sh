@@ -3,7 +3,7 @@
 # compiles, so that a missing package is named instead of surfacing as a compiler error.
 # scripts/deps.sh (make deps) installs everything.
 #
-#   scripts/check-deps.sh lib|agent|tests|fuzz
+#   scripts/check-deps.sh lib|agent|collector|tests|fuzz
 #
 # CC, AR, CLANG and BPFTOOL are taken from the environment, as make passes them.
 set -u
@@ -44,6 +44,14 @@ agent)
 	library zlib zlib.h z
 	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
 	;;
+collector)
+	tool "$CC"
+	tool protoc-c
+	library zlib zlib.h z
+	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
+	library OpenSSL openssl/ssl.h ssl
+	library libfstrm fstrm.h fstrm
+	;;
 tests)
 	tool "$CC"
 	library cmocka cmocka.h cmocka stdarg.h stddef.h stdint.h setjmp.h
@@ -59,7 +67,7 @@ fuzz)
 	fi
 	;;
 *)
-	echo "usage: $0 lib|agent|tests|fuzz" >&2
+	echo "usage: $0 lib|agent|collector|tests|fuzz" >&2
 	exit 2
 	;;
 esac
