@@ -219,6 +219,11 @@ test-fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
 	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(FUZZ_CORPUS) 2>$(OUTPUT)/fuzz.log \
 		&& echo "fuzz: 1 passed, 0 failed" || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
 
+# The collector tests' and benchmark's feed generator (tests/collector/feedtool.c).
+$(OUTPUT)/feedtool: tests/collector/feedtool.c tests/unit/samples.h $(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIBDV) -lz -lprotobuf-c -lssl -lcrypto -lcmocka -o $@
+
 # The resolver-call e2e's test program, against glibc and against musl.
 RESOLVER_CALLS := $(OUTPUT)/resolver/calls $(OUTPUT)/resolver/calls-musl
 $(OUTPUT)/resolver/calls: tests/resolver/calls.c | $(OUTPUT)/resolver
