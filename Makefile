@@ -179,8 +179,8 @@ PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stag
 	match.o stage_origin.o origin.o stage_proc.o proc.o
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
-test_journal_LINK := collector/journal.o
-test_ofile_LINK := collector/ofile.o
+test_journal_LINK := collector/journal.o collector/ofile.o collector/store.o collector/output.o \
+	-lz -lprotobuf-c
 test_objs = $(addprefix $(OUTPUT)/agent/,$(filter-out collector/%,$(filter %.o,$($(1)_LINK)))) \
 	$(addprefix $(OUTPUT)/,$(filter collector/%.o,$($(1)_LINK)))
 test_libs = $(filter -l%,$($(1)_LINK))
