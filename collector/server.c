@@ -12,12 +12,17 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "array.h"
 #include "feed.h"
 #include "log.h"
 #include "tls.h"
 
 #define READ_CHUNK (256u << 10)
+/* Bytes one connection may deliver in one round: a fast agent must not hold the commit (and
+ * everyone's acks) back. What it has beyond waits for the next round. */
+#define ROUND_BUDGET (256u << 10)
 #define MAX_EVENTS 256
 /* The identity of a client certificate: subject line and fingerprint. */
 #define CERT_ID_MAX 512
@@ -50,6 +55,7 @@ struct conn {
 	enum conn_state state;
 	bool dead;      /* closed; freed at the end of the round */
 	bool ack_queued; /* in the round's ack list */
+	bool more;       /* stopped at its round budget: read on next round */
 	uint32_t epoll_mask;
 	char peer[64];
 	char cert[CERT_ID_MAX]; /* "" in plaintext */
@@ -72,6 +78,8 @@ struct server {
 	struct conn **acks; /* connections with an ack due this round */
 	size_t n_acks;
 	struct conn *dead;  /* closed this round */
+	struct conn **more; /* connections with more to read, for the next round */
+	size_t n_more;
 	uint8_t *rbuf;
 	uint64_t accepted, open, refused, hellos, batches_in, events_in, bytes_in, acks_sent;
 	uint64_t rejected[REJ_MAX];
@@ -158,8 +166,11 @@ static void conn_close(struct server *s, struct conn *c)
 		return;
 	c->dead = true;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-	if (c->ssl && c->state != CONN_HANDSHAKE)
+	if (c->ssl && c->state != CONN_HANDSHAKE) {
+		ERR_clear_error();
 		SSL_shutdown(c->ssl); /* one try: a close_notify if the socket takes it */
+		ERR_clear_error();    /* its complaints must not reach another connection */
+	}
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -197,7 +208,12 @@ static int conn_flush(struct server *s, struct conn *c)
 		ssize_t w;
 
 		if (c->ssl) {
-			int rc = SSL_write(c->ssl, c->out.p + c->out_off, n);
+			int rc;
+
+			/* The error queue is per thread: SSL_get_error reads it, so it must hold
+			 * this call's errors only. The same before every SSL call below. */
+			ERR_clear_error();
+			rc = SSL_write(c->ssl, c->out.p + c->out_off, n);
 
 			if (rc <= 0) {
 				int e = SSL_get_error(c->ssl, rc);
@@ -349,8 +365,11 @@ static void on_eof(struct server *s, struct conn *c)
 
 static void do_handshake(struct server *s, struct conn *c)
 {
-	int rc = SSL_accept(c->ssl), e;
 	char why[256];
+	int rc, e;
+
+	ERR_clear_error();
+	rc = SSL_accept(c->ssl);
 
 	if (rc == 1) {
 		if (tls_peer_identity(c->ssl, c->cert, sizeof(c->cert)) < 0) {
@@ -371,12 +390,19 @@ static void do_handshake(struct server *s, struct conn *c)
 	}
 }
 
-/* Reads everything the socket (and TLS) has. */
+/* Reads what the socket (and TLS) has, up to the round budget. */
 static void conn_read(struct server *s, struct conn *c)
 {
-	while (!c->dead) {
+	for (ssize_t budget = ROUND_BUDGET; !c->dead;) {
 		ssize_t n;
 
+		if (budget <= 0) {
+			if (!c->more) {
+				c->more = true;
+				s->more[s->n_more++] = c;
+			}
+			return;
+		}
 		if (c->state == CONN_HANDSHAKE) {
 			do_handshake(s, c);
 			if (c->state == CONN_HANDSHAKE)
@@ -384,11 +410,15 @@ static void conn_read(struct server *s, struct conn *c)
 			continue;
 		}
 		if (c->ssl) {
-			int rc = SSL_read(c->ssl, s->rbuf, READ_CHUNK), e;
 			char why[256];
+			int rc, e;
+
+			ERR_clear_error();
+			rc = SSL_read(c->ssl, s->rbuf, READ_CHUNK);
 
 			if (rc > 0) {
 				feed_bytes(s, c, s->rbuf, rc);
+				budget -= rc;
 				continue;
 			}
 			e = SSL_get_error(c->ssl, rc);
@@ -413,6 +443,7 @@ static void conn_read(struct server *s, struct conn *c)
 		n = read(c->fd, s->rbuf, READ_CHUNK);
 		if (n > 0) {
 			feed_bytes(s, c, s->rbuf, n);
+			budget -= n;
 		} else if (n == 0) {
 			on_eof(s, c);
 		} else if (errno == EAGAIN) {
@@ -492,9 +523,10 @@ int server_new(const struct server_opts *opts, struct store *store, struct serve
 	format_peer(&opts->addr, addr, sizeof(addr));
 	s->rbuf = malloc(READ_CHUNK);
 	s->acks = calloc(SERVER_MAX_CONNS, sizeof(*s->acks));
+	s->more = calloc(SERVER_MAX_CONNS, sizeof(*s->more));
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	s->listen_fd = socket(opts->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!s->rbuf || !s->acks) {
+	if (!s->rbuf || !s->acks || !s->more) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -545,16 +577,28 @@ void server_free(struct server *s)
 		close(s->epoll_fd);
 	free(s->rbuf);
 	free(s->acks);
+	free(s->more);
 	free(s);
 }
 
 int server_round(struct server *s, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	int n = epoll_wait(s->epoll_fd, evs, MAX_EVENTS, timeout_ms), err;
+	size_t n_more = s->n_more;
+	int n, err;
 
+	/* Connections left with more to read go first, and nobody waits for them. */
+	n = epoll_wait(s->epoll_fd, evs, MAX_EVENTS, n_more ? 0 : timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	s->n_more = 0;
+	for (size_t i = 0; i < n_more; i++) {
+		struct conn *c = s->more[i];
+
+		c->more = false;
+		if (!c->dead)
+			conn_read(s, c);
+	}
 	for (int i = 0; i < n; i++) {
 		struct conn *c = evs[i].data.ptr;
 
@@ -583,6 +627,12 @@ int server_round(struct server *s, int timeout_ms)
 			send_ack(s, c, c->ack_due);
 	}
 	s->n_acks = 0;
+	/* The dead go now: none may stay in the list of the next round. */
+	n_more = 0;
+	for (size_t i = 0; i < s->n_more; i++)
+		if (!s->more[i]->dead)
+			s->more[n_more++] = s->more[i];
+	s->n_more = n_more;
 	free_dead(s);
 	return 0;
 }
