@@ -2,6 +2,7 @@
  * durably, once, in JSON lines, length-delimited protobuf and dnstap files. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,11 @@ int main(int argc, char **argv)
 	int err;
 
 	parse_args(argc, argv, &cfg);
+	/* A batch's decoded events (up to thousands) are freed together and the next batch's
+	 * allocated again: glibc would hand the memory back and fault it in anew each batch
+	 * (measured: a third of the collector's time). Keep it. */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	if (!cfg.plaintext) {
 		err = tls_ctx_new(TLS_SERVER, &cfg.tls, &cfg.server.tls);
 		if (err)

@@ -32,28 +32,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# cert NAME CA SUBJ [SAN]: a key and a certificate signed by CA (CA itself when CA is "self").
-cert() {
-	local name=$1 ca=$2 subj=$3 san=${4:-}
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$tmp/$name.key" -subj "$subj" -out "$tmp/$name.csr" 2>/dev/null || return 1
-	if [[ $ca == self ]]; then
-		openssl x509 -req -in "$tmp/$name.csr" -signkey "$tmp/$name.key" -days 2 \
-			-extfile <(printf 'basicConstraints=critical,CA:true\nkeyUsage=keyCertSign,cRLSign\n') \
-			-out "$tmp/$name.pem" 2>/dev/null
-	else
-		openssl x509 -req -in "$tmp/$name.csr" -CA "$tmp/$ca.pem" -CAkey "$tmp/$ca.key" \
-			-CAcreateserial -days 2 \
-			-extfile <(printf '%s\n' "basicConstraints=CA:false" ${san:+"subjectAltName=$san"}) \
-			-out "$tmp/$name.pem" 2>/dev/null
-	fi
-}
+# shellcheck source=tests/e2e/certs.sh
+. "$here/certs.sh"
 
-if ! { cert ca self "/CN=dnsvigil test CA" &&
-	cert server ca "/CN=collector" "IP:127.0.0.1" &&
-	cert agent ca "/CN=agent-1/O=dnsvigil-test" &&
-	cert otherca self "/CN=another CA" &&
-	cert stranger otherca "/CN=stranger"; }; then
+if ! { test_certs "$tmp" && cert "$tmp" otherca self "/CN=another CA" &&
+	cert "$tmp" stranger otherca "/CN=stranger"; }; then
 	echo "FAIL cert_setup: openssl could not make the test certificates" >&2
 	echo "collector-e2e: 0 passed, 1 failed"
 	exit 1
