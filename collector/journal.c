@@ -255,18 +255,6 @@ static void build(struct journal *j, const struct journal_output *outs, size_t n
 	}
 }
 
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int err = 0;
-
-	if (fd < 0 || fsync(fd))
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	return err;
-}
-
 /* Rewrites the journal as one record of the state, atomically (temporary file, fsync,
  * rename, directory fsync), and opens it for appending. */
 static int compact(struct journal *j)
@@ -296,7 +284,7 @@ static int compact(struct journal *j)
 	if (!err && rename(j->tmp_path, j->path))
 		err = -errno;
 	if (!err)
-		err = sync_dir(j->dir);
+		err = ofile_sync_dir(j->dir);
 	if (err)
 		goto fail;
 	if (j->fd >= 0)

@@ -112,14 +112,6 @@ struct config {
 	uint64_t stats_interval_ns;
 };
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "dnsvigil-collector: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry --help.\n");
-	exit(2);
-}
-
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
 	long v;
@@ -130,7 +122,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'l':
 			cfg->listen = optarg;
 			if (server_parse_addr(optarg, &cfg->server.addr, &cfg->server.addr_len))
-				usage_error("--listen wants ADDR:PORT or [ADDR]:PORT, numeric: %s",
+				fatalx("--listen wants ADDR:PORT or [ADDR]:PORT, numeric: %s",
 					    optarg);
 			break;
 		case OPT_TLS_CA:
@@ -147,7 +139,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_MAX_FRAME:
 			if (opt_parse_int(optarg, &v, 1, 256))
-				usage_error("--max-frame-mb wants 1..256: %s", optarg);
+				fatalx("--max-frame-mb wants 1..256: %s", optarg);
 			cfg->server.caps.max_frame = (size_t)v << 20;
 			cfg->server.caps.max_inflated = (size_t)v << 22;
 			break;
@@ -162,12 +154,12 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_ROTATE_MB:
 			if (opt_parse_int(optarg, &v, 0, 1 << 20))
-				usage_error("--rotate-mb wants 0..1048576: %s", optarg);
+				fatalx("--rotate-mb wants 0..1048576: %s", optarg);
 			cfg->rotate.max_bytes = (uint64_t)v << 20;
 			break;
 		case OPT_ROTATE_SEC:
 			if (opt_parse_int(optarg, &v, 0, 366 * 86400))
-				usage_error("--rotate-sec wants 0..31622400: %s", optarg);
+				fatalx("--rotate-sec wants 0..31622400: %s", optarg);
 			cfg->rotate.max_age_ns = v * 1000000000ull;
 			break;
 		case OPT_STATE:
@@ -175,7 +167,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case 's':
 			if (opt_parse_int(optarg, &v, 0, 86400))
-				usage_error("--stats-interval wants 0..86400: %s", optarg);
+				fatalx("--stats-interval wants 0..86400: %s", optarg);
 			cfg->stats_interval_ns = v * 1000000000ull;
 			break;
 		case 'n':
@@ -193,19 +185,19 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument %s", argv[optind]);
+		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
 	if (!cfg->listen)
-		usage_error("%s", "--listen ADDR:PORT is required");
+		fatalx("--listen ADDR:PORT is required (see --help)");
 	if (!cfg->out_dir && !cfg->pb_path && !cfg->dnstap_path)
-		usage_error("%s", "no output: give --out DIR, --pb FILE or --dnstap FILE");
+		fatalx("%s", "no output: give --out DIR, --pb FILE or --dnstap FILE");
 	if (!cfg->state_dir)
 		cfg->state_dir = cfg->out_dir;
 	if (!cfg->state_dir)
-		usage_error("%s", "--state DIR is required without --out (the commit journal)");
+		fatalx("%s", "--state DIR is required without --out (the commit journal)");
 	if (cfg->plaintext && (cfg->tls.ca || cfg->tls.cert || cfg->tls.key))
-		usage_error("%s", "--insecure-plaintext and --tls-* exclude each other");
+		fatalx("%s", "--insecure-plaintext and --tls-* exclude each other");
 	if (!cfg->plaintext && !(cfg->tls.ca && cfg->tls.cert && cfg->tls.key))
-		usage_error("%s", "TLS is required: give --tls-ca, --tls-cert and --tls-key "
+		fatalx("%s", "TLS is required: give --tls-ca, --tls-cert and --tls-key "
 				  "(or --insecure-plaintext to run without TLS)");
 	if (cfg->out_dir)
 		snprintf(cfg->jsonl_path, sizeof(cfg->jsonl_path), "%s/events.jsonl", cfg->out_dir);

@@ -25,11 +25,9 @@ static const char *dir_of(const char *path, char *buf, size_t len)
 	return dirname(buf);
 }
 
-/* Makes a new or renamed entry in path's directory durable. */
-static int sync_dir(const char *path)
+int ofile_sync_dir(const char *dir)
 {
-	char buf[4096];
-	int fd = open(dir_of(path, buf, sizeof(buf)), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = 0;
 
 	if (fd < 0 || fsync(fd))
@@ -103,6 +101,7 @@ static int recover(const char *path, const struct ofile_pos *pos, const char *co
 
 static int open_live(struct ofile *f)
 {
+	char dir[sizeof(f->path)];
 	struct stat st;
 	bool existed = access(f->path, F_OK) == 0;
 	int err;
@@ -125,7 +124,7 @@ static int open_live(struct ofile *f)
 	f->size = f->committed = st.st_size;
 	f->opened_ns = clock_ns(CLOCK_REALTIME);
 	/* A new name must survive a crash too, or the journal names a file that is gone. */
-	if (!existed && (err = sync_dir(f->path))) {
+	if (!existed && (err = ofile_sync_dir(dir_of(f->path, dir, sizeof(dir))))) {
 		log_warnx("syncing the directory of %s: %s", f->path, strerror(-err));
 		close(f->fd);
 		f->fd = -1;

@@ -75,6 +75,9 @@ int ofile_rotate(struct ofile *f);
  * between batches. 0 or -errno (logged). */
 int ofile_reopen(struct ofile *f);
 
+/* fsyncs directory dir: a new or renamed entry in it survives a crash. 0 or -errno. */
+int ofile_sync_dir(const char *dir);
+
 /* The current position (everything appended so far; meaningful after ofile_sync). */
 void ofile_position(const struct ofile *f, struct ofile_pos *pos);
 
