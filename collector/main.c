@@ -348,6 +348,7 @@ int main(int argc, char **argv)
 			if (reopen)
 				log_info("SIGHUP: reopening the output files");
 			store_maintain(store, reopen, clock_ns(CLOCK_REALTIME));
+			server_sweep(srv, now);
 			next_maintain = now + MAINTAIN_NS;
 		}
 		if (cfg.stats_interval_ns && now >= next_stats) {

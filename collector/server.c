@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 
 #include "array.h"
+#include "clock.h"
 #include "feed.h"
 #include "log.h"
 #include "tls.h"
@@ -39,12 +40,13 @@ enum reject {
 	REJ_UNEXPECTED,
 	REJ_STORE,
 	REJ_IO,
+	REJ_SLOW,
 	REJ_MAX,
 };
 
 static const char *const reject_names[REJ_MAX] = {
-	"tls",	 "frame", "oversize", "truncated",	  "hello", "batch",
-	"event", "sequence", "unexpected_frame", "store", "io",
+	"tls",	 "frame",    "oversize",	 "truncated", "hello", "batch",
+	"event", "sequence", "unexpected_frame", "store",     "io",    "slow",
 };
 
 enum conn_state { CONN_HANDSHAKE, CONN_HELLO, CONN_BATCHES };
@@ -60,6 +62,7 @@ struct conn {
 	char peer[64];
 	char cert[CERT_ID_MAX]; /* "" in plaintext */
 	char agent_id[FEED_ID_MAX];
+	uint64_t opened_ns; /* CLOCK_MONOTONIC of the accept */
 	uint64_t last_seq; /* the highest seq this connection sent */
 	uint64_t ack_due;  /* ack this once the round is committed */
 	struct batch_origin origin;
@@ -476,6 +479,7 @@ static void do_accept(struct server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->opened_ns = clock_ns(CLOCK_MONOTONIC);
 		format_peer(&ss, c->peer, sizeof(c->peer));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->dec = frame_decoder_new(&s->caps);
@@ -565,6 +569,18 @@ static void free_dead(struct server *s)
 	}
 }
 
+/* Frees the closed connections, after dropping them from the next round's list. */
+static void reap(struct server *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_more; i++)
+		if (!s->more[i]->dead)
+			s->more[n++] = s->more[i];
+	s->n_more = n;
+	free_dead(s);
+}
+
 void server_free(struct server *s)
 {
 	if (!s)
@@ -627,14 +643,18 @@ int server_round(struct server *s, int timeout_ms)
 			send_ack(s, c, c->ack_due);
 	}
 	s->n_acks = 0;
-	/* The dead go now: none may stay in the list of the next round. */
-	n_more = 0;
-	for (size_t i = 0; i < s->n_more; i++)
-		if (!s->more[i]->dead)
-			s->more[n_more++] = s->more[i];
-	s->n_more = n_more;
-	free_dead(s);
+	reap(s);
 	return 0;
+}
+
+void server_sweep(struct server *s, uint64_t now_ns)
+{
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state != CONN_BATCHES && now_ns - c->opened_ns >= SERVER_HELLO_TIMEOUT_NS)
+			conn_reject(s, c, REJ_SLOW, "no Hello within the time allowed");
+	}
+	reap(s);
 }
 
 int server_declare_stats(struct server *s, struct stats_registry *r)

@@ -18,6 +18,9 @@
 #include "store.h"
 
 #define SERVER_MAX_CONNS 4096
+/* A connection must have finished its TLS handshake and sent its Hello by then: slots are not
+ * held by peers that never speak. */
+#define SERVER_HELLO_TIMEOUT_NS (10ull * 1000000000)
 
 struct server_opts {
 	struct sockaddr_storage addr;
@@ -39,6 +42,10 @@ void server_free(struct server *s);
 /* One round: waits up to timeout_ms for sockets, serves every ready one, commits what they
  * delivered and sends the acks. 0, or a negative errno for a failure of the loop itself. */
 int server_round(struct server *s, int timeout_ms);
+
+/* Closes the connections that have not said Hello within SERVER_HELLO_TIMEOUT_NS. Between
+ * rounds. */
+void server_sweep(struct server *s, uint64_t now_ns);
 
 /* Stops accepting connections (draining before exit). */
 void server_stop_listening(struct server *s);

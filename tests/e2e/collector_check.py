@@ -225,7 +225,12 @@ def jsonl_carries_the_agent_and_its_certificate():
     assert ev["type"] == "dns" and ev["dns"]["qname"] == "www.example.test", ev
 
 
+silent = None  # a connection that never says Hello, opened early, checked late
+
+
 def bad_frames_are_rejected_while_a_healthy_agent_is_served():
+    global silent
+    silent = (socket.create_connection(("127.0.0.1", port), timeout=15), time.time())
     healthy = Agent("agent-h")
     assert healthy.hello() == 0
     batch = healthy.batch(1)
@@ -413,12 +418,25 @@ def dnstap_read_decodes_the_dnstap_output():
     col.start()
 
 
+def silent_connection_is_closed_after_the_hello_timeout():
+    sock, opened = silent
+    sock.settimeout(max(1, opened + 13 - time.time()))
+    try:
+        assert sock.recv(100) == b"", "the silent connection got bytes"
+    except socket.timeout:
+        raise AssertionError("a connection without Hello stays open past 10 s")
+    except ConnectionError:
+        pass
+    sock.close()
+    assert "slow: no Hello within the time allowed" in col.log_text()
+
+
 def stats_count_rejections_and_duplicates():
     col.stop()  # the final stats line
     st = col.last_stats()
     rej = st["rejected"]
     assert rej["truncated"] >= 1 and rej["frame"] >= 1 and rej["oversize"] >= 2, rej
-    assert rej["tls"] >= 2, rej
+    assert rej["tls"] >= 2 and rej["slow"] == 1, rej
     assert st["store_duplicates"] >= 2, st
     assert st["conns_open"] == 0 and st["hellos"] >= 7, st
     # no event carried raw bytes so far: dnstap skipped (and counted) every one
@@ -433,6 +451,7 @@ CASES = [
     client_with_a_cert_from_another_ca_is_refused,
     plaintext_client_is_refused_when_tls_is_configured,
     replayed_batches_are_acked_and_stored_once,
+    silent_connection_is_closed_after_the_hello_timeout,
     stats_count_rejections_and_duplicates,
     kill9_between_batches_loses_nothing_acked,
     kill9_mid_burst_loses_nothing_and_stores_nothing_twice,
