@@ -29,6 +29,8 @@ struct store {
 	uint64_t batches, duplicates, events_stored, commits, commit_errors;
 };
 
+static int commit(struct store *s);
+
 int store_open(const char *state_dir, struct output **outputs, size_t n, struct store **out)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -50,6 +52,10 @@ int store_open(const char *state_dir, struct output **outputs, size_t n, struct 
 
 		err = o->ops->open(o, jo ? &jo->pos : NULL, jo ? jo->path : NULL);
 	}
+	/* Opening may have moved an output to a new file (dnstap starts one per run) and
+	 * written to it: the journal names the files of this run from the start. */
+	if (!err)
+		err = commit(s);
 	if (err) {
 		store_free(s);
 		return err;
