@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "feed.h"
 #include "log.h"
+#include "opt.h"
 #include "tls.h"
 
 #define READ_CHUNK (256u << 10)
@@ -93,7 +94,6 @@ int server_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
 	char host[64];
 	const char *colon, *h = s, *port;
 	size_t hlen;
-	char *end;
 	long p;
 
 	memset(ss, 0, sizeof(*ss));
@@ -116,9 +116,7 @@ int server_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
 		return -EINVAL;
 	memcpy(host, h, hlen);
 	host[hlen] = 0;
-	errno = 0;
-	p = strtol(port, &end, 10);
-	if (errno || end == port || *end || p < 1 || p > 65535)
+	if (opt_parse_int(port, &p, 1, 65535))
 		return -EINVAL;
 	if (*s != '[') {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
