@@ -6,6 +6,7 @@
  *   feedtool batch AGENT_ID SEQ N [raw]        a Batch frame of N events (zlib) on stdout;
  *                                              event i of batch SEQ has ts 1700000000 s +
  *                                              SEQ ms + i us, so tests can count each event
+ *   feedtool json AGENT_ID SEQ N [raw]         the same events as the agent's JSON lines
  *   feedtool load ADDR PORT CA CERT KEY AGENTS BATCHES EVENTS
  *                                              AGENTS processes, each one agent over TLS,
  *                                              sending BATCHES batches of EVENTS events with
@@ -30,6 +31,7 @@
 
 #include "clock.h"
 #include "dns.h"
+#include "event_json.h"
 #include "event_pb.h"
 #include "feed.h"
 #include "frame.h"
@@ -54,8 +56,10 @@ static void hello_frame(struct jbuf *out, const char *agent_id)
 		die("hello frame");
 }
 
-/* A Batch frame of n events: queries and responses in turn, from the fixtures. */
-static void batch_frame(struct jbuf *out, const char *agent_id, uint64_t seq, size_t n, bool raw)
+/* A Batch frame of n events: queries and responses in turn, from the fixtures. With json,
+ * the agent's JSON line of each event goes there instead. */
+static void batch_frame(struct jbuf *out, const char *agent_id, uint64_t seq, size_t n, bool raw,
+			struct event_json *json)
 {
 	static uint8_t q[4096], r[4096];
 	static size_t qlen, rlen;
@@ -99,13 +103,18 @@ static void batch_frame(struct jbuf *out, const char *agent_id, uint64_t seq, si
 			memcpy(ev.net.dst_ip, (uint8_t[]){ 127, 0, 0, 1 }, 4);
 			ev.latency_ns = 12345;
 		}
-		if (event_pb_encode(pb, &ev, &bytes, &len))
-			die("encoding an event");
-		feed_batch_add(&b, bytes, len);
+		if (json) {
+			event_json_render(json, out, &ev);
+			jbuf_lit(out, "\n");
+		} else {
+			if (event_pb_encode(pb, &ev, &bytes, &len))
+				die("encoding an event");
+			feed_batch_add(&b, bytes, len);
+		}
 		if (i % 2 == 1 && i + 1 < n && dns_parse(parser, q, qlen, &qm))
 			die("parsing a-query.bin");
 	}
-	if (b.failed || frame_encode(out, FRAME_BATCH, FRAME_F_ZLIB, b.p, b.len))
+	if (!json && (b.failed || frame_encode(out, FRAME_BATCH, FRAME_F_ZLIB, b.p, b.len)))
 		die("batch frame");
 	jbuf_free(&b);
 	event_pb_free(pb);
@@ -202,7 +211,7 @@ static int load(char **argv)
 			 * not the agent's encoder. */
 			for (long s = 0; s < batches; s++) {
 				offsets[s] = frames.len;
-				batch_frame(&frames, id, s + 1, events, false);
+				batch_frame(&frames, id, s + 1, events, false, NULL);
 			}
 			offsets[batches] = frames.len;
 			close(go[1]);
@@ -232,9 +241,13 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "hello")) {
 		hello_frame(&out, argv[2]);
-	} else if ((argc == 5 || argc == 6) && !strcmp(argv[1], "batch")) {
+	} else if ((argc == 5 || argc == 6) &&
+		   (!strcmp(argv[1], "batch") || !strcmp(argv[1], "json"))) {
+		struct event_json *json = strcmp(argv[1], "json") ? NULL : event_json_new();
+
 		batch_frame(&out, argv[2], strtoull(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
-			    argc == 6 && !strcmp(argv[5], "raw"));
+			    argc == 6 && !strcmp(argv[5], "raw"), json);
+		event_json_free(json);
 	} else if (argc == 10 && !strcmp(argv[1], "load")) {
 		return load(argv + 2);
 	} else {

@@ -228,6 +228,24 @@ def jsonl_carries_the_agent_and_its_certificate():
 silent = None  # a connection that never says Hello, opened early, checked late
 
 
+def jsonl_equals_the_agents_json_field_by_field():
+    """event -> protobuf -> zlib -> frame -> TLS -> collector -> JSONL is the agent's JSON of
+    the same events, plus agent_id and agent_cert."""
+    want = [json.loads(l) for l in feedtool("json", "agent-1", 2, EVENTS).decode().splitlines()]
+    got = []
+    with open(os.path.join(col.out, "events.jsonl")) as f:
+        for line in f:
+            ev = json.loads(line)
+            if ev["agent_id"] == "agent-1" and ev["ts"].startswith(ts_of(2, 0)[:23]):
+                got.append(ev)
+    assert len(got) == len(want) == EVENTS, (len(got), len(want))
+    for g, w in zip(got, want):
+        assert list(g)[:4] == ["type", "ts", "host", "agent_id"], list(g)
+        g = {k: v for k, v in g.items() if k not in ("agent_id", "agent_cert")}
+        for k in set(g) | set(w):
+            assert g.get(k) == w.get(k), f"field {k}: collector {g.get(k)!r}, agent {w.get(k)!r}"
+
+
 def bad_frames_are_rejected_while_a_healthy_agent_is_served():
     global silent
     silent = (socket.create_connection(("127.0.0.1", port), timeout=15), time.time())
@@ -447,6 +465,7 @@ def stats_count_rejections_and_duplicates():
 CASES = [
     healthy_agent_gets_hello_ack_and_batch_acks,
     jsonl_carries_the_agent_and_its_certificate,
+    jsonl_equals_the_agents_json_field_by_field,
     bad_frames_are_rejected_while_a_healthy_agent_is_served,
     client_with_a_cert_from_another_ca_is_refused,
     plaintext_client_is_refused_when_tls_is_configured,
