@@ -201,7 +201,7 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* Writes what waits in c->out. 0, or -1 after closing c. */
+/* Writes what waits in c->out. 0, or -EPIPE after closing c. */
 static int conn_flush(struct server *s, struct conn *c)
 {
 	while (c->out_off < c->out.len) {
@@ -223,7 +223,7 @@ static int conn_flush(struct server *s, struct conn *c)
 				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
 					break;
 				conn_reject(s, c, REJ_IO, tls_error_string(why, sizeof(why)));
-				return -1;
+				return -EPIPE;
 			}
 			w = rc;
 		} else {
@@ -232,7 +232,7 @@ static int conn_flush(struct server *s, struct conn *c)
 				break;
 			if (w < 0) {
 				conn_reject(s, c, REJ_IO, strerror(errno));
-				return -1;
+				return -EPIPE;
 			}
 		}
 		c->out_off += w;
@@ -249,7 +249,7 @@ static int send_ack(struct server *s, struct conn *c, uint64_t seq)
 {
 	if (feed_ack_frame(&c->out, seq)) {
 		conn_reject(s, c, REJ_IO, "out of memory for an ack");
-		return -1;
+		return -EPIPE;
 	}
 	s->acks_sent++;
 	return conn_flush(s, c);
