@@ -24,9 +24,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=tests/e2e/certs.sh
-. "$root/tests/e2e/certs.sh"
-test_certs "$tmp" || { echo "bench-collector: openssl failed" >&2; exit 1; }
+certs="$root/scripts/make-certs.sh"
+{ DAYS=2 "$certs" ca "$tmp" ca && DAYS=2 "$certs" collector "$tmp" ca server IP:127.0.0.1 &&
+	DAYS=2 "$certs" agent "$tmp" ca agent-1; } || { echo "bench-collector: openssl failed" >&2; exit 1; }
 cores=$(nproc)
 collector_cpu=0 agent_cpu=$((cores > 1 ? 1 : 0))
 
@@ -41,7 +41,7 @@ run() {
 	pid=$!
 	for _ in $(seq 100); do grep -q ready "$tmp/collector.log" && break; sleep 0.05; done
 	rate=$(cd "$root" && taskset -c $agent_cpu "$build/feedtool" load 127.0.0.1 "$port" \
-		"$tmp/ca.pem" "$tmp/agent.pem" "$tmp/agent.key" "$agents" "$batches" "$events" |
+		"$tmp/ca.pem" "$tmp/agent-1.pem" "$tmp/agent-1.key" "$agents" "$batches" "$events" |
 		awk '{ print $2 }')
 	kill "$pid" && wait "$pid"
 	pid=

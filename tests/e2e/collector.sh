@@ -32,11 +32,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=tests/e2e/certs.sh
-. "$here/certs.sh"
-
-if ! { test_certs "$tmp" && cert "$tmp" otherca self "/CN=another CA" &&
-	cert "$tmp" stranger otherca "/CN=stranger"; }; then
+certs="$root/scripts/make-certs.sh"
+if ! { DAYS=2 "$certs" ca "$tmp" ca && DAYS=2 "$certs" collector "$tmp" ca server IP:127.0.0.1 &&
+	DAYS=2 "$certs" agent "$tmp" ca agent-1 && DAYS=2 "$certs" ca "$tmp" otherca &&
+	DAYS=2 "$certs" agent "$tmp" otherca stranger; }; then
 	echo "FAIL cert_setup: openssl could not make the test certificates" >&2
 	echo "collector-e2e: 0 passed, 1 failed"
 	exit 1

@@ -102,7 +102,7 @@ def frame(ftype, flags, payload):
     return struct.pack(">BBBBI", 0xD7, 1, ftype, flags, len(payload)) + payload
 
 
-def tls_socket(name="agent"):
+def tls_socket(name="agent-1"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_verify_locations(cert("ca"))
@@ -114,7 +114,7 @@ def tls_socket(name="agent"):
 class Agent:
     """One agent's connection: Hello, batches, acks."""
 
-    def __init__(self, agent_id, name="agent", sock=None):
+    def __init__(self, agent_id, name="agent-1", sock=None):
         self.id = agent_id
         self.s = sock or tls_socket(name)
         self.buf = b""
