@@ -206,18 +206,29 @@ void ofile_commit(struct ofile *f)
 	f->committed = f->size;
 }
 
-int ofile_rollback(struct ofile *f)
+int ofile_rewind(struct ofile *f, uint64_t off)
 {
+	uint64_t written = f->size - f->buf.len;
+
+	if (off >= written) { /* all in the buffer still */
+		f->buf.len = off - written;
+		f->size = off;
+		return 0;
+	}
 	jbuf_reset(&f->buf);
-	f->size = f->committed;
-	if (ftruncate(f->fd, f->committed)) {
+	f->size = off;
+	if (ftruncate(f->fd, off)) {
 		int err = -errno;
 
-		log_warn("rolling %s back to offset %llu", f->path,
-			 (unsigned long long)f->committed);
+		log_warn("rolling %s back to offset %llu", f->path, (unsigned long long)off);
 		return err;
 	}
 	return 0;
+}
+
+int ofile_rollback(struct ofile *f)
+{
+	return ofile_rewind(f, f->committed);
 }
 
 bool ofile_rotate_due(const struct ofile *f, uint64_t now_ns)

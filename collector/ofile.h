@@ -60,8 +60,11 @@ int ofile_sync(struct ofile *f, struct ofile_pos *pos);
 /* The last sync is committed (in the journal): a later rollback keeps it. */
 void ofile_commit(struct ofile *f);
 
-/* Drops everything after the last commit (a failed commit): the buffer, and what was written
- * of it. 0 or -errno. */
+/* Drops everything after offset off (at least the last commit): from the buffer, and from
+ * the file what was written of it. 0 or -errno. */
+int ofile_rewind(struct ofile *f, uint64_t off);
+
+/* ofile_rewind to the last commit (a failed commit). */
 int ofile_rollback(struct ofile *f);
 
 /* Whether the rotation policy wants a new file now. */

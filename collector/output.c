@@ -50,6 +50,12 @@ int output_file_maintain(struct output *o, bool reopen, uint64_t now_ns)
 void output_file_begin(struct output *o, const struct batch_origin *b)
 {
 	FILE_OF(o)->batch = b;
+	FILE_OF(o)->mark = FILE_OF(o)->file.size;
+}
+
+int output_file_abort(struct output *o)
+{
+	return ofile_rewind(&FILE_OF(o)->file, FILE_OF(o)->mark);
 }
 
 void output_file_init(struct output_file *f, const struct output_ops *ops, const char *name,
@@ -73,6 +79,7 @@ static void jsonl_begin(struct output *o, const struct batch_origin *b)
 {
 	struct output_jsonl *j = (struct output_jsonl *)o;
 
+	output_file_begin(o, b);
 	event_json_set_origin(j->render, b->agent_id, b->cert);
 }
 
@@ -106,6 +113,7 @@ static void jsonl_free(struct output *o)
 static const struct output_ops jsonl_ops = {
 	.open = output_file_open,
 	.begin = jsonl_begin,
+	.abort = output_file_abort,
 	.write = jsonl_write,
 	.sync = output_file_sync,
 	.commit = output_file_commit,
@@ -189,6 +197,7 @@ static void pb_free(struct output *o)
 static const struct output_ops pb_ops = {
 	.open = output_file_open,
 	.begin = output_file_begin,
+	.abort = output_file_abort,
 	.write = pb_write,
 	.sync = output_file_sync,
 	.commit = output_file_commit,

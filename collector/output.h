@@ -32,6 +32,8 @@ struct output_ops {
 	int (*open)(struct output *o, const struct ofile_pos *committed, const char *committed_path);
 	/* The events written next belong to batch b (which stays valid until the next begin). */
 	void (*begin)(struct output *o, const struct batch_origin *b);
+	/* Drops what was written since begin: the batch turned out bad half way. */
+	int (*abort)(struct output *o);
 	/* Renders or passes on one event. 0, 1 when the output skipped it (counted in skipped:
 	 * an event it has no rendering for), or a negative errno. */
 	int (*write)(struct output *o, const struct event *ev, const uint8_t *pb, size_t pb_len);
@@ -67,6 +69,7 @@ struct output_file {
 	struct ofile file;
 	struct output_opts opts;
 	const struct batch_origin *batch;
+	uint64_t mark; /* the file's size at begin */
 };
 
 void output_file_init(struct output_file *f, const struct output_ops *ops, const char *name,
@@ -78,6 +81,7 @@ void output_file_commit(struct output *o);
 int output_file_rollback(struct output *o);
 int output_file_maintain(struct output *o, bool reopen, uint64_t now_ns);
 void output_file_begin(struct output *o, const struct batch_origin *b);
+int output_file_abort(struct output *o);
 
 /* JSON lines: the agent's JSON of each event (lib/event_json.c) with "agent_id" and
  * "agent_cert". */

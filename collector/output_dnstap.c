@@ -281,6 +281,7 @@ static void dnstap_free(struct output *o)
 static const struct output_ops dnstap_ops = {
 	.open = dnstap_open,
 	.begin = output_file_begin,
+	.abort = output_file_abort,
 	.write = dnstap_write,
 	.sync = output_file_sync,
 	.commit = output_file_commit,

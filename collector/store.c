@@ -10,20 +10,12 @@
 #include "journal.h"
 #include "log.h"
 
-struct decoded {
-	struct event *ev;
-	const uint8_t *pb;
-	size_t len;
-};
-
 struct store {
 	struct journal *journal;
 	struct output *outputs[STORE_MAX_OUTPUTS];
 	size_t n_outputs;
 	struct journal_batch *pending; /* the batches of this round */
 	size_t n_pending, cap_pending;
-	struct decoded *events; /* one batch's events, reused */
-	size_t cap_events;
 	char stat_names[STORE_MAX_OUTPUTS][2][48];
 	bool failed; /* an output failed this round: the commit rolls it back */
 	uint64_t batches, duplicates, events_stored, commits, commit_errors;
@@ -72,7 +64,6 @@ void store_free(struct store *s)
 		s->outputs[i]->ops->free(s->outputs[i]);
 	journal_free(s->journal);
 	free(s->pending);
-	free(s->events);
 	free(s);
 }
 
@@ -83,44 +74,6 @@ int store_acked(struct store *s, const char *agent_id, uint64_t *seq)
 	if (!a)
 		return -ENOSPC;
 	*seq = a->acked;
-	return 0;
-}
-
-static void free_events(struct store *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		event_free(s->events[i].ev);
-}
-
-/* Decodes every event of b into s->events: *n of them. */
-static int decode_all(struct store *s, struct feed_batch *b, size_t *n, const char **why)
-{
-	const uint8_t *pb;
-	size_t len;
-	int err;
-
-	*n = 0;
-	if (b->n_events > s->cap_events) {
-		struct decoded *p = realloc(s->events, b->n_events * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->events = p;
-		s->cap_events = b->n_events;
-	}
-	while (*n < s->cap_events && feed_batch_next(b, &pb, &len) == 1) {
-		struct decoded *d = &s->events[*n];
-
-		err = event_pb_decode(pb, len, &d->ev);
-		if (err) {
-			*why = err == -EMSGSIZE ? "event over size cap" : "event is no valid Event";
-			free_events(s, *n);
-			return err == -ENOMEM ? err : -EBADMSG;
-		}
-		d->pb = pb;
-		d->len = len;
-		(*n)++;
-	}
 	return 0;
 }
 
@@ -139,11 +92,25 @@ static int add_pending(struct store *s, const char *agent_id, uint64_t seq)
 	return 0;
 }
 
+/* Drops a half-written batch from every output. */
+static int abort_batch(struct store *s)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_outputs; i++) {
+		int rc = s->outputs[i]->ops->abort(s->outputs[i]);
+
+		err = err ?: rc;
+	}
+	return err;
+}
+
 int store_batch(struct store *s, const struct batch_origin *o, struct feed_batch *b,
 		const char **why)
 {
 	struct journal_agent *a = journal_agent(s->journal, o->agent_id, true);
-	size_t n = 0;
+	const uint8_t *pb;
+	size_t len, n = 0;
 	int err = 0;
 
 	*why = "";
@@ -155,33 +122,39 @@ int store_batch(struct store *s, const struct batch_origin *o, struct feed_batch
 		s->duplicates++;
 		return 1;
 	}
-	err = decode_all(s, b, &n, why);
-	if (err)
-		return err;
-	/* From here on a failure leaves the outputs with part of the batch: the commit rolls
-	 * the round back, so the pending entry goes in first. */
+	for (size_t i = 0; i < s->n_outputs; i++)
+		s->outputs[i]->ops->begin(s->outputs[i], o);
+	/* One event at a time, decoded, written everywhere and freed: the next one reuses its
+	 * memory. A bad event half way takes the batch's written part back out. */
+	while (feed_batch_next(b, &pb, &len) == 1) {
+		struct event *ev;
+
+		err = event_pb_decode(pb, len, &ev);
+		if (err) {
+			*why = err == -EMSGSIZE ? "event over size cap" : "event is no valid Event";
+			err = err == -ENOMEM ? err : -EBADMSG;
+			goto abort;
+		}
+		for (size_t i = 0; i < s->n_outputs && err >= 0; i++)
+			err = s->outputs[i]->ops->write(s->outputs[i], ev, pb, len);
+		event_free(ev);
+		if (err < 0) {
+			*why = "writing an output failed";
+			goto abort;
+		}
+		n++;
+	}
 	err = add_pending(s, a->id, o->seq);
 	if (err)
-		goto cleanup;
+		goto abort;
 	a->pending = o->seq;
-	for (size_t i = 0; i < s->n_outputs; i++) {
-		struct output *out = s->outputs[i];
-
-		out->ops->begin(out, o);
-		for (size_t k = 0; k < n; k++) {
-			err = out->ops->write(out, s->events[k].ev, s->events[k].pb, s->events[k].len);
-			if (err < 0) {
-				*why = "writing an output failed";
-				s->failed = true;
-				goto cleanup;
-			}
-		}
-	}
-	err = 0;
 	s->batches++;
 	s->events_stored += n;
-cleanup:
-	free_events(s, n);
+	return 0;
+abort:
+	/* Outputs that cannot take it back leave the round to the commit's rollback. */
+	if (abort_batch(s))
+		s->failed = true;
 	return err;
 }
 

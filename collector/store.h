@@ -33,10 +33,10 @@ void store_free(struct store *s);
  * store knows too many agents to take another. */
 int store_acked(struct store *s, const char *agent_id, uint64_t *seq);
 
-/* Decodes every event of batch b (all of them first: a batch is stored whole or not at all)
- * and writes them to the outputs. Returns 0 (written, durable after the next store_commit),
+/* Decodes every event of batch b and writes it to the outputs; a batch is stored whole or
+ * not at all (a bad event takes what was written of its batch back out). Returns 0 (written, durable after the next store_commit),
  * 1 (a duplicate: nothing written), or a negative errno: -EBADMSG with *why for an event that
- * is no valid Event, else an output failing (the round is then rolled back by the commit). */
+ * is no valid Event, else an output failing (then the round is rolled back by the commit). */
 int store_batch(struct store *s, const struct batch_origin *o, struct feed_batch *b,
 		const char **why);
 

@@ -171,8 +171,8 @@ static void rotation_keeps_the_old_file_whole(void **state)
 	ofile_close(&f);
 }
 
-/* A batch of n dns events from the samples. */
-static void make_batch(struct jbuf *b, const char *agent, uint64_t seq, size_t n)
+/* A batch of n dns events from the samples; with bad_at < n, event bad_at is garbage. */
+static void make_batch(struct jbuf *b, const char *agent, uint64_t seq, size_t n, size_t bad_at)
 {
 	struct feed_batch_header h = { agent, "host-a", "boot", seq };
 	struct event_pb *pb = event_pb_new(0);
@@ -193,7 +193,10 @@ static void make_batch(struct jbuf *b, const char *agent, uint64_t seq, size_t n
 
 		ev.ts_ns += 1000;
 		assert_int_equal(event_pb_encode(pb, &ev, &bytes, &len), 0);
-		feed_batch_add(b, bytes, len);
+		if (i == bad_at)
+			feed_batch_add(b, (const uint8_t *)"\xff\xff\xff", 3);
+		else
+			feed_batch_add(b, bytes, len);
 	}
 	assert_false(b->failed);
 	event_pb_free(pb);
@@ -213,7 +216,7 @@ static size_t count_lines(const char *path)
 	return n;
 }
 
-static int store_one(struct store *s, const char *agent, uint64_t seq, size_t n)
+static int store_bad(struct store *s, const char *agent, uint64_t seq, size_t n, size_t bad_at)
 {
 	struct batch_origin o = { agent, "CN=test sha256:00", seq };
 	struct jbuf b = { 0 };
@@ -221,11 +224,16 @@ static int store_one(struct store *s, const char *agent, uint64_t seq, size_t n)
 	const char *why;
 	int rc;
 
-	make_batch(&b, agent, seq, n);
+	make_batch(&b, agent, seq, n, bad_at);
 	assert_int_equal(feed_batch_parse((const uint8_t *)b.p, b.len, &fb, &why), 0);
 	rc = store_batch(s, &o, &fb, &why);
 	jbuf_free(&b);
 	return rc;
+}
+
+static int store_one(struct store *s, const char *agent, uint64_t seq, size_t n)
+{
+	return store_bad(s, agent, seq, n, SIZE_MAX);
 }
 
 static struct store *open_store(struct tmp *t)
@@ -264,6 +272,23 @@ static void replay_after_restart_is_stored_once(void **state)
 	assert_int_equal(count_lines(t->path), 7);
 }
 
+static void batch_with_a_bad_event_is_stored_not_at_all(void **state)
+{
+	struct tmp *t = *state;
+	struct store *s = open_store(t);
+	uint64_t acked;
+
+	assert_int_equal(store_one(s, "agent-a", 1, 2), 0);
+	/* three events make it into the outputs' buffers before the bad one */
+	assert_int_equal(store_bad(s, "agent-a", 2, 5, 3), -EBADMSG);
+	assert_int_equal(store_one(s, "agent-b", 1, 1), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_acked(s, "agent-a", &acked), 0);
+	assert_int_equal(acked, 1);
+	store_free(s);
+	assert_int_equal(count_lines(t->path), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +299,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(logrotated_file_is_found_by_inode, setup, teardown),
 		cmocka_unit_test_setup_teardown(rotation_keeps_the_old_file_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(replay_after_restart_is_stored_once, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(batch_with_a_bad_event_is_stored_not_at_all, setup,
 						teardown),
 	};
 
