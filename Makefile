@@ -142,6 +142,7 @@ test_origin_LINK := origin.o
 test_proc_LINK := proc.o
 test_sockscan_LINK := sockscan.o mountinfo.o proc.o
 test_spool_LINK := spool.o -lz
+test_ship_LINK := ship.o spool.o -lz -lprotobuf-c -lssl -lcrypto -lpthread
 test_tcpre_LINK := tcpre.o
 test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o

@@ -90,9 +90,11 @@ struct ship {
 	struct event_pb *pb;
 	struct jbuf body; /* the open batch: Batch header and events */
 	bool open;
+	uint64_t open_seq;
 	uint64_t open_ns;
 	uint32_t n_events;
 	uint64_t events, queue_dropped_batches, queue_dropped_events;
+	bool dropping; /* the queue was full at the last close: logged once */
 
 	/* between the two */
 	pthread_mutex_t lock;
@@ -266,6 +268,7 @@ static void open_batch(struct ship *s)
 
 	feed_batch_begin(&s->body, &h);
 	s->open = true;
+	s->open_seq = h.seq;
 	s->open_ns = clock_ns(CLOCK_MONOTONIC);
 	s->n_events = 0;
 }
@@ -273,7 +276,7 @@ static void open_batch(struct ship *s)
 /* Frames the open batch and queues it for the shipper, or drops it (counted). */
 static void close_batch(struct ship *s)
 {
-	struct ship_batch b = { .events = s->n_events };
+	struct ship_batch b = { .seq = s->open_seq, .events = s->n_events };
 	bool queued = false;
 	int err = -ENOMEM;
 
@@ -291,12 +294,17 @@ static void close_batch(struct ship *s)
 		pthread_mutex_unlock(&s->lock);
 	}
 	if (queued) {
+		s->dropping = false;
 		wake(s);
 		return;
 	}
 	if (err) {
 		log_warnx("ship: framing a batch of %u events: %s", b.events, strerror(-err));
 	} else {
+		if (!s->dropping)
+			log_warnx("ship: %d batches wait for the spool (a slow disk?): dropping new "
+				  "ones, counted in ship_queue_dropped_batches", SHIP_QUEUE_LEN);
+		s->dropping = true;
 		s->queue_dropped_batches++;
 		s->queue_dropped_events += b.events;
 	}
