@@ -225,12 +225,18 @@ $(OUTPUT)/bench_pipeline: tests/bench/bench_pipeline.c $(call test_objs,PIPELINE
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
+$(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/agent/spool.o $(LIBDV) \
+		| $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lz -lprotobuf-c -lssl -lcrypto -lpthread -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/resolver/gai-loop
+       $(OUTPUT)/bench_ship $(OUTPUT)/resolver/gai-loop
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 	$(Q)$(OUTPUT)/bench_match
 	$(Q)$(OUTPUT)/bench_pipeline
+	$(Q)$(OUTPUT)/bench_ship
 
 clean:
 	rm -rf $(OUTPUT)
