@@ -409,8 +409,9 @@ static int conn_write_all(struct ship *s, const void *buf, size_t len, uint64_t 
 		} else {
 			n = send(c->fd, p, len, MSG_NOSIGNAL);
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				err = -errno;
 				log_warn("ship: %s: sending", s->collectors[c->idx].spec);
-				return -errno;
+				return err;
 			}
 		}
 		if (n > 0) {
@@ -454,8 +455,9 @@ static ssize_t conn_read(struct ship *s, void *buf, size_t size, short *want)
 	}
 	if (errno == EAGAIN || errno == EINTR)
 		return -EAGAIN;
+	n = -errno;
 	log_warn("ship: %s: reading", s->collectors[c->idx].spec);
-	return -errno;
+	return n;
 }
 
 /* --- shipper thread: the conversation --- */
@@ -525,10 +527,8 @@ static int read_frames(struct ship *s, uint64_t *hello_seq)
 			int r = frame_decode(c->dec, &p, &left, &f);
 
 			if (r < 0) {
-				log_warnx("ship: %s: not a dnsvigil collector's reply (%s)%s",
-					  s->collectors[c->idx].spec, frame_decoder_error(c->dec),
-					  c->ssl ? "" : ": does it expect TLS? this agent runs "
-					  "--insecure-plaintext");
+				log_warnx("ship: %s: not a dnsvigil collector's reply (%s)",
+					  s->collectors[c->idx].spec, frame_decoder_error(c->dec));
 				return r;
 			}
 			if (!r)
@@ -680,6 +680,10 @@ static int session_open(struct ship *s, int idx, uint64_t deadline)
 		if (err)
 			log_warnx("ship: %s: no reply to the hello", col->spec);
 	}
+	if (err && s->opts.insecure_plaintext)
+		/* A TLS collector resets or answers with an alert. */
+		log_warnx("ship: %s: the hello got no ack: does the collector expect TLS? this "
+			  "agent runs --insecure-plaintext", col->spec);
 	if (err)
 		goto cleanup;
 	on_hello_ack(s, seq);
