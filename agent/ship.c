@@ -792,11 +792,15 @@ static void *shipper(void *arg)
 		uint64_t now, wait_until;
 		int err = 0;
 
-		if (spool_queued(s) && !stop_at)
+		if (spool_queued(s) && !stop_at) {
 			stop_at = now_ns() + s->opts.drain_ms * MS;
+			retry_at = 0; /* one more try, whatever the backoff */
+		}
 		publish_spool_stats(s);
 		now = now_ns();
-		if (stop_at && (!spool_count(s->spool) || now >= stop_at))
+		/* Done, out of time, or no connection to be tried in the time left. */
+		if (stop_at && (!spool_count(s->spool) || now >= stop_at ||
+				(s->conn.fd < 0 && retry_at >= stop_at)))
 			break;
 		if (s->conn.fd < 0 && now >= retry_at) {
 			uint64_t deadline = now + s->opts.connect_timeout_ms * MS;
