@@ -430,20 +430,19 @@ static int conn_write_all(struct ship *s, const void *buf, size_t len, uint64_t 
 	return 0;
 }
 
-/* Reads what is there: >0 bytes, -EAGAIN when nothing is (*want: what to poll for), -EPIPE
- * at the end of the stream, or another negative errno (logged). */
-static ssize_t conn_read(struct ship *s, void *buf, size_t size, short *want)
+/* Reads what is there: >0 bytes, -EAGAIN when nothing is, -EPIPE at the end of the stream, or
+ * another negative errno (logged). The caller polls for input: TLS 1.3 reads want to write
+ * only for a key update, whose few bytes a socket buffer takes. */
+static ssize_t conn_read(struct ship *s, void *buf, size_t size)
 {
 	struct conn *c = &s->conn;
 	ssize_t n;
 
-	*want = POLLIN;
 	if (c->ssl) {
 		n = SSL_read(c->ssl, buf, (int)size);
 		if (n > 0)
 			return n;
-		*want = ssl_wants(s, n, "reading");
-		return *want ? -EAGAIN : -EPIPE;
+		return ssl_wants(s, n, "reading") ? -EAGAIN : -EPIPE;
 	}
 	n = recv(c->fd, buf, size, 0);
 	if (n > 0)
@@ -466,10 +465,9 @@ static void conn_close(struct ship *s)
 {
 	struct conn *c = &s->conn;
 
-	if (c->fd < 0)
-		return;
 	SSL_free(c->ssl);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	frame_decoder_free(c->dec);
 	*c = (struct conn){ .fd = -1, .idx = -1 };
 	atomic_store(&s->c.collector, -1);
@@ -509,10 +507,9 @@ static int read_frames(struct ship *s, uint64_t *hello_seq)
 {
 	struct conn *c = &s->conn;
 	uint8_t buf[4096];
-	short want;
 
 	for (;;) {
-		ssize_t n = conn_read(s, buf, sizeof(buf), &want);
+		ssize_t n = conn_read(s, buf, sizeof(buf));
 		const uint8_t *p = buf;
 		size_t left;
 
