@@ -35,6 +35,7 @@
 #endif
 
 #define HOSTS_FILE "/etc/hosts"
+#define SHIP_SPARE_FRAMES 4
 #define MS 1000000ull
 
 /* The spool's counters, shown through the stats refresh: the shipper thread changes them. */
@@ -100,6 +101,10 @@ struct ship {
 	pthread_mutex_t lock;
 	struct ship_batch queue[SHIP_QUEUE_LEN];
 	size_t q_head, q_len;
+	/* Frame buffers back from the shipper: a batch's 256 KiB are not allocated (and paged
+	 * in) anew each time. */
+	struct jbuf spare[SHIP_SPARE_FRAMES];
+	size_t n_spare;
 	bool stopping;
 	int wake_fd; /* eventfd: a batch is queued, or stop */
 	_Atomic uint64_t next_seq;
@@ -283,6 +288,10 @@ static void close_batch(struct ship *s)
 	if (!s->open)
 		return;
 	s->open = false;
+	pthread_mutex_lock(&s->lock);
+	if (s->n_spare)
+		b.frame = s->spare[--s->n_spare];
+	pthread_mutex_unlock(&s->lock);
 	if (!s->body.failed)
 		err = frame_encode(&b.frame, FRAME_BATCH, FRAME_F_ZLIB, s->body.p, s->body.len);
 	if (!err) {
@@ -747,8 +756,16 @@ static bool spool_queued(struct ship *s)
 				  got[i].seq, got[i].events, strerror(-err));
 			atomic_fetch_add(&s->c.spool_errors, 1);
 		}
-		jbuf_free(&got[i].frame);
+		jbuf_reset(&got[i].frame);
 	}
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (s->n_spare < SHIP_SPARE_FRAMES)
+			s->spare[s->n_spare++] = got[i].frame;
+		else
+			jbuf_free(&got[i].frame);
+	}
+	pthread_mutex_unlock(&s->lock);
 	return stopping;
 }
 
@@ -989,6 +1006,8 @@ void ship_free(struct ship *s)
 	/* Only a batch the thread never started for can be left. */
 	for (size_t i = 0; i < s->q_len; i++)
 		jbuf_free(&s->queue[(s->q_head + i) % SHIP_QUEUE_LEN].frame);
+	for (size_t i = 0; i < s->n_spare; i++)
+		jbuf_free(&s->spare[i]);
 	spool_close(s->spool);
 	SSL_CTX_free(s->ctx);
 	event_pb_free(s->pb);
