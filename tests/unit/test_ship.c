@@ -588,6 +588,33 @@ static void the_next_collector_is_tried_when_the_first_refuses(void **state)
 	server_stop(sv);
 }
 
+/* A collector whose kernel completes the TCP handshake but which never answers the hello
+ * (stopped, overloaded) is left after connect_timeout_ms. */
+static void a_silent_collector_is_left_for_the_next(void **state)
+{
+	struct server *sv = server_start("collector");
+	uint16_t hung_port;
+	int hung = listen_any(&hung_port); /* never accepts */
+	struct ship_opts o = opts_for(hung_port, true);
+	const char *why;
+	char spec[32];
+	struct ship *s;
+
+	(void)state;
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u", sv->port);
+	assert_int_equal(ship_parse_collector(spec, &collectors[1], &why), 0);
+	o.n_collectors = 2;
+	s = ship_open(&o);
+	write_events(s, 0, 10);
+	assert_true(server_wait(sv, &sv->n_batches, 1));
+	assert_int_equal(stat_of(s, "ship_connect_failures"), 1);
+	assert_int_equal(stat_of(s, "ship_connects"), 1);
+	ship_free(s);
+	assert_stored_in_order(sv, 10);
+	close(hung);
+	server_stop(sv);
+}
+
 static void a_collector_ahead_of_the_spool_is_a_counted_conflict(void **state)
 {
 	struct server *sv = server_start("collector");
@@ -743,6 +770,7 @@ int main(void)
 		SPOOLED(unacked_batches_are_replayed_after_reconnecting),
 		SPOOLED(spooled_batches_are_sent_after_a_restart),
 		SPOOLED(the_next_collector_is_tried_when_the_first_refuses),
+		SPOOLED(a_silent_collector_is_left_for_the_next),
 		SPOOLED(a_collector_ahead_of_the_spool_is_a_counted_conflict),
 		SPOOLED(a_collector_certificate_of_another_ca_is_refused),
 		SPOOLED(a_plaintext_agent_fails_at_a_tls_collector),
