@@ -22,9 +22,13 @@ static void to_sinks(struct pipeline *p, struct event *ev)
 		return;
 	if (!ev->host)
 		ev->host = p->opts.host;
+	uint64_t written = 0;
+
 	for (int i = 0; i < p->opts.n_sinks; i++)
 		if (!sink_write(p->opts.sinks[i], ev))
-			p->events_written++;
+			written++;
+	/* Counted after the last sink: every sink renders a stats event with the same values. */
+	p->events_written += written;
 }
 
 /* stage_out.pass: the stages from out->next on, then the sinks. */
