@@ -35,7 +35,7 @@
 #endif
 
 #define HOSTS_FILE "/etc/hosts"
-#define SHIP_SPARE_FRAMES 4
+#define SHIP_SPARE_BODIES 4
 #define MS 1000000ull
 
 /* The spool's counters, shown through the stats refresh: the shipper thread changes them. */
@@ -46,7 +46,7 @@ static const char *const spool_stat_names[] = {
 #define N_SPOOL_STATS (sizeof(spool_stat_names) / sizeof(spool_stat_names[0]))
 
 struct ship_batch {
-	struct jbuf frame; /* FRAME_BATCH, compressed */
+	struct jbuf body; /* the Batch message, not compressed yet */
 	uint64_t seq;
 	uint32_t events;
 };
@@ -101,9 +101,9 @@ struct ship {
 	pthread_mutex_t lock;
 	struct ship_batch queue[SHIP_QUEUE_LEN];
 	size_t q_head, q_len;
-	/* Frame buffers back from the shipper: a batch's 256 KiB are not allocated (and paged
+	/* Batch buffers back from the shipper: a batch's 256 KiB are not allocated (and paged
 	 * in) anew each time. */
-	struct jbuf spare[SHIP_SPARE_FRAMES];
+	struct jbuf spare[SHIP_SPARE_BODIES];
 	size_t n_spare;
 	bool stopping;
 	int wake_fd; /* eventfd: a batch is queued, or stop */
@@ -116,7 +116,8 @@ struct ship {
 	struct stats_registry spool_stats; /* spool_declare_stats' pointers into the spool */
 	SSL_CTX *ctx;
 	struct conn conn;
-	struct jbuf out; /* a batch read back from the spool, a hello */
+	struct jbuf frame; /* a batch compressed and framed, to spool */
+	struct jbuf out;   /* a batch read back from the spool, a hello */
 	unsigned int seed;
 
 	struct ship_counters c;
@@ -278,27 +279,22 @@ static void open_batch(struct ship *s)
 	s->n_events = 0;
 }
 
-/* Frames the open batch and queues it for the shipper, or drops it (counted). */
+/* Queues the open batch for the shipper, or drops it (counted). */
 static void close_batch(struct ship *s)
 {
 	struct ship_batch b = { .seq = s->open_seq, .events = s->n_events };
 	bool queued = false;
-	int err = -ENOMEM;
 
 	if (!s->open)
 		return;
 	s->open = false;
-	pthread_mutex_lock(&s->lock);
-	if (s->n_spare)
-		b.frame = s->spare[--s->n_spare];
-	pthread_mutex_unlock(&s->lock);
-	if (!s->body.failed)
-		err = frame_encode(&b.frame, FRAME_BATCH, FRAME_F_ZLIB, s->body.p, s->body.len);
-	if (!err) {
+	if (!s->body.failed) {
 		pthread_mutex_lock(&s->lock);
 		if (s->q_len < SHIP_QUEUE_LEN) {
+			b.body = s->body;
 			s->queue[(s->q_head + s->q_len++) % SHIP_QUEUE_LEN] = b;
 			queued = true;
+			s->body = s->n_spare ? s->spare[--s->n_spare] : (struct jbuf){ 0 };
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -307,8 +303,8 @@ static void close_batch(struct ship *s)
 		wake(s);
 		return;
 	}
-	if (err) {
-		log_warnx("ship: framing a batch of %u events: %s", b.events, strerror(-err));
+	if (s->body.failed) {
+		log_warnx("ship: out of memory for a batch of %u events, lost", b.events);
 	} else {
 		if (!s->dropping)
 			log_warnx("ship: %d batches wait for the spool (a slow disk?): dropping new "
@@ -317,8 +313,8 @@ static void close_batch(struct ship *s)
 		s->queue_dropped_batches++;
 		s->queue_dropped_events += b.events;
 	}
+	/* The body is written over by the next batch. */
 	s->base.events_lost += b.events;
-	jbuf_free(&b.frame);
 }
 
 static int ship_write(struct sink *sink, const struct event *ev)
@@ -749,21 +745,26 @@ static bool spool_queued(struct ship *s)
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		int err = spool_append(s->spool, got[i].seq, got[i].frame.p, got[i].frame.len);
+		const struct jbuf *b = &got[i].body;
+		int err;
 
+		/* Compressing here, not on the pipeline thread: zlib costs 2-3 times the
+		 * encoding (bench_ship). */
+		jbuf_reset(&s->frame);
+		err = frame_encode(&s->frame, FRAME_BATCH, FRAME_F_ZLIB, b->p, b->len) ?:
+		      spool_append(s->spool, got[i].seq, s->frame.p, s->frame.len);
 		if (err) {
 			log_warnx("ship: spool: storing batch %" PRIu64 " (%u events): %s, lost",
 				  got[i].seq, got[i].events, strerror(-err));
 			atomic_fetch_add(&s->c.spool_errors, 1);
 		}
-		jbuf_reset(&got[i].frame);
 	}
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		if (s->n_spare < SHIP_SPARE_FRAMES)
-			s->spare[s->n_spare++] = got[i].frame;
+		if (s->n_spare < SHIP_SPARE_BODIES)
+			s->spare[s->n_spare++] = got[i].body;
 		else
-			jbuf_free(&got[i].frame);
+			jbuf_free(&got[i].body);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return stopping;
@@ -1005,13 +1006,14 @@ void ship_free(struct ship *s)
 	}
 	/* Only a batch the thread never started for can be left. */
 	for (size_t i = 0; i < s->q_len; i++)
-		jbuf_free(&s->queue[(s->q_head + i) % SHIP_QUEUE_LEN].frame);
+		jbuf_free(&s->queue[(s->q_head + i) % SHIP_QUEUE_LEN].body);
 	for (size_t i = 0; i < s->n_spare; i++)
 		jbuf_free(&s->spare[i]);
 	spool_close(s->spool);
 	SSL_CTX_free(s->ctx);
 	event_pb_free(s->pb);
 	jbuf_free(&s->body);
+	jbuf_free(&s->frame);
 	jbuf_free(&s->out);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);

@@ -4,11 +4,12 @@
  *
  * Pipeline thread (the ring-buffer consumer): each event is encoded (lib/event_pb.h) and
  * appended to the open batch; a batch closes at batch_events events, batch_bytes bytes, or
- * batch_ns after its first event (checked at every flush, i.e. every pipeline tick), is framed
- * and zlib-compressed, and handed to the shipper through a bounded queue. It never waits for
- * disk or network: with the queue full the batch is dropped and counted.
+ * batch_ns after its first event (checked at every flush, i.e. every pipeline tick), and is
+ * handed to the shipper through a bounded queue. It never waits for disk or network: with the
+ * queue full the batch is dropped and counted.
  *
- * Shipper thread: spool_append (fsync'd) for each batch, then over one connection at a time:
+ * Shipper thread: zlib and framing, spool_append (fsync'd) for each batch, then over one
+ * connection at a time:
  * HELLO -> ACK{seq} (the spool forgets what the collector already holds), the spooled batches
  * in seq order with at most FEED_WINDOW unacked, ACKs -> spool_ack. Non-blocking sockets and
  * poll(), with deadlines on connect, handshake, hello and acks; a collector that fails or
@@ -37,7 +38,7 @@
 #define SHIP_DEFAULT_BATCH_EVENTS 1000
 #define SHIP_DEFAULT_BATCH_BYTES (256u << 10)
 #define SHIP_DEFAULT_BATCH_MS 200
-/* Closed batches waiting for the shipper: 64 x up to 256 KiB (before compression) holds
+/* Closed batches waiting for the shipper: 64 x up to 256 KiB (not compressed yet) holds
  * several seconds of a busy host while a disk stalls. */
 #define SHIP_QUEUE_LEN 64
 
