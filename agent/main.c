@@ -217,6 +217,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvh", long_opts, NULL)) != -1) {
+		/* The shipping options other than --collector: they need one (check_ship_args). */
+		cfg->ship_flags |= strchr("ATKISMar", opt) != NULL;
 		switch (opt) {
 		case 'j':
 			cfg->jsonl_path = optarg;
@@ -286,37 +288,29 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case 'A':
 			cfg->ship.tls.ca = optarg;
-			cfg->ship_flags = true;
 			break;
 		case 'T':
 			cfg->ship.tls.cert = optarg;
-			cfg->ship_flags = true;
 			break;
 		case 'K':
 			cfg->ship.tls.key = optarg;
-			cfg->ship_flags = true;
 			break;
 		case 'I':
 			cfg->ship.insecure_plaintext = true;
-			cfg->ship_flags = true;
 			break;
 		case 'S':
 			cfg->ship.spool_dir = optarg;
-			cfg->ship_flags = true;
 			break;
 		case 'M':
 			if (parse_int(optarg, &v, 1 << 20, LONG_MAX))
 				fatalx("--spool-max: expected bytes, at least 1048576");
 			cfg->ship.spool_max = v;
-			cfg->ship_flags = true;
 			break;
 		case 'a':
 			cfg->ship.agent_id = optarg;
-			cfg->ship_flags = true;
 			break;
 		case 'r':
 			cfg->ship.raw = true;
-			cfg->ship_flags = true;
 			break;
 		case 'n':
 			cfg->check_only = true;
