@@ -171,6 +171,7 @@ test_origin_LINK := origin.o
 test_proc_LINK := proc.o
 test_sockscan_LINK := sockscan.o mountinfo.o proc.o
 test_spool_LINK := spool.o -lz
+test_ship_LINK := ship.o spool.o -lz -lprotobuf-c -lssl -lcrypto -lpthread
 test_tcpre_LINK := tcpre.o
 test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
@@ -262,13 +263,20 @@ $(OUTPUT)/bench_pipeline: tests/bench/bench_pipeline.c $(call test_objs,PIPELINE
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
+$(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/agent/spool.o $(LIBDV) \
+		| $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lz -lprotobuf-c -lssl -lcrypto -lpthread -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
+       $(OUTPUT)/bench_ship $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector \
+       $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 	$(Q)scripts/bench-collector.sh $(OUTPUT)
 	$(Q)$(OUTPUT)/bench_match
 	$(Q)$(OUTPUT)/bench_pipeline
+	$(Q)$(OUTPUT)/bench_ship
 
 clean:
 	rm -rf $(OUTPUT)

@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "exechook.h"
+#include "feed.h"
 #include "kernel_features.h"
 #include "libwatch.h"
 #include "log.h"
@@ -24,11 +25,14 @@
 #include "owners.h"
 #include "pipeline.h"
 #include "resolver.h"
+#include "ship.h"
 #include "sink.h"
 #include "stage.h"
 #include "wire.h"
 
 #define MAX_SINKS 4
+#define MACHINE_ID_PATH "/etc/machine-id"
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define MAX_LIB_ROOTS 16
 /* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
 #define POLL_MS 100
@@ -43,6 +47,19 @@ static const char usage[] =
 	"Output (default: --jsonl -):\n"
 	"  -j, --jsonl PATH          append JSON lines to PATH (\"-\" = stdout)\n"
 	"  -p, --pretty              one readable line per message on stdout\n"
+	"Shipping to collectors (see the README's Deployment section):\n"
+	"      --collector HOST:PORT an IPv4 address, [IPv6] address or a name in /etc/hosts\n"
+	"                            (never looked up in DNS); repeatable, at most 8: tried in\n"
+	"                            order, the next when one fails\n"
+	"      --tls-ca FILE         CA bundle the collector's certificate must chain to\n"
+	"      --tls-cert FILE       this agent's certificate (chain), PEM\n"
+	"      --tls-key FILE        its private key, PEM\n"
+	"      --insecure-plaintext  no TLS (a test setup): events travel readable and forgeable\n"
+	"      --spool DIR           batches wait here until acked (default " SHIP_DEFAULT_SPOOL_DIR ")\n"
+	"      --spool-max BYTES     spool cap, the oldest batches go first (default 268435456)\n"
+	"      --agent-id ID         this agent's identity (default: " MACHINE_ID_PATH ")\n"
+	"      --ship-raw            ship every DNS message's bytes too (a collector's --dnstap\n"
+	"                            output needs them), not only malformed ones'\n"
 	"Capture:\n"
 	"  -P, --ports LIST          DNS ports, comma-separated, at most 4 (default 53)\n"
 	"      --cgroup PATH         cgroup v2 directory to attach to (default: the root)\n"
@@ -77,7 +94,9 @@ static const char usage[] =
 	"EXAMPLES:\n"
 	"  dnsvigil --pretty                      watch lookups on the terminal\n"
 	"  dnsvigil --jsonl /var/log/dnsvigil.jsonl\n"
-	"  dnsvigil -P 53,5353,5355 --jsonl -     mDNS and LLMNR too, JSON on stdout\n";
+	"  dnsvigil -P 53,5353,5355 --jsonl -     mDNS and LLMNR too, JSON on stdout\n"
+	"  dnsvigil --collector 10.0.0.5:7878 --collector 10.0.0.6:7878 --tls-ca ca.pem \\\n"
+	"           --tls-cert agent.pem --tls-key agent.key --jsonl /dev/null\n";
 
 static const struct option long_opts[] = {
 	{ "jsonl", required_argument, NULL, 'j' },
@@ -93,6 +112,15 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "proc", required_argument, NULL, 'X' },
 	{ "nice", required_argument, NULL, 'N' },
+	{ "collector", required_argument, NULL, 'c' },
+	{ "tls-ca", required_argument, NULL, 'A' },
+	{ "tls-cert", required_argument, NULL, 'T' },
+	{ "tls-key", required_argument, NULL, 'K' },
+	{ "insecure-plaintext", no_argument, NULL, 'I' },
+	{ "spool", required_argument, NULL, 'S' },
+	{ "spool-max", required_argument, NULL, 'M' },
+	{ "agent-id", required_argument, NULL, 'a' },
+	{ "ship-raw", no_argument, NULL, 'r' },
 	{ "check", no_argument, NULL, 'n' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -112,6 +140,11 @@ struct config {
 	uint64_t query_timeout_ns;
 	uint64_t stats_interval_ns;
 	const char *proc_root;
+	struct ship_collector collectors[SHIP_MAX_COLLECTORS];
+	struct ship_opts ship; /* n_collectors 0: no shipping */
+	bool ship_flags;       /* a shipping option was given */
+	char agent_id[FEED_ID_MAX];
+	char boot_id[FEED_ID_MAX];
 };
 
 /* Every number from the command line goes through here. */
@@ -143,13 +176,49 @@ static int parse_ports(char *arg, uint16_t ports[DV_MAX_PORTS])
 	return n ? 0 : -EINVAL;
 }
 
+/* The shipping options together: TLS or an explicit --insecure-plaintext, an agent id. */
+static void check_ship_args(struct config *cfg)
+{
+	struct ship_opts *o = &cfg->ship;
+	int err;
+
+	if (!o->n_collectors) {
+		if (cfg->ship_flags)
+			fatalx("--tls-*, --spool*, --agent-id, --insecure-plaintext and --ship-raw "
+			       "are for shipping: give --collector HOST:PORT");
+		return;
+	}
+	if (o->insecure_plaintext && (o->tls.ca || o->tls.cert || o->tls.key))
+		fatalx("--insecure-plaintext and --tls-*: choose one");
+	if (!o->insecure_plaintext && !(o->tls.ca && o->tls.cert && o->tls.key))
+		fatalx("--collector needs --tls-ca, --tls-cert and --tls-key (TLS 1.3, both sides "
+		       "authenticated), or --insecure-plaintext to send events unencrypted");
+	if (!o->agent_id) {
+		err = ship_read_id(MACHINE_ID_PATH, cfg->agent_id, sizeof(cfg->agent_id));
+		if (err)
+			fatalx("--agent-id not given and %s unreadable (%s): give --agent-id ID",
+			       MACHINE_ID_PATH, strerror(-err));
+		o->agent_id = cfg->agent_id;
+	}
+	if (!*o->agent_id || strlen(o->agent_id) >= FEED_ID_MAX)
+		fatalx("--agent-id: expected 1 to %d bytes", FEED_ID_MAX - 1);
+	err = ship_read_id(BOOT_ID_PATH, cfg->boot_id, sizeof(cfg->boot_id));
+	if (err)
+		fatalx("reading %s: %s", BOOT_ID_PATH, strerror(-err));
+	o->boot_id = cfg->boot_id;
+	o->collectors = cfg->collectors;
+}
+
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
+	const char *why;
 	enum feature feature;
 	long v;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvh", long_opts, NULL)) != -1) {
+		/* The shipping options other than --collector: they need one (check_ship_args). */
+		cfg->ship_flags |= strchr("ATKISMar", opt) != NULL;
 		switch (opt) {
 		case 'j':
 			cfg->jsonl_path = optarg;
@@ -209,6 +278,40 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 				fatalx("--nice: expected a niceness from -20 to 19");
 			cfg->nice = v;
 			break;
+		case 'c':
+			if (cfg->ship.n_collectors == SHIP_MAX_COLLECTORS)
+				fatalx("--collector: at most %d", SHIP_MAX_COLLECTORS);
+			if (ship_parse_collector(optarg, &cfg->collectors[cfg->ship.n_collectors],
+						 &why))
+				fatalx("--collector '%s': %s", optarg, why);
+			cfg->ship.n_collectors++;
+			break;
+		case 'A':
+			cfg->ship.tls.ca = optarg;
+			break;
+		case 'T':
+			cfg->ship.tls.cert = optarg;
+			break;
+		case 'K':
+			cfg->ship.tls.key = optarg;
+			break;
+		case 'I':
+			cfg->ship.insecure_plaintext = true;
+			break;
+		case 'S':
+			cfg->ship.spool_dir = optarg;
+			break;
+		case 'M':
+			if (parse_int(optarg, &v, 1 << 20, LONG_MAX))
+				fatalx("--spool-max: expected bytes, at least 1048576");
+			cfg->ship.spool_max = v;
+			break;
+		case 'a':
+			cfg->ship.agent_id = optarg;
+			break;
+		case 'r':
+			cfg->ship.raw = true;
+			break;
 		case 'n':
 			cfg->check_only = true;
 			break;
@@ -225,6 +328,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	}
 	if (optind < argc)
 		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
+	check_ship_args(cfg);
 	if (!cfg->jsonl_path && !cfg->pretty)
 		cfg->jsonl_path = "-";
 	if (cfg->pretty && cfg->jsonl_path && strcmp(cfg->jsonl_path, "-") == 0)
@@ -254,13 +358,25 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
+/* --check loads the certificates and key as the shipper will. */
+static int check_tls(const struct ship_opts *o)
+{
+	SSL_CTX *ctx;
+	int err = tls_ctx_new(TLS_CLIENT, &o->tls, &ctx);
+
+	if (!err)
+		SSL_CTX_free(ctx);
+	return err;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
 }
 
-static int open_sinks(const struct config *cfg, struct sink **sinks, int *n)
+static int open_sinks(struct config *cfg, const char *host, struct sink **sinks, int *n,
+		      struct ship **ship)
 {
 	int err;
 
@@ -276,6 +392,13 @@ static int open_sinks(const struct config *cfg, struct sink **sinks, int *n)
 		if (err)
 			return err;
 		(*n)++;
+	}
+	if (cfg->ship.n_collectors) {
+		cfg->ship.host = host;
+		err = ship_new(&cfg->ship, ship);
+		if (err)
+			return err;
+		sinks[(*n)++] = ship_sink(*ship);
 	}
 	return 0;
 }
@@ -309,6 +432,7 @@ struct agent {
 	struct stats_registry stats;
 	struct sink *sinks[MAX_SINKS];
 	int n_sinks;
+	struct ship *ship; /* one of the sinks, or NULL */
 	struct wire *wire;
 	struct owners *owners;
 	struct pipeline *pipeline;
@@ -401,7 +525,7 @@ static int open_agent(struct config *cfg, struct agent *a)
 	int err;
 
 	gethostname(a->host, sizeof(a->host) - 1);
-	err = open_sinks(cfg, a->sinks, &a->n_sinks);
+	err = open_sinks(cfg, a->host, a->sinks, &a->n_sinks, &a->ship);
 	if (err)
 		return err;
 	err = wire_open(&cfg->wire, &a->wire);
@@ -425,6 +549,7 @@ static int open_agent(struct config *cfg, struct agent *a)
 	if (!cfg->no_resolver && resolver_open(a->wire, &cfg->resolver, &a->resolver))
 		log_warnx("resolver library calls are not traced");
 	resolver_stats(a->resolver, &a->stats);
+	ship_declare_stats(a->ship, &a->stats);
 	err = open_loop(a->wire, a->resolver, &a->loop_fd);
 	if (err)
 		log_warnx("setting up the event loop: %s", strerror(-err));
@@ -441,6 +566,7 @@ static void close_agent(struct agent *a)
 	pipeline_free(a->pipeline);
 	capture_free(a->capture);
 	wire_close(a->wire);
+	/* The shipper spools the last batch and waits a moment for its ack (ship_free). */
 	for (int i = 0; i < a->n_sinks; i++)
 		sink_free(a->sinks[i]);
 }
@@ -454,6 +580,7 @@ int main(int argc, char **argv)
 		.query_timeout_ns = MATCH_DEFAULT_TIMEOUT_NS,
 		.stats_interval_ns = 10ull * 1000000000,
 		.proc_root = "/proc",
+		.ship = { .spool_dir = SHIP_DEFAULT_SPOOL_DIR, .spool_max = SHIP_DEFAULT_SPOOL_MAX },
 	};
 	static struct agent agent = { .loop_fd = -1 };
 	struct features features;
@@ -466,6 +593,8 @@ int main(int argc, char **argv)
 	cfg.resolver.features = cfg.wire.features = &features;
 	libbpf_set_print(libbpf_print);
 	if (cfg.check_only) {
+		if (cfg.ship.n_collectors && !cfg.ship.insecure_plaintext && check_tls(&cfg.ship))
+			return 1;
 		printf("configuration OK\n");
 		return 0;
 	}

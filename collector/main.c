@@ -45,7 +45,7 @@ static const char usage[] =
 	"                             \"agent_id\" and \"agent_cert\"\n"
 	"      --pb FILE              length-delimited protobuf: varint length, dnsvigil.v1.Event\n"
 	"      --dnstap FILE          dnstap (Frame Streams) of dns events; needs agents that\n"
-	"                             send raw messages\n"
+	"                             ship raw messages (dnsvigil --ship-raw)\n"
 	"      --rotate-mb N          rotate an output file at N MiB (default 256, 0 = never)\n"
 	"      --rotate-sec N         rotate an output file N seconds old (default 3600, 0 = never)\n"
 	"Other:\n"
