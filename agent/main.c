@@ -21,6 +21,7 @@
 #include "kernel_features.h"
 #include "libwatch.h"
 #include "log.h"
+#include "opt.h"
 #include "match.h"
 #include "owners.h"
 #include "pipeline.h"
@@ -147,20 +148,6 @@ struct config {
 	char boot_id[FEED_ID_MAX];
 };
 
-/* Every number from the command line goes through here. */
-static int parse_int(const char *arg, long *out, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_ports(char *arg, uint16_t ports[DV_MAX_PORTS])
 {
 	int n = 0;
@@ -169,7 +156,7 @@ static int parse_ports(char *arg, uint16_t ports[DV_MAX_PORTS])
 	for (char *save, *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		long port;
 
-		if (n == DV_MAX_PORTS || parse_int(tok, &port, 1, 65535))
+		if (n == DV_MAX_PORTS || opt_parse_int(tok, &port, 1, 65535))
 			return -EINVAL;
 		ports[n++] = port;
 	}
@@ -235,17 +222,17 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			cfg->wire.cgroup_path = optarg;
 			break;
 		case 'R':
-			if (parse_int(optarg, &v, 1, 1024) || (v & (v - 1)))
+			if (opt_parse_int(optarg, &v, 1, 1024) || (v & (v - 1)))
 				fatalx("--ringbuf-mb: expected a power of two from 1 to 1024");
 			cfg->wire.ringbuf_bytes = (size_t)v << 20;
 			break;
 		case 't':
-			if (parse_int(optarg, &v, 1, 3600 * 1000))
+			if (opt_parse_int(optarg, &v, 1, 3600 * 1000))
 				fatalx("--query-timeout: expected milliseconds from 1 to 3600000");
 			cfg->query_timeout_ns = v * 1000000ull;
 			break;
 		case 's':
-			if (parse_int(optarg, &v, 0, 86400))
+			if (opt_parse_int(optarg, &v, 0, 86400))
 				fatalx("--stats-interval: expected seconds from 0 to 86400");
 			cfg->stats_interval_ns = v * 1000000000ull;
 			break;
@@ -274,7 +261,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			cfg->disabled_features |= 1u << feature;
 			break;
 		case 'N':
-			if (parse_int(optarg, &v, -20, 19))
+			if (opt_parse_int(optarg, &v, -20, 19))
 				fatalx("--nice: expected a niceness from -20 to 19");
 			cfg->nice = v;
 			break;
@@ -302,7 +289,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			cfg->ship.spool_dir = optarg;
 			break;
 		case 'M':
-			if (parse_int(optarg, &v, 1 << 20, LONG_MAX))
+			if (opt_parse_int(optarg, &v, 1 << 20, LONG_MAX))
 				fatalx("--spool-max: expected bytes, at least 1048576");
 			cfg->ship.spool_max = v;
 			break;
