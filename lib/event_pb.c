@@ -913,8 +913,72 @@ static struct event *get_event(struct arena *b, const PbEvent *m)
 	return ev;
 }
 
+/* protobuf-c's tree of one Event is thrown away as soon as it is copied into the event: it is
+ * bump-allocated from a block each thread keeps, instead of a malloc and a free per field
+ * (they were a third of the collector's ingest time). What does not fit goes to malloc, and
+ * the block grows to the largest Event seen. */
+struct unpack_arena {
+	uint8_t *block;
+	size_t cap, used;
+	void *spill; /* overflow allocations, chained through their first word */
+};
+
+static __thread struct unpack_arena unpack_arena;
+
+/* Keeps at most this much per thread between decodes. */
+#define UNPACK_ARENA_MAX (4u << 20)
+
+static void *unpack_alloc(void *data, size_t size)
+{
+	struct unpack_arena *a = data;
+	size_t need = (size + 15) & ~(size_t)15;
+	void **spill;
+
+	if (a->used + need <= a->cap) {
+		void *p = a->block + a->used;
+
+		a->used += need;
+		return p;
+	}
+	a->used += need; /* what the block should hold next time */
+	spill = malloc(sizeof(void *) * 2 + size);
+	if (!spill)
+		return NULL;
+	spill[0] = a->spill;
+	a->spill = spill;
+	return spill + 2;
+}
+
+static void unpack_free(void *data, void *p)
+{
+	(void)data, (void)p; /* all of it goes at unpack_reset */
+}
+
+static void unpack_reset(struct unpack_arena *a)
+{
+	size_t want = a->used;
+
+	while (a->spill) {
+		void *next = *(void **)a->spill;
+
+		free(a->spill);
+		a->spill = next;
+	}
+	if (want > a->cap && want <= UNPACK_ARENA_MAX) {
+		uint8_t *block = malloc(want * 2);
+
+		if (block) {
+			free(a->block);
+			a->block = block;
+			a->cap = want * 2;
+		}
+	}
+	a->used = 0;
+}
+
 int event_pb_decode(const uint8_t *buf, size_t len, struct event **out)
 {
+	ProtobufCAllocator alloc = { unpack_alloc, unpack_free, &unpack_arena };
 	struct arena b = { 0 };
 	const char *reason = NULL;
 	PbEvent *m;
@@ -922,10 +986,11 @@ int event_pb_decode(const uint8_t *buf, size_t len, struct event **out)
 
 	if (len > EVENT_PB_MAX_LEN)
 		return -EMSGSIZE;
-	m = dnsvigil__v1__event__unpack(NULL, len, buf);
+	m = dnsvigil__v1__event__unpack(&alloc, len, buf);
 	if (!m) {
 		/* protobuf-c does not say why; running out of memory looks the same */
 		log_debug("event_pb: %zu bytes are no Event", len);
+		unpack_reset(&unpack_arena);
 		return -EBADMSG;
 	}
 	if (!valid_event(m, &reason)) {
@@ -942,6 +1007,6 @@ int event_pb_decode(const uint8_t *buf, size_t len, struct event **out)
 	b.used = 0;
 	*out = get_event(&b, m);
 cleanup:
-	dnsvigil__v1__event__free_unpacked(m, NULL);
+	unpack_reset(&unpack_arena);
 	return err;
 }

@@ -29,9 +29,10 @@ int frame_encode(struct jbuf *out, enum frame_type type, unsigned int flags, con
 		return -ENOMEM;
 	hdr = (uint8_t *)out->p + out->len;
 	if (flags & FRAME_F_ZLIB) {
-		/* The default level: the feed's target is bytes per event on the wire, and level 6
-		 * costs little more CPU than 1 on short DNS records. */
-		if (compress2(hdr + FRAME_HEADER_LEN, &sent, payload, len, Z_DEFAULT_COMPRESSION) !=
+		/* Level 1: on batches of DNS events level 6 cost 1.8 us per event on the agent's
+		 * shipper thread against 0.75 us, for 3 bytes per event less (bench_ship): the
+		 * wire target (60) is met either way, the host's CPU is the workload's. */
+		if (compress2(hdr + FRAME_HEADER_LEN, &sent, payload, len, Z_BEST_SPEED) !=
 		    Z_OK)
 			return -ENOMEM;
 		if (sent > UINT32_MAX)
