@@ -293,6 +293,7 @@ int main(int argc, char **argv)
 	size_t n_outs = 0;
 	int err;
 
+	log_ident = "dnsvigil-collector";
 	parse_args(argc, argv, &cfg);
 	/* A batch's decoded events (up to thousands) are freed together and the next batch's
 	 * allocated again: glibc would hand the memory back and fault it in anew each batch

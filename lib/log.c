@@ -7,6 +7,7 @@
 #include <string.h>
 
 bool log_verbose;
+const char *log_ident = "dnsvigil";
 
 static void vlog(const char *level, int errnum, const char *fmt, va_list ap)
 {
@@ -14,9 +15,9 @@ static void vlog(const char *level, int errnum, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (errnum)
-		fprintf(stderr, "dnsvigil: %s%s: %s\n", level, msg, strerror(errnum));
+		fprintf(stderr, "%s: %s%s: %s\n", log_ident, level, msg, strerror(errnum));
 	else
-		fprintf(stderr, "dnsvigil: %s%s\n", level, msg);
+		fprintf(stderr, "%s: %s%s\n", log_ident, level, msg);
 }
 
 #define LOG_BODY(level, errnum)            \

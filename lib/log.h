@@ -6,6 +6,8 @@
 #include <stdbool.h>
 
 extern bool log_verbose;
+/* The program name every line starts with: "dnsvigil" unless main sets another. */
+extern const char *log_ident;
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
