@@ -74,7 +74,8 @@ deps:
 # every build step for its directory, so that under -j nothing compiles before they are in.
 SETUP := $(if $(filter run test bench,$(MAKECMDGOALS)),deps)
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/proto $(OUTPUT)/agent $(OUTPUT)/collector $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus: \
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/proto $(OUTPUT)/agent $(OUTPUT)/collector $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus \
+		$(OUTPUT)/fuzz-corpus-pb: \
 		| $(SETUP)
 	$(Q)mkdir -p $@
 
@@ -208,6 +209,17 @@ $(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTP
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
 		tests/fuzz/fuzz_dns.c lib/dns.c -o $@
 
+# The collector's Event decoder, with the renderer and the encoder it round-trips through,
+# seeded with an encoded event of each type (tests/fuzz/event-pb).
+FUZZ_PB_SRCS := tests/fuzz/fuzz_event_pb.c lib/event_pb.c lib/event.c lib/event_json.c lib/json.c \
+	lib/dns.c lib/stats.c lib/log.c $(PROTO_C)
+$(OUTPUT)/fuzz_event_pb: $(FUZZ_PB_SRCS) $(wildcard lib/*.h) $(PROTO_H) | $(OUTPUT) preflight-fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I$(OUTPUT) -Ilib \
+		$(FUZZ_PB_SRCS) -lprotobuf-c -o $@
+
+FUZZ_PB_CORPUS := $(OUTPUT)/fuzz-corpus-pb tests/fuzz/event-pb
+
 test: deps test-unit test-bpf test-fuzz test-e2e
 
 test-unit: $(UNIT_BINS)
@@ -216,9 +228,12 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFTEST_BINS)
 	$(Q)scripts/run-tests.sh bpf $(BPFTEST_BINS)
 
-test-fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
+test-fuzz: $(OUTPUT)/fuzz_dns $(OUTPUT)/fuzz_event_pb | $(OUTPUT)/fuzz-corpus $(OUTPUT)/fuzz-corpus-pb
 	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(FUZZ_CORPUS) 2>$(OUTPUT)/fuzz.log \
-		&& echo "fuzz: 1 passed, 0 failed" || { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
+		|| { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
+	$(Q)$(OUTPUT)/fuzz_event_pb -max_total_time=5 -max_len=4096 $(FUZZ_PB_CORPUS) \
+		2>$(OUTPUT)/fuzz-pb.log && echo "fuzz: 2 passed, 0 failed" \
+		|| { tail -40 $(OUTPUT)/fuzz-pb.log; exit 1; }
 
 # The collector tests' and benchmark's feed generator (tests/collector/feedtool.c).
 $(OUTPUT)/feedtool: tests/collector/feedtool.c tests/unit/samples.h $(LIBDV) | $(OUTPUT)

@@ -91,6 +91,14 @@ void event_pb_free(struct event_pb *pb)
 /* protobuf-c's fields are not const; packing only reads them. */
 #define STR(s) ((char *)(s))
 
+/* A process goes out when anything of it is known: an owner learned without its pid (a
+ * kernel without task helpers in socket hooks) still has its cgroup. */
+static bool proc_known(const struct proc_info *p)
+{
+	return p->pid >= 0 || p->tid >= 0 || p->ppid >= 0 || p->uid >= 0 || p->gid >= 0 ||
+	       p->comm[0] || p->exe || p->cmdline || p->cgroup || p->container_id || p->cgroup_id;
+}
+
 static void put_process(PbProcess *m, const struct proc_info *p)
 {
 	dnsvigil__v1__process__init(m);
@@ -404,7 +412,7 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
 		m.has_host_case = DNSVIGIL__V1__EVENT__HAS_HOST_HOST;
 		m.host = STR(ev->host);
 	}
-	if (ev->type != EVENT_STATS && ev->process.pid >= 0) {
+	if (ev->type != EVENT_STATS && proc_known(&ev->process)) {
 		put_process(&process, &ev->process);
 		m.process = &process;
 	}
