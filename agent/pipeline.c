@@ -18,12 +18,12 @@ struct pipeline {
 
 static void to_sinks(struct pipeline *p, struct event *ev)
 {
+	uint64_t written = 0;
+
 	if (!event_type_name(ev->type))
 		return;
 	if (!ev->host)
 		ev->host = p->opts.host;
-	uint64_t written = 0;
-
 	for (int i = 0; i < p->opts.n_sinks; i++)
 		if (!sink_write(p->opts.sinks[i], ev))
 			written++;

@@ -378,7 +378,9 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 }
 
 /* What an SSL call that returned r wants: the poll events to wait for, or 0 after a real
- * error (logged with OpenSSL's reason). */
+ * error (logged with OpenSSL's reason). SSL_get_error reads this thread's error queue, so
+ * every SSL call here starts with ERR_clear_error(): a failed connection's leftovers must
+ * not turn the next one's WANT_READ into an error (as in collector/server.c). */
 static short ssl_wants(struct ship *s, int r, const char *what)
 {
 	char why[256];
@@ -408,6 +410,7 @@ static int conn_write_all(struct ship *s, const void *buf, size_t len, uint64_t 
 		ssize_t n;
 
 		if (c->ssl) {
+			ERR_clear_error();
 			n = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
 			if (n <= 0 && !(want = ssl_wants(s, n, "sending")))
 				return -EIO;
@@ -444,6 +447,7 @@ static ssize_t conn_read(struct ship *s, void *buf, size_t size)
 	ssize_t n;
 
 	if (c->ssl) {
+		ERR_clear_error();
 		n = SSL_read(c->ssl, buf, (int)size);
 		if (n > 0)
 			return n;
@@ -623,9 +627,15 @@ static int tls_handshake(struct ship *s, const struct ship_collector *col, uint6
 			  tls_error_string(why, sizeof(why)));
 		return -ENOMEM;
 	}
-	while ((r = SSL_connect(c->ssl)) != 1) {
+	for (;;) {
 		short want;
-		long v = SSL_get_verify_result(c->ssl);
+		long v;
+
+		ERR_clear_error();
+		r = SSL_connect(c->ssl);
+		if (r == 1)
+			return 0;
+		v = SSL_get_verify_result(c->ssl);
 
 		if (v != X509_V_OK) {
 			log_warnx("ship: %s: the collector's certificate is refused: %s", col->spec,
@@ -642,7 +652,6 @@ static int tls_handshake(struct ship *s, const struct ship_collector *col, uint6
 			return err;
 		}
 	}
-	return 0;
 }
 
 /* Connect, TLS, hello and its ack, all before deadline. 0: the session is up. */
