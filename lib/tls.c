@@ -97,6 +97,7 @@ int tls_peer_identity(SSL *ssl, char *buf, size_t len)
 	unsigned int md_len = 0;
 	size_t used;
 	BIO *bio;
+	int n;
 
 	buf[0] = '\0';
 	if (!cert)
@@ -105,8 +106,8 @@ int tls_peer_identity(SSL *ssl, char *buf, size_t len)
 	if (bio) {
 		/* RFC 2253 order, most specific first, without spaces: "CN=agent-7,O=example" */
 		X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-		used = (size_t)BIO_read(bio, buf, (int)len - 1 > 0 ? (int)len - 1 : 0);
-		buf[used < len ? used : 0] = '\0';
+		n = BIO_read(bio, buf, (int)len - 1);
+		buf[n > 0 ? n : 0] = '\0';
 		BIO_free(bio);
 	}
 	if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) {
