@@ -195,6 +195,17 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $$(call test_objs,$
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Icollector $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) -lcmocka -o $@
 
+# test_pb_unpack holds lib/pb_unpack.c to protobuf-c's unpack on a schema of every field type.
+PB_TEST_C := $(OUTPUT)/tests/pb_unpack_test.pb-c.c
+$(PB_TEST_C): tests/unit/pb_unpack_test.proto | $(OUTPUT)/tests preflight-lib
+	$(call msg,PROTOC,$@)
+	$(Q)protoc-c --c_out=$(OUTPUT)/tests --proto_path=tests/unit $<
+
+$(OUTPUT)/tests/test_pb_unpack: tests/unit/test_pb_unpack.c $(PB_TEST_C) $(LIBDV) \
+		| $(OUTPUT)/tests preflight-tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/tests $< $(PB_TEST_C) $(LIBDV) -lprotobuf-c -lcmocka -o $@
+
 # BPF tests load the programs through their skeletons, with libbpf.
 $(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OUTPUT)/tests preflight-tests
 	$(call msg,CC,$@)
@@ -211,7 +222,7 @@ $(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTP
 
 # The collector's Event decoder, with the renderer and the encoder it round-trips through,
 # seeded with an encoded event of each type (tests/fuzz/event-pb).
-FUZZ_PB_SRCS := tests/fuzz/fuzz_event_pb.c lib/event_pb.c lib/event.c lib/event_json.c lib/json.c \
+FUZZ_PB_SRCS := tests/fuzz/fuzz_event_pb.c lib/event_pb.c lib/pb_unpack.c lib/event.c lib/event_json.c lib/json.c \
 	lib/dns.c lib/stats.c lib/log.c $(PROTO_C)
 $(OUTPUT)/fuzz_event_pb: $(FUZZ_PB_SRCS) $(wildcard lib/*.h) $(PROTO_H) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "log.h"
+#include "pb_unpack.h"
 #include "proto/dnsvigil.pb-c.h"
 #include "stats.h"
 
@@ -984,28 +985,49 @@ static void unpack_reset(struct unpack_arena *a)
 	a->used = 0;
 }
 
-int event_pb_decode(const uint8_t *buf, size_t len, struct event **out)
+/* The Event in buf, unpacked into the thread's arena and checked; NULL with *err set when
+ * it is none. The caller unpack_reset()s after use. */
+static PbEvent *unpack_valid(const uint8_t *buf, size_t len, int *err)
 {
 	ProtobufCAllocator alloc = { unpack_alloc, unpack_free, &unpack_arena };
-	struct arena b = { 0 };
 	const char *reason = NULL;
 	PbEvent *m;
-	int err = 0;
 
+	*err = -EMSGSIZE;
 	if (len > EVENT_PB_MAX_LEN)
-		return -EMSGSIZE;
-	m = dnsvigil__v1__event__unpack(&alloc, len, buf);
+		return NULL;
+	*err = -EBADMSG;
+	m = (PbEvent *)pb_unpack(&dnsvigil__v1__event__descriptor, &alloc, buf, len);
 	if (!m) {
-		/* protobuf-c does not say why; running out of memory looks the same */
+		/* pb_unpack does not say why; running out of memory looks the same */
 		log_debug("event_pb: %zu bytes are no Event", len);
-		unpack_reset(&unpack_arena);
-		return -EBADMSG;
+		return NULL;
 	}
 	if (!valid_event(m, &reason)) {
 		log_debug("event_pb: Event refused: %s", reason);
-		err = -EBADMSG;
-		goto cleanup;
+		return NULL;
 	}
+	*err = 0;
+	return m;
+}
+
+int event_pb_check(const uint8_t *buf, size_t len)
+{
+	int err;
+
+	unpack_valid(buf, len, &err);
+	unpack_reset(&unpack_arena);
+	return err;
+}
+
+int event_pb_decode(const uint8_t *buf, size_t len, struct event **out)
+{
+	struct arena b = { 0 };
+	int err;
+	PbEvent *m = unpack_valid(buf, len, &err);
+
+	if (!m)
+		goto cleanup;
 	get_event(&b, m);
 	b.base = malloc(b.used);
 	if (!b.base) {

@@ -33,4 +33,8 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
  * the reason), or -ENOMEM. */
 int event_pb_decode(const uint8_t *buf, size_t len, struct event **out);
 
+/* Whether event_pb_decode would take the bytes, without building the event: for a reader
+ * that passes them on. 0, -EMSGSIZE, -EBADMSG or -ENOMEM as there. */
+int event_pb_check(const uint8_t *buf, size_t len);
+
 #endif
