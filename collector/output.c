@@ -111,6 +111,7 @@ static void jsonl_free(struct output *o)
 }
 
 static const struct output_ops jsonl_ops = {
+	.renders = true,
 	.open = output_file_open,
 	.begin = jsonl_begin,
 	.abort = output_file_abort,
@@ -175,7 +176,7 @@ static int pb_write(struct output *o, const struct event *ev, const uint8_t *pb,
 	size_t id_len = strlen(id), start = b->len;
 	const char tag = EVENT_AGENT_ID_TAG;
 
-	(void)ev;
+	(void)ev; /* NULL: pb_ops does not render */
 	/* The batch names its agent once; each stored Event names it itself. Appending the field
 	 * works on the serialized bytes as they came: of a field that appears twice, protobuf
 	 * keeps the last value. */

@@ -27,6 +27,9 @@ struct batch_origin {
 struct output;
 
 struct output_ops {
+	/* Whether write needs the decoded struct event; when no output does, the store only
+	 * checks each Event and hands write a NULL ev. */
+	bool renders;
 	/* Opens the output, first dropping what follows committed (the position the journal
 	 * last recorded for it, at committed_path; NULL: none). */
 	int (*open)(struct output *o, const struct ofile_pos *committed, const char *committed_path);
@@ -34,7 +37,7 @@ struct output_ops {
 	void (*begin)(struct output *o, const struct batch_origin *b);
 	/* Drops what was written since begin: the batch turned out bad half way. */
 	int (*abort)(struct output *o);
-	/* Renders or passes on one event. 0, 1 when the output skipped it (counted in skipped:
+	/* Renders (ev) or passes on (pb, pb_len) one event. 0, 1 when the output skipped it (counted in skipped:
 	 * an event it has no rendering for), or a negative errno. */
 	int (*write)(struct output *o, const struct event *ev, const uint8_t *pb, size_t pb_len);
 	/* Makes everything written durable; *pos is where it ends. 0 or a negative errno. */

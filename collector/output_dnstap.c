@@ -279,6 +279,7 @@ static void dnstap_free(struct output *o)
 }
 
 static const struct output_ops dnstap_ops = {
+	.renders = true,
 	.open = dnstap_open,
 	.begin = output_file_begin,
 	.abort = output_file_abort,

@@ -18,6 +18,7 @@ struct store {
 	size_t n_pending, cap_pending;
 	char stat_names[STORE_MAX_OUTPUTS][2][48];
 	bool failed; /* an output failed this round: the commit rolls it back */
+	bool render; /* an output renders: events are decoded, not only checked */
 	uint64_t batches, duplicates, events_stored, commits, commit_errors;
 };
 
@@ -34,8 +35,10 @@ int store_open(const char *state_dir, struct output **outputs, size_t n, struct 
 		free(s);
 		return s ? -EINVAL : -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		s->outputs[i] = outputs[i];
+		s->render |= outputs[i]->ops->renders;
+	}
 	s->n_outputs = n;
 	err = journal_open(state_dir, &s->journal);
 	for (size_t i = 0; !err && i < n; i++) {
@@ -124,12 +127,13 @@ int store_batch(struct store *s, const struct batch_origin *o, struct feed_batch
 	}
 	for (size_t i = 0; i < s->n_outputs; i++)
 		s->outputs[i]->ops->begin(s->outputs[i], o);
-	/* One event at a time, decoded, written everywhere and freed: the next one reuses its
-	 * memory. A bad event half way takes the batch's written part back out. */
+	/* One event at a time, decoded (or only checked, when every output passes the bytes
+	 * on), written everywhere and freed. A bad event half way takes the batch's written
+	 * part back out. */
 	while (feed_batch_next(b, &pb, &len) == 1) {
-		struct event *ev;
+		struct event *ev = NULL;
 
-		err = event_pb_decode(pb, len, &ev);
+		err = s->render ? event_pb_decode(pb, len, &ev) : event_pb_check(pb, len);
 		if (err) {
 			*why = err == -EMSGSIZE ? "event over size cap" : "event is no valid Event";
 			err = err == -ENOMEM ? err : -EBADMSG;
