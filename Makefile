@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz -lprotobuf-c -lssl -lcrypto -lpthread
+LDLIBS += -lbpf -lelf -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -48,7 +48,7 @@ COLLECTOR_SRCS := $(wildcard collector/*.c)
 COLLECTOR_OBJS := $(patsubst collector/%.c,$(OUTPUT)/collector/%.o,$(COLLECTOR_SRCS)) \
 	$(OUTPUT)/proto/dnstap.pb-c.o
 # The collector links no libbpf.
-COLLECTOR_LDLIBS := -lz -lprotobuf-c -lssl -lcrypto -lfstrm -lpthread
+COLLECTOR_LDLIBS := -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lfstrm -lpthread
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
@@ -161,8 +161,8 @@ $(OUTPUT)/dnsvigil-collector: $(COLLECTOR_OBJS) $(LIBDV)
 # and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries. A test
 # of collector/foo.c names collector/foo.o.
 test_call_LINK := call.o
-test_feed_LINK := -lz -lprotobuf-c
-test_frame_LINK := -lz
+test_feed_LINK := -lz -ldeflate -lprotobuf-c
+test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
@@ -172,7 +172,7 @@ test_origin_LINK := origin.o
 test_proc_LINK := proc.o
 test_sockscan_LINK := sockscan.o mountinfo.o proc.o
 test_spool_LINK := spool.o -lz
-test_ship_LINK := ship.o spool.o -lz -lprotobuf-c -lssl -lcrypto -lpthread
+test_ship_LINK := ship.o spool.o -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread
 test_tcpre_LINK := tcpre.o
 test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
@@ -182,7 +182,7 @@ PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stag
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
 test_journal_LINK := collector/journal.o collector/ofile.o collector/store.o collector/output.o \
-	-lz -lprotobuf-c
+	-lz -ldeflate -lprotobuf-c
 test_objs = $(addprefix $(OUTPUT)/agent/,$(filter-out collector/%,$(filter %.o,$($(1)_LINK)))) \
 	$(addprefix $(OUTPUT)/,$(filter collector/%.o,$($(1)_LINK)))
 test_libs = $(filter -l%,$($(1)_LINK))
@@ -249,7 +249,7 @@ test-fuzz: $(OUTPUT)/fuzz_dns $(OUTPUT)/fuzz_event_pb | $(OUTPUT)/fuzz-corpus $(
 # The collector tests' and benchmark's feed generator (tests/collector/feedtool.c).
 $(OUTPUT)/feedtool: tests/collector/feedtool.c tests/unit/samples.h $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIBDV) -lz -lprotobuf-c -lssl -lcrypto -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIBDV) -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lcmocka -o $@
 
 # The resolver-call e2e's test program, against glibc and against musl.
 RESOLVER_CALLS := $(OUTPUT)/resolver/calls $(OUTPUT)/resolver/calls-musl
@@ -292,7 +292,7 @@ $(OUTPUT)/bench_pipeline: tests/bench/bench_pipeline.c $(call test_objs,PIPELINE
 $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/agent/spool.o $(LIBDV) \
 		| $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -lz -lprotobuf-c -lssl -lcrypto -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread -o $@
 
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
        $(OUTPUT)/bench_ship $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector \

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "frame.h"
@@ -58,8 +59,7 @@ struct frame_decoder {
 	size_t buf_cap, need, have;
 	uint8_t *out; /* the inflated payload */
 	size_t out_cap;
-	z_stream zs;
-	bool zs_ready;
+	struct libdeflate_decompressor *inflater;
 	int err;
 	const char *reason;
 	size_t peak;
@@ -87,8 +87,7 @@ void frame_decoder_free(struct frame_decoder *d)
 {
 	if (!d)
 		return;
-	if (d->zs_ready)
-		inflateEnd(&d->zs);
+	libdeflate_free_decompressor(d->inflater);
 	free(d->buf);
 	free(d->out);
 	free(d);
@@ -148,15 +147,17 @@ static int start_frame(struct frame_decoder *d)
 	return 0;
 }
 
-/* Inflates the payload into d->out, never past the caps: the output grows by doubling up to
- * the limit, and one byte more than the limit fails the frame. */
+/* Inflates the payload into d->out, never past the caps. libdeflate inflates a whole buffer
+ * at once, twice as fast as zlib's inflate with its checksum (the collector's second cost
+ * after decoding): the output buffer has room for the frame's limit, untouched beyond what
+ * the stream fills, and a stream that would go past it fails the frame. */
 static int inflate_payload(struct frame_decoder *d, size_t *len)
 {
-	size_t limit = d->opts.max_inflated, total = 0;
+	size_t limit = d->opts.max_inflated, used_in;
 	const char *over = "inflated size over cap";
 	size_t ratio_limit;
-	uint8_t spare;
-	int err, rc;
+	enum libdeflate_result rc;
+	int err;
 
 	ratio_limit = d->need > SIZE_MAX / d->opts.max_ratio ? SIZE_MAX : d->need * d->opts.max_ratio;
 	if (ratio_limit < FRAME_RATIO_FLOOR)
@@ -165,50 +166,26 @@ static int inflate_payload(struct frame_decoder *d, size_t *len)
 		limit = ratio_limit;
 		over = "compression ratio over cap";
 	}
-	if (!d->zs_ready) {
-		if (inflateInit(&d->zs) != Z_OK)
-			return fail(d, -ENOMEM, "out of memory");
-		d->zs_ready = true;
-	} else if (inflateReset(&d->zs) != Z_OK) {
-		return fail(d, -ENOMEM, "inflate reset failed");
+	if (!d->inflater && !(d->inflater = libdeflate_alloc_decompressor()))
+		return fail(d, -ENOMEM, "out of memory");
+	if (d->out_cap < limit) {
+		/* nothing in it to keep: no realloc copy */
+		free(d->out);
+		d->out = NULL;
+		d->out_cap = 0;
+		err = resize(d, &d->out, &d->out_cap, limit);
+		if (err)
+			return err;
 	}
-	d->zs.next_in = d->buf;
-	d->zs.avail_in = d->need;
-	for (;;) {
-		/* A buffer kept from a bigger frame may exceed this frame's limit. */
-		size_t room = d->out_cap < limit ? d->out_cap : limit;
-		bool at_limit;
-
-		if (total == room && room < limit) {
-			size_t want = d->out_cap ? d->out_cap * 2 : 4096;
-
-			err = resize(d, &d->out, &d->out_cap, want < limit ? want : limit);
-			if (err)
-				return err;
-			room = d->out_cap;
-		}
-		/* At the limit, one spare byte tells a stream that ends here from one that goes on. */
-		at_limit = total == room;
-		d->zs.next_out = at_limit ? &spare : d->out + total;
-		d->zs.avail_out = at_limit ? 1 : room - total;
-		rc = inflate(&d->zs, Z_NO_FLUSH);
-		if (at_limit && d->zs.avail_out == 0)
-			return fail(d, -EMSGSIZE, over);
-		if (!at_limit)
-			total = room - d->zs.avail_out;
-		if (rc == Z_STREAM_END) {
-			if (d->zs.avail_in)
-				return fail(d, -EBADMSG, "bytes after the deflate stream");
-			*len = total;
-			return 0;
-		}
-		if (rc == Z_MEM_ERROR)
-			return fail(d, -ENOMEM, "out of memory");
-		if (rc == Z_BUF_ERROR && d->zs.avail_in == 0)
-			return fail(d, -EBADMSG, "truncated deflate stream");
-		if (rc != Z_OK && rc != Z_BUF_ERROR)
-			return fail(d, -EBADMSG, "corrupt deflate stream");
-	}
+	rc = libdeflate_zlib_decompress_ex(d->inflater, d->buf, d->need, d->out, limit, &used_in,
+					   len);
+	if (rc == LIBDEFLATE_INSUFFICIENT_SPACE)
+		return fail(d, -EMSGSIZE, over);
+	if (rc != LIBDEFLATE_SUCCESS)
+		return fail(d, -EBADMSG, "corrupt or truncated deflate stream");
+	if (used_in != d->need)
+		return fail(d, -EBADMSG, "bytes after the deflate stream");
+	return 0;
 }
 
 int frame_decode(struct frame_decoder *d, const uint8_t **data, size_t *len, struct frame *out)

@@ -34,6 +34,7 @@ lib)
 	tool protoc-c
 	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
 	library OpenSSL openssl/ssl.h ssl
+	library libdeflate libdeflate.h deflate
 	;;
 agent)
 	tool "$CC"
