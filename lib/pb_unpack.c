@@ -1,7 +1,14 @@
-/* One-pass protobuf decoding into protobuf-c's structs: see pb_unpack.h. */
+/* One-pass protobuf decoding into protobuf-c's structs: see pb_unpack.h.
+ *
+ * Each message type is compiled once, on first use, from its descriptor into a table of
+ * field ops indexed by field number: what a field holds, where, and which wire type carries
+ * it. Decoding is then a loop of key, value and one switch per field, with no descriptor
+ * search and no label and type tests on the way. */
 #include "pb_unpack.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum wire { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
@@ -9,6 +16,210 @@ enum wire { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
 /* Hostile input nests no deeper than the schema does, unless a message type contains itself:
  * then this bounds the recursion. */
 #define PB_MAX_DEPTH 64
+/* Fields numbered below this are found by index; the rare higher ones by binary search. */
+#define PB_DENSE_IDS 64
+
+enum op_kind {
+	OP_U32,    /* int32, uint32, enum: the varint's low 32 bits */
+	OP_U64,    /* int64, uint64 */
+	OP_S32,    /* sint32: zigzag */
+	OP_S64,    /* sint64: zigzag */
+	OP_BOOL,   /* any bit set, in any wire type (as protobuf-c reads it) */
+	OP_FIXED32, /* fixed32, sfixed32, float */
+	OP_FIXED64, /* fixed64, sfixed64, double */
+	OP_STRING,
+	OP_BYTES,
+	OP_MESSAGE,
+};
+
+struct table;
+
+struct op {
+	uint32_t id;
+	uint8_t kind;      /* enum op_kind */
+	uint8_t wire;      /* the wire type of one value */
+	bool repeated;
+	bool oneof;
+	uint32_t offset;     /* of the member, or of a repeated field's array */
+	uint32_t quantifier; /* of a oneof's case, or of a repeated field's count */
+	uint32_t size;       /* of one element */
+	const struct table *sub; /* a message's */
+};
+
+struct table {
+	const ProtobufCMessageDescriptor *desc;
+	struct table *next; /* in the list of compiled tables */
+	unsigned n_ops;
+	struct op *ops;                       /* sorted by id */
+	const struct op *dense[PB_DENSE_IDS]; /* ops by id, below PB_DENSE_IDS */
+};
+
+/* Compiled tables, never freed: a schema's types live as long as the program. Readers walk
+ * the list without the lock; a table is linked in once it is complete. */
+static struct table *tables;
+static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct op compile_op(const ProtobufCFieldDescriptor *f)
+{
+	struct op op = {
+		.id = f->id,
+		.repeated = f->label == PROTOBUF_C_LABEL_REPEATED,
+		.oneof = f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF,
+		.offset = f->offset,
+		.quantifier = f->quantifier_offset,
+		.wire = WIRE_VARINT,
+		.size = 4,
+	};
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_ENUM:
+		op.kind = OP_U32;
+		break;
+	case PROTOBUF_C_TYPE_SINT32:
+		op.kind = OP_S32;
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_UINT64:
+		op.kind = OP_U64;
+		op.size = 8;
+		break;
+	case PROTOBUF_C_TYPE_SINT64:
+		op.kind = OP_S64;
+		op.size = 8;
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		op.kind = OP_BOOL;
+		op.size = sizeof(protobuf_c_boolean);
+		break;
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		op.kind = OP_FIXED32;
+		op.wire = WIRE_I32;
+		break;
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		op.kind = OP_FIXED64;
+		op.wire = WIRE_I64;
+		op.size = 8;
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		op.kind = OP_STRING;
+		op.wire = WIRE_LEN;
+		op.size = sizeof(char *);
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		op.kind = OP_BYTES;
+		op.wire = WIRE_LEN;
+		op.size = sizeof(ProtobufCBinaryData);
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		op.kind = OP_MESSAGE;
+		op.wire = WIRE_LEN;
+		op.size = sizeof(ProtobufCMessage *);
+		break;
+	}
+	return op;
+}
+
+static struct table *find_table(const ProtobufCMessageDescriptor *d)
+{
+	for (struct table *t = __atomic_load_n(&tables, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (t->desc == d)
+			return t;
+	return NULL;
+}
+
+static void free_tables(struct table *t)
+{
+	while (t) {
+		struct table *next = t->next;
+
+		free(t->ops);
+		free(t);
+		t = next;
+	}
+}
+
+/* The table of d and of every message type it reaches, onto *built (linked in by the
+ * caller). NULL when out of memory, or when a field is labelled optional or required:
+ * proto2, which this decoder does not read. */
+static struct table *compile(const ProtobufCMessageDescriptor *d, struct table **built)
+{
+	struct table *t = find_table(d);
+
+	for (struct table *b = *built; !t && b; b = b->next)
+		if (b->desc == d)
+			t = b;
+	if (t)
+		return t;
+	if (!(t = calloc(1, sizeof(*t))) || !(t->ops = calloc(d->n_fields + 1, sizeof(*t->ops)))) {
+		free(t);
+		return NULL;
+	}
+	t->desc = d;
+	t->n_ops = d->n_fields;
+	t->next = *built; /* before its fields: a type that contains itself finds itself */
+	*built = t;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		struct op *op = &t->ops[i];
+
+		if (f->label == PROTOBUF_C_LABEL_OPTIONAL || f->label == PROTOBUF_C_LABEL_REQUIRED)
+			return NULL;
+		*op = compile_op(f);
+		if (op->kind == OP_MESSAGE && !(op->sub = compile(f->descriptor, built)))
+			return NULL;
+		if (op->id < PB_DENSE_IDS)
+			t->dense[op->id] = op;
+	}
+	return t;
+}
+
+static const struct table *table_of(const ProtobufCMessageDescriptor *d)
+{
+	static __thread const struct table *recent; /* one type decoded again and again */
+	struct table *t, *built = NULL, *last;
+
+	if (recent && recent->desc == d)
+		return recent;
+	if ((t = find_table(d)))
+		return recent = t;
+	pthread_mutex_lock(&tables_lock);
+	t = find_table(d);
+	if (!t && !(t = compile(d, &built))) {
+		free_tables(built);
+	} else if (built) {
+		for (last = built; last->next; last = last->next)
+			;
+		last->next = tables;
+		__atomic_store_n(&tables, built, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&tables_lock);
+	return recent = t;
+}
+
+static const struct op *op_of(const struct table *t, uint32_t id)
+{
+	unsigned lo = 0, hi = t->n_ops;
+
+	if (id < PB_DENSE_IDS)
+		return t->dense[id];
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (t->ops[mid].id < id)
+			lo = mid + 1;
+		else if (t->ops[mid].id > id)
+			hi = mid;
+		else
+			return &t->ops[mid];
+	}
+	return NULL;
+}
 
 struct unpacker {
 	ProtobufCAllocator *alloc;
@@ -31,7 +242,7 @@ static void *take(struct unpacker *u, size_t n)
 
 /* A varint of at most max bytes: 10 for values; 5 for keys and lengths, which protobuf-c
  * reads as 32 bits. */
-static inline bool get_varint(const uint8_t **p, const uint8_t *end, unsigned max, uint64_t *v)
+static inline __attribute__((always_inline)) bool get_varint(const uint8_t **p, const uint8_t *end, unsigned max, uint64_t *v)
 {
 	const uint8_t *q = *p;
 	uint64_t x = 0;
@@ -63,75 +274,6 @@ static uint64_t get_le(const uint8_t *p, unsigned n)
 	return v;
 }
 
-static size_t elt_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	default:
-		return 4;
-	}
-}
-
-static enum wire wire_of(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		return WIRE_I32;
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return WIRE_I64;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return WIRE_LEN;
-	default:
-		return WIRE_VARINT;
-	}
-}
-
-/* The field numbered id: fields are sorted by number and mostly arrive in order, so the one
- * after the last found is tried first, then the last found again (a repeated field). */
-static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *d, uint32_t id,
-						unsigned *next)
-{
-	unsigned lo = 0, hi = d->n_fields;
-
-	if (*next < d->n_fields && d->fields[*next].id == id)
-		return &d->fields[(*next)++];
-	if (*next && d->fields[*next - 1].id == id)
-		return &d->fields[*next - 1];
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-
-		if (d->fields[mid].id < id)
-			lo = mid + 1;
-		else if (d->fields[mid].id > id)
-			hi = mid;
-		else {
-			*next = mid + 1;
-			return &d->fields[mid];
-		}
-	}
-	return NULL;
-}
-
 /* Room for n + extra elements of size sz in *array, which holds n: arrays are kept at a
  * power of two from 4 up, so the capacity follows from the count. The first new slot, or
  * NULL. */
@@ -154,52 +296,32 @@ static void *grow(struct unpacker *u, void **array, size_t n, size_t sz, size_t 
 	return (char *)a + n * sz;
 }
 
-static bool decode_into(struct unpacker *u, const ProtobufCMessageDescriptor *d,
-			ProtobufCMessage *m, const uint8_t *p, const uint8_t *end);
+static bool decode_into(struct unpacker *u, const struct table *t, ProtobufCMessage *m,
+			const uint8_t *p, const uint8_t *end);
 
-static ProtobufCMessage *new_message(struct unpacker *u, const ProtobufCMessageDescriptor *d,
+static ProtobufCMessage *new_message(struct unpacker *u, const struct table *t,
 				     const uint8_t *p, size_t len)
 {
 	ProtobufCMessage *m;
 	bool ok;
 
-	if (u->depth == PB_MAX_DEPTH || !(m = take(u, d->sizeof_message)))
+	if (u->depth == PB_MAX_DEPTH || !(m = take(u, t->desc->sizeof_message)))
 		return NULL;
-	protobuf_c_message_init(d, m);
+	protobuf_c_message_init(t->desc, m);
 	u->depth++;
-	ok = decode_into(u, d, m, p, p + len);
+	ok = decode_into(u, t, m, p, p + len);
 	u->depth--;
 	return ok ? m : NULL;
 }
 
-/* A scalar, string or bytes value of type t into dst; false when its wire type cannot carry
- * t (or out of memory). */
-static bool get_scalar(struct unpacker *u, ProtobufCType t, const struct value *v,
-			      void *dst)
+/* One value of a non-message op into dst; false when its wire type cannot carry it (or out
+ * of memory). */
+static inline __attribute__((always_inline)) bool get_value(struct unpacker *u, const struct op *op,
+							   const struct value *v, void *dst)
 {
 	uint64_t x = v->varint;
 
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_ENUM: /* the low 32 bits, as protobuf-c keeps them */
-		*(uint32_t *)dst = (uint32_t)x;
-		return v->wire == WIRE_VARINT;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_UINT64:
-		*(uint64_t *)dst = x;
-		return v->wire == WIRE_VARINT;
-	case PROTOBUF_C_TYPE_SINT32: {
-		uint32_t z = (uint32_t)x;
-
-		*(int32_t *)dst = (int32_t)((z >> 1) ^ -(z & 1));
-		return v->wire == WIRE_VARINT;
-	}
-	case PROTOBUF_C_TYPE_SINT64:
-		*(int64_t *)dst = (int64_t)((x >> 1) ^ -(x & 1));
-		return v->wire == WIRE_VARINT;
-	case PROTOBUF_C_TYPE_BOOL: {
-		/* protobuf-c takes a bool in any wire type: set when any bit of it is */
+	if (op->kind == OP_BOOL) {
 		protobuf_c_boolean b = 0;
 
 		for (const uint8_t *q = v->raw; q < v->raw_end; q++)
@@ -207,35 +329,43 @@ static bool get_scalar(struct unpacker *u, ProtobufCType t, const struct value *
 		*(protobuf_c_boolean *)dst = b;
 		return true;
 	}
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		if (v->wire != WIRE_I32)
-			return false;
+	if (v->wire != op->wire)
+		return false;
+	switch (op->kind) {
+	case OP_U32:
+		*(uint32_t *)dst = (uint32_t)x;
+		return true;
+	case OP_U64:
+		*(uint64_t *)dst = x;
+		return true;
+	case OP_S32: {
+		uint32_t z = (uint32_t)x;
+
+		*(int32_t *)dst = (int32_t)((z >> 1) ^ -(z & 1));
+		return true;
+	}
+	case OP_S64:
+		*(int64_t *)dst = (int64_t)((x >> 1) ^ -(x & 1));
+		return true;
+	case OP_FIXED32:
 		*(uint32_t *)dst = (uint32_t)get_le(v->data, 4);
 		return true;
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		if (v->wire != WIRE_I64)
-			return false;
+	case OP_FIXED64:
 		*(uint64_t *)dst = get_le(v->data, 8);
 		return true;
-	case PROTOBUF_C_TYPE_STRING: {
-		char *str;
+	case OP_STRING: {
+		char *str = take(u, v->len + 1);
 
-		if (v->wire != WIRE_LEN || !(str = take(u, v->len + 1)))
+		if (!str)
 			return false;
 		memcpy(str, v->data, v->len);
 		str[v->len] = '\0';
 		*(char **)dst = str;
 		return true;
 	}
-	case PROTOBUF_C_TYPE_BYTES: {
+	case OP_BYTES: {
 		ProtobufCBinaryData *bd = dst;
 
-		if (v->wire != WIRE_LEN)
-			return false;
 		bd->len = v->len;
 		bd->data = NULL;
 		if (v->len) {
@@ -251,16 +381,15 @@ static bool get_scalar(struct unpacker *u, ProtobufCType t, const struct value *
 }
 
 /* A packed run of a repeated scalar, appended. */
-static bool get_packed(struct unpacker *u, const ProtobufCFieldDescriptor *f, const struct value *v,
-		       size_t *n, void **array)
+static bool get_packed(struct unpacker *u, const struct op *op, const struct value *v, size_t *n,
+		       void **array)
 {
 	const uint8_t *q = v->data, *end = v->data + v->len;
-	size_t sz = elt_size(f->type), count = 0;
-	enum wire w = wire_of(f->type);
+	size_t count = 0;
 	uint8_t *slot;
 
-	if (w == WIRE_I32 || w == WIRE_I64) {
-		unsigned width = w == WIRE_I32 ? 4 : 8;
+	if (op->wire != WIRE_VARINT) {
+		unsigned width = op->wire == WIRE_I32 ? 4 : 8;
 
 		if (v->len % width)
 			return false;
@@ -271,19 +400,19 @@ static bool get_packed(struct unpacker *u, const ProtobufCFieldDescriptor *f, co
 	}
 	if (!count) /* empty, or a varint left unterminated */
 		return !v->len;
-	if (!(slot = grow(u, array, *n, sz, count)))
+	if (!(slot = grow(u, array, *n, op->size, count)))
 		return false;
-	for (size_t i = 0; i < count; i++, slot += sz) {
-		struct value e = { .wire = w, .data = q, .raw = q };
+	for (size_t i = 0; i < count; i++, slot += op->size) {
+		struct value e = { .wire = op->wire, .data = q, .raw = q };
 
-		if (w == WIRE_VARINT) {
+		if (op->wire == WIRE_VARINT) {
 			if (!get_varint(&q, end, 10, &e.varint))
 				return false;
 		} else {
-			q += w == WIRE_I32 ? 4 : 8;
+			q += op->wire == WIRE_I32 ? 4 : 8;
 		}
 		e.raw_end = q;
-		get_scalar(u, f->type, &e, slot);
+		get_value(u, op, &e, slot);
 	}
 	if (q != end) /* a varint left unterminated */
 		return false;
@@ -291,41 +420,39 @@ static bool get_packed(struct unpacker *u, const ProtobufCFieldDescriptor *f, co
 	return true;
 }
 
-static bool decode_field(struct unpacker *u, ProtobufCMessage *m,
-			 const ProtobufCFieldDescriptor *f, const struct value *v)
+static bool decode_field(struct unpacker *u, ProtobufCMessage *m, const struct op *op,
+			 const struct value *v)
 {
-	char *member = (char *)m + f->offset;
+	char *member = (char *)m + op->offset;
 
-	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-		size_t *n = (size_t *)((char *)m + f->quantifier_offset);
+	if (op->repeated) {
+		size_t *n = (size_t *)((char *)m + op->quantifier);
 		void *slot;
 
-		if (v->wire == WIRE_LEN && wire_of(f->type) != WIRE_LEN)
-			return get_packed(u, f, v, n, (void **)member);
-		if (!(slot = grow(u, (void **)member, *n, elt_size(f->type), 1)))
+		if (v->wire == WIRE_LEN && op->wire != WIRE_LEN)
+			return get_packed(u, op, v, n, (void **)member);
+		if (!(slot = grow(u, (void **)member, *n, op->size, 1)))
 			return false;
-		if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		if (op->kind == OP_MESSAGE) {
 			if (v->wire != WIRE_LEN ||
-			    !(*(ProtobufCMessage **)slot = new_message(u, f->descriptor, v->data, v->len)))
+			    !(*(ProtobufCMessage **)slot = new_message(u, op->sub, v->data, v->len)))
 				return false;
-		} else if (!get_scalar(u, f->type, v, slot)) {
+		} else if (!get_value(u, op, v, slot)) {
 			return false;
 		}
 		(*n)++;
 		return true;
 	}
-	if (f->label != PROTOBUF_C_LABEL_NONE)
-		return false; /* proto2's optional and required: pb_unpack.h */
-	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+	if (op->oneof) {
 		/* the last member of a oneof given wins, and starts afresh */
-		uint32_t *which = (uint32_t *)((char *)m + f->quantifier_offset);
+		uint32_t *which = (uint32_t *)((char *)m + op->quantifier);
 
 		if (*which)
-			memset(member, 0, elt_size(f->type));
-		*which = f->id;
+			memset(member, 0, op->size);
+		*which = op->id;
 	}
-	if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-		return get_scalar(u, f->type, v, member);
+	if (op->kind != OP_MESSAGE)
+		return get_value(u, op, v, member);
 	if (v->wire != WIRE_LEN)
 		return false;
 	if (*(ProtobufCMessage **)member) {
@@ -335,21 +462,18 @@ static bool decode_field(struct unpacker *u, ProtobufCMessage *m,
 		if (u->depth == PB_MAX_DEPTH)
 			return false;
 		u->depth++;
-		ok = decode_into(u, f->descriptor, *(ProtobufCMessage **)member, v->data,
-				 v->data + v->len);
+		ok = decode_into(u, op->sub, *(ProtobufCMessage **)member, v->data, v->data + v->len);
 		u->depth--;
 		return ok;
 	}
-	return (*(ProtobufCMessage **)member = new_message(u, f->descriptor, v->data, v->len));
+	return (*(ProtobufCMessage **)member = new_message(u, op->sub, v->data, v->len));
 }
 
-static bool decode_into(struct unpacker *u, const ProtobufCMessageDescriptor *d,
-			ProtobufCMessage *m, const uint8_t *p, const uint8_t *end)
+static bool decode_into(struct unpacker *u, const struct table *t, ProtobufCMessage *m,
+			const uint8_t *p, const uint8_t *end)
 {
-	unsigned next = 0;
-
 	while (p < end) {
-		const ProtobufCFieldDescriptor *f;
+		const struct op *op;
 		struct value v;
 		uint64_t key, len;
 
@@ -385,8 +509,8 @@ static bool decode_into(struct unpacker *u, const ProtobufCMessageDescriptor *d,
 			return false;
 		}
 		v.raw_end = p;
-		f = field_of(d, (uint32_t)(key >> 3), &next);
-		if (f && !decode_field(u, m, f, &v))
+		op = op_of(t, (uint32_t)(key >> 3));
+		if (op && !decode_field(u, m, op, &v))
 			return false;
 	}
 	return true;
@@ -396,6 +520,7 @@ ProtobufCMessage *pb_unpack(const ProtobufCMessageDescriptor *d, ProtobufCAlloca
 			    const uint8_t *buf, size_t len)
 {
 	struct unpacker u = { .alloc = alloc };
+	const struct table *t = table_of(d);
 
-	return new_message(&u, d, buf, len);
+	return t ? new_message(&u, t, buf, len) : NULL;
 }

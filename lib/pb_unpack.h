@@ -1,8 +1,8 @@
 /* A one-pass protobuf decoder into protobuf-c's generated structs, for the collector's hot
  * path. protobuf_c_message_unpack scans every message twice and keeps a record per field
- * between the passes; this walks the bytes once, driven by the same descriptors, into the
- * same structs, in half the instructions (a typical 285-byte Event of 138 fields: 5.8 k
- * against 11.2 k, callgrind).
+ * between the passes; this walks the bytes once, into the same structs, with a table per
+ * message type compiled from its descriptor on first use: 4.5 k instructions for a typical
+ * 285-byte Event of 138 fields against protobuf-c's 11.2 k (callgrind).
  *
  * It reads what protobuf-c reads and refuses what it refuses: a truncated varint or field, a
  * known field with a wire type its type cannot have, a group; repeated scalars packed or not;
