@@ -17,9 +17,21 @@ const char *event_type_name(enum event_type type)
 		[EVENT_TIMEOUT] = "timeout",
 		[EVENT_STATS] = "stats",
 		[EVENT_RESOLVER_CALL] = "resolver_call",
+		[EVENT_FINDING] = "finding",
 	};
 
 	return type < ARRAY_LEN(names) ? names[type] : NULL;
+}
+
+const char *finding_severity_name(uint8_t severity)
+{
+	static const char *const names[] = {
+		[SEVERITY_INFO] = "info",	  [SEVERITY_LOW] = "low",
+		[SEVERITY_MEDIUM] = "medium",  [SEVERITY_HIGH] = "high",
+		[SEVERITY_CRITICAL] = "critical",
+	};
+
+	return severity < ARRAY_LEN(names) ? names[severity] : NULL;
 }
 
 /* n bytes at p, in the copy: at the same offset in the copy of the block they lie in (base,
@@ -143,6 +155,55 @@ static const struct call_info *place_call(struct arena *a, const struct call_inf
 	return c;
 }
 
+/* n strings, and the array, in the arena. */
+static const char *const *place_strs(struct arena *a, const char *const *src, size_t n)
+{
+	const char **dst = arena_take(a, src, n * sizeof(*src));
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = arena_str(a, src[i]);
+
+		if (dst)
+			dst[i] = s;
+	}
+	return dst;
+}
+
+static const struct finding *place_findings(struct arena *a, const struct finding *src, size_t n)
+{
+	struct finding *dst = arena_take(a, src, n * sizeof(*src));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct finding *f = &src[i];
+		struct evidence *ev = arena_take(a, f->evidence, f->n_evidence * sizeof(*ev));
+		const char *rule = arena_str(a, f->rule), *summary = arena_str(a, f->summary);
+		const char *qname = arena_str(a, f->qname);
+		const char *domain = arena_str(a, f->registered_domain);
+		const char *const *attack = place_strs(a, f->attack, f->n_attack);
+
+		for (size_t k = 0; k < f->n_evidence; k++) {
+			const struct evidence *e = &f->evidence[k];
+			const char *name = arena_str(a, e->name), *str = arena_str(a, e->str);
+			const char *const *list = place_strs(a, e->list, e->n_list);
+
+			if (!ev)
+				continue;
+			ev[k].name = name;
+			ev[k].str = str;
+			ev[k].list = list;
+		}
+		if (!dst)
+			continue;
+		dst[i].rule = rule;
+		dst[i].summary = summary;
+		dst[i].qname = qname;
+		dst[i].registered_domain = domain;
+		dst[i].attack = attack;
+		dst[i].evidence = ev;
+	}
+	return dst;
+}
+
 /* Lays out ev in the arena; returns the copy (NULL while measuring). */
 static struct event *place_event(struct arena *a, const struct event *ev)
 {
@@ -153,6 +214,8 @@ static struct event *place_event(struct arena *a, const struct event *ev)
 	const struct dns_msg *dns = ev->dns ? place_dns(a, ev->dns, ev->raw, ev->raw_len, raw) : NULL;
 	const struct timeout_info *timeout = ev->timeout ? place_timeout(a, ev->timeout) : NULL;
 	const struct call_info *call = ev->call ? place_call(a, ev->call) : NULL;
+	const struct finding *finding = ev->finding ? place_findings(a, ev->finding, 1) : NULL;
+	const struct finding *findings = place_findings(a, ev->findings, ev->n_findings);
 
 	place_proc(a, &ev->process, &process);
 	if (ev->has_origin)
@@ -164,6 +227,8 @@ static struct event *place_event(struct arena *a, const struct event *ev)
 	copy->dns = dns;
 	copy->timeout = timeout;
 	copy->call = call;
+	copy->finding = finding;
+	copy->findings = ev->n_findings ? findings : NULL;
 	copy->stats = NULL;
 	copy->process = process;
 	if (ev->has_origin)

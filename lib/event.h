@@ -66,6 +66,7 @@ enum event_type {
 	EVENT_TIMEOUT,
 	EVENT_STATS,
 	EVENT_RESOLVER_CALL,
+	EVENT_FINDING,
 	/* A kernel hook named the owner (process) of the socket net.socket_cookie. Stages learn
 	 * from it; sinks never see it. */
 	EVENT_OWNER_NOTICE,
@@ -107,6 +108,46 @@ struct call_info {
 	uint64_t call_id;
 };
 
+enum finding_severity {
+	SEVERITY_INFO,
+	SEVERITY_LOW,
+	SEVERITY_MEDIUM,
+	SEVERITY_HIGH,
+	SEVERITY_CRITICAL,
+};
+
+enum evidence_kind {
+	EVIDENCE_STRING,
+	EVIDENCE_U64,
+	EVIDENCE_LIST, /* of strings */
+};
+
+/* One piece of a finding's evidence, rendered as "name": value. */
+struct evidence {
+	const char *name;
+	uint8_t kind;    /* enum evidence_kind */
+	const char *str; /* EVIDENCE_STRING; NULL: null */
+	uint64_t u64;    /* EVIDENCE_U64 */
+	const char *const *list; /* EVIDENCE_LIST */
+	size_t n_list;
+};
+
+/* A correlation rule that fired on a lookup, mapped to MITRE ATT&CK. */
+struct finding {
+	const char *rule;          /* "intel.qname", "ns.change", ... */
+	uint8_t severity;          /* enum finding_severity */
+	const char *const *attack; /* technique ids, "T1584.002" */
+	size_t n_attack;
+	const char *summary;           /* one sentence a person understands */
+	const char *qname;             /* the name looked up; NULL: none */
+	const char *registered_domain; /* its eTLD+1; NULL: unknown */
+	const struct evidence *evidence;
+	size_t n_evidence;
+};
+
+/* "info" ... "critical"; NULL for a value out of range. */
+const char *finding_severity_name(uint8_t severity);
+
 struct stats_registry;
 
 struct event {
@@ -123,6 +164,10 @@ struct event {
 	const struct timeout_info *timeout; /* EVENT_TIMEOUT */
 	const struct stats_registry *stats; /* EVENT_STATS */
 	const struct call_info *call;       /* EVENT_RESOLVER_CALL */
+	const struct finding *finding;      /* EVENT_FINDING */
+	/* EVENT_DNS, EVENT_RESOLVER_CALL: what correlation found about it */
+	const struct finding *findings;
+	size_t n_findings;
 	/* EVENT_DNS: the resolver call the socket's thread was in when it sent; 0: none */
 	uint64_t call_id;
 	/* EVENT_DNS: the local client a stub resolver forwards this query for */
@@ -131,15 +176,15 @@ struct event {
 	void *owned; /* event_clone's allocation; NULL for a borrowed event */
 };
 
-/* "dns", "timeout", "stats", "resolver_call": the type as outputs name it; NULL for events
- * that stay inside the agent (owner notices). */
+/* "dns", "timeout", "stats", "resolver_call", "finding": the type as outputs name it; NULL
+ * for events that stay inside the agent (owner notices). */
 const char *event_type_name(enum event_type type);
 
 /* Nobody known: what process and origin hold when no hook named an owner. */
 extern const struct proc_info proc_unknown;
 
-/* An owned deep copy of ev (DNS message, raw bytes, timeout, call and process strings;
- * stats are not copied: a stats event is never kept). NULL when memory runs out. */
+/* An owned deep copy of ev (DNS message, raw bytes, timeout, call, findings and process
+ * strings; stats are not copied: a stats event is never kept). NULL when memory runs out. */
 struct event *event_clone(const struct event *ev);
 /* Frees an event made by event_clone. */
 void event_free(struct event *ev);

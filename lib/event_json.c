@@ -350,6 +350,64 @@ static void render_call(struct jbuf *b, const struct call_info *c)
 	jbuf_lit(b, "}");
 }
 
+static void render_strs(struct jbuf *b, const char *const *strs, size_t n)
+{
+	jbuf_lit(b, "[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jbuf_lit(b, ",");
+		jbuf_str(b, strs[i]);
+	}
+	jbuf_lit(b, "]");
+}
+
+static void render_finding(struct jbuf *b, const struct finding *f)
+{
+	jbuf_lit(b, "{\"rule\":");
+	jbuf_str(b, f->rule);
+	jbuf_key(b, "severity", false);
+	jbuf_str(b, finding_severity_name(f->severity));
+	jbuf_key(b, "attack", false);
+	render_strs(b, f->attack, f->n_attack);
+	jbuf_key(b, "summary", false);
+	jbuf_str(b, f->summary);
+	jbuf_key(b, "registered_domain", false);
+	jbuf_str(b, f->registered_domain);
+	jbuf_key(b, "evidence", false);
+	jbuf_lit(b, "{");
+	for (size_t i = 0; i < f->n_evidence; i++) {
+		const struct evidence *e = &f->evidence[i];
+
+		/* names come from the feed too: escaped like any string */
+		if (i)
+			jbuf_lit(b, ",");
+		jbuf_str(b, e->name);
+		jbuf_lit(b, ":");
+		if (e->kind == EVIDENCE_U64)
+			jbuf_u64(b, e->u64);
+		else if (e->kind == EVIDENCE_LIST)
+			render_strs(b, e->list, e->n_list);
+		else
+			jbuf_str(b, e->str);
+	}
+	jbuf_lit(b, "}}");
+}
+
+/* A dns or resolver_call event's findings: only when it has some. */
+static void render_findings(struct jbuf *b, const struct event *ev)
+{
+	if (!ev->n_findings)
+		return;
+	jbuf_key(b, "findings", false);
+	jbuf_lit(b, "[");
+	for (size_t i = 0; i < ev->n_findings; i++) {
+		if (i)
+			jbuf_lit(b, ",");
+		render_finding(b, &ev->findings[i]);
+	}
+	jbuf_lit(b, "]");
+}
+
 /* One host renders every event of an agent: the rendering is kept. */
 static void render_host(struct event_json *j, struct jbuf *b, const char *host)
 {
@@ -397,6 +455,16 @@ void event_json_render(struct event_json *j, struct jbuf *b, const struct event 
 		render_process_cached(j, b, &ev->process);
 		jbuf_key(b, "call", false);
 		render_call(b, ev->call);
+		render_findings(b, ev);
+	} else if (ev->type == EVENT_FINDING) {
+		jbuf_key(b, "process", true);
+		render_process_cached(j, b, &ev->process);
+		jbuf_key(b, "dns", false);
+		jbuf_lit(b, "{\"qname\":");
+		jbuf_str(b, ev->finding->qname);
+		jbuf_lit(b, "}");
+		jbuf_key(b, "finding", false);
+		render_finding(b, ev->finding);
 	} else {
 		jbuf_key(b, "process", true);
 		render_process_cached(j, b, &ev->process);
@@ -428,6 +496,7 @@ void event_json_render(struct event_json *j, struct jbuf *b, const struct event 
 				jbuf_key(b, "raw", false);
 				jbuf_hex(b, ev->raw, ev->raw_len < RAW_HEX_MAX ? ev->raw_len : RAW_HEX_MAX);
 			}
+			render_findings(b, ev);
 		}
 	}
 	jbuf_lit(b, "}");

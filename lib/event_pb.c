@@ -32,10 +32,16 @@ typedef Dnsvigil__V1__Stat PbStat;
 typedef Dnsvigil__V1__NullableString PbNullable;
 typedef Dnsvigil__V1__NamedU64 PbNamed;
 typedef Dnsvigil__V1__U64List PbList;
+typedef Dnsvigil__V1__Finding PbFinding;
+typedef Dnsvigil__V1__Evidence PbEvidence;
 
 /* Decoding bounds beyond what the model's types already give. */
 #define MAX_CALL_FLAGS 64
 #define MAX_STAT_VALUES 4096
+#define MAX_FINDINGS 32 /* on one event */
+#define MAX_ATTACK 16
+#define MAX_EVIDENCE 64
+#define MAX_EVIDENCE_LIST 256
 
 /* An array that keeps its memory from one event to the next. */
 struct scratch {
@@ -46,7 +52,7 @@ struct scratch {
 struct event_pb {
 	unsigned int flags;
 	struct scratch rrs, rr_ptrs, opts, opt_ptrs, addrs, stats, stat_ptrs, nullables, named,
-		lists;
+		lists, findings, finding_ptrs, evidence, evidence_ptrs, evidence_strs, evidence_lists;
 	struct scratch out;
 };
 
@@ -78,9 +84,13 @@ struct event_pb *event_pb_new(unsigned int flags)
 
 void event_pb_free(struct event_pb *pb)
 {
-	struct scratch *all[] = { &pb->rrs,   &pb->rr_ptrs,	&pb->opts,  &pb->opt_ptrs,
-				  &pb->addrs, &pb->stats,	&pb->stat_ptrs, &pb->nullables,
-				  &pb->named, &pb->lists,	&pb->out };
+	struct scratch *all[] = {
+		&pb->rrs,	   &pb->rr_ptrs,	&pb->opts,	     &pb->opt_ptrs,
+		&pb->addrs,	   &pb->stats,		&pb->stat_ptrs,	     &pb->nullables,
+		&pb->named,	   &pb->lists,		&pb->findings,	     &pb->finding_ptrs,
+		&pb->evidence,	   &pb->evidence_ptrs,	&pb->evidence_strs,  &pb->evidence_lists,
+		&pb->out,
+	};
 
 	if (!pb)
 		return;
@@ -391,6 +401,83 @@ static int put_stats(struct event_pb *pb, PbStats *m, const struct stats_registr
 	return 0;
 }
 
+static void put_evidence(PbEvidence *m, PbNullable *str, PbFlags *list, const struct evidence *e)
+{
+	dnsvigil__v1__evidence__init(m);
+	m->name = STR(e->name);
+	switch (e->kind) {
+	case EVIDENCE_U64:
+		m->value_case = DNSVIGIL__V1__EVIDENCE__VALUE_U64;
+		m->u64 = e->u64;
+		break;
+	case EVIDENCE_LIST:
+		dnsvigil__v1__flags__init(list);
+		list->n_names = e->n_list;
+		list->names = (char **)e->list;
+		m->value_case = DNSVIGIL__V1__EVIDENCE__VALUE_LIST;
+		m->list = list;
+		break;
+	default:
+		dnsvigil__v1__nullable_string__init(str);
+		if (e->str) {
+			str->has_value_case = DNSVIGIL__V1__NULLABLE_STRING__HAS_VALUE_VALUE;
+			str->value = STR(e->str);
+		}
+		m->value_case = DNSVIGIL__V1__EVIDENCE__VALUE_STRING;
+		m->string = str;
+		break;
+	}
+}
+
+/* The n findings at f, in the encoder's pools; *out points at each. */
+static int put_findings(struct event_pb *pb, const struct finding *f, size_t n, PbFinding ***out)
+{
+	size_t n_ev = 0, k = 0;
+	PbFinding *pool, **ptrs;
+	PbEvidence *evs, **ev_ptrs;
+	PbNullable *strs;
+	PbFlags *lists;
+
+	for (size_t i = 0; i < n; i++)
+		n_ev += f[i].n_evidence;
+	pool = scratch_get(&pb->findings, n, sizeof(*pool));
+	ptrs = scratch_get(&pb->finding_ptrs, n, sizeof(*ptrs));
+	evs = scratch_get(&pb->evidence, n_ev, sizeof(*evs));
+	ev_ptrs = scratch_get(&pb->evidence_ptrs, n_ev, sizeof(*ev_ptrs));
+	strs = scratch_get(&pb->evidence_strs, n_ev, sizeof(*strs));
+	lists = scratch_get(&pb->evidence_lists, n_ev, sizeof(*lists));
+	if (!pool || !ptrs || !evs || !ev_ptrs || !strs || !lists)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		PbFinding *m = &pool[i];
+
+		dnsvigil__v1__finding__init(m);
+		m->rule = STR(f[i].rule);
+		m->severity = f[i].severity;
+		m->n_attack = f[i].n_attack;
+		m->attack = (char **)f[i].attack;
+		m->summary = STR(f[i].summary);
+		if (f[i].qname) {
+			m->has_qname_case = DNSVIGIL__V1__FINDING__HAS_QNAME_QNAME;
+			m->qname = STR(f[i].qname);
+		}
+		if (f[i].registered_domain) {
+			m->has_registered_domain_case =
+				DNSVIGIL__V1__FINDING__HAS_REGISTERED_DOMAIN_REGISTERED_DOMAIN;
+			m->registered_domain = STR(f[i].registered_domain);
+		}
+		m->n_evidence = f[i].n_evidence;
+		m->evidence = ev_ptrs + k;
+		for (size_t e = 0; e < f[i].n_evidence; e++, k++) {
+			put_evidence(&evs[k], &strs[k], &lists[k], &f[i].evidence[e]);
+			ev_ptrs[k] = &evs[k];
+		}
+		ptrs[i] = m;
+	}
+	*out = ptrs;
+	return 0;
+}
+
 int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t **out,
 		    size_t *len)
 {
@@ -405,6 +492,7 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
 	PbCall call;
 	PbFlags flags;
 	PbStats stats;
+	PbFinding **findings = NULL;
 	uint8_t *buf;
 	int err = 0;
 
@@ -436,6 +524,11 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
 			dns.has_raw_case = DNSVIGIL__V1__DNS_EVENT__HAS_RAW_RAW;
 			dns.raw = (ProtobufCBinaryData){ ev->raw_len, (uint8_t *)ev->raw };
 		}
+		if (ev->n_findings && !err) {
+			err = put_findings(pb, ev->findings, ev->n_findings, &findings);
+			dns.n_findings = ev->n_findings;
+			dns.findings = findings;
+		}
 		m.body_case = DNSVIGIL__V1__EVENT__BODY_DNS;
 		m.dns = &dns;
 		break;
@@ -448,8 +541,18 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
 		break;
 	case EVENT_RESOLVER_CALL:
 		err = put_call(pb, &call, &flags, ev->call);
+		if (ev->n_findings && !err) {
+			err = put_findings(pb, ev->findings, ev->n_findings, &findings);
+			call.n_findings = ev->n_findings;
+			call.findings = findings;
+		}
 		m.body_case = DNSVIGIL__V1__EVENT__BODY_RESOLVER_CALL;
 		m.resolver_call = &call;
+		break;
+	case EVENT_FINDING:
+		err = put_findings(pb, ev->finding, 1, &findings);
+		m.body_case = DNSVIGIL__V1__EVENT__BODY_FINDING;
+		m.finding = findings ? findings[0] : NULL;
 		break;
 	case EVENT_STATS:
 		err = put_stats(pb, &stats, ev->stats);
@@ -604,19 +707,66 @@ static bool valid_stats(const PbStats *s, const char **reason)
 	return true;
 }
 
+static bool valid_finding(const PbFinding *f, const char **reason)
+{
+	if (!f->rule[0])
+		BAD("finding without rule");
+	if (f->severity > SEVERITY_CRITICAL)
+		BAD("finding severity out of range");
+	if (f->n_attack > MAX_ATTACK || f->n_evidence > MAX_EVIDENCE)
+		BAD("finding too large");
+	for (size_t i = 0; i < f->n_evidence; i++) {
+		const PbEvidence *e = f->evidence[i];
+
+		if (!e->name[0])
+			BAD("evidence without name");
+		/* one JSON key per name */
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(f->evidence[k]->name, e->name))
+				BAD("evidence name given twice");
+		switch (e->value_case) {
+		case DNSVIGIL__V1__EVIDENCE__VALUE_STRING:
+		case DNSVIGIL__V1__EVIDENCE__VALUE_U64:
+			break;
+		case DNSVIGIL__V1__EVIDENCE__VALUE_LIST:
+			if (e->list->n_names > MAX_EVIDENCE_LIST)
+				BAD("evidence list too long");
+			break;
+		default:
+			BAD("evidence without value");
+		}
+	}
+	return true;
+}
+
+static bool valid_findings(PbFinding *const *f, size_t n, const char **reason)
+{
+	if (n > MAX_FINDINGS)
+		BAD("too many findings");
+	for (size_t i = 0; i < n; i++)
+		if (!valid_finding(f[i], reason))
+			return false;
+	return true;
+}
+
 static bool valid_event(const PbEvent *m, const char **reason)
 {
 	if (m->process && !valid_process(m->process, reason))
 		return false;
 	switch (m->body_case) {
 	case DNSVIGIL__V1__EVENT__BODY_DNS:
-		return valid_dns(m->dns, reason);
+		return valid_dns(m->dns, reason) &&
+		       valid_findings(m->dns->findings, m->dns->n_findings, reason);
 	case DNSVIGIL__V1__EVENT__BODY_TIMEOUT:
 		return valid_timeout(m->timeout, reason);
 	case DNSVIGIL__V1__EVENT__BODY_RESOLVER_CALL:
-		return valid_call(m->resolver_call, reason);
+		return valid_call(m->resolver_call, reason) &&
+		       valid_findings(m->resolver_call->findings, m->resolver_call->n_findings,
+				      reason);
 	case DNSVIGIL__V1__EVENT__BODY_STATS:
 		return valid_stats(m->stats, reason);
+	case DNSVIGIL__V1__EVENT__BODY_FINDING:
+		return valid_finding(m->finding, reason);
 	default:
 		BAD("no event body this version knows");
 	}
@@ -869,6 +1019,69 @@ static const struct stats_registry *get_stats(struct arena *b, const PbStats *m)
 	return r;
 }
 
+static const char *const *get_strs(struct arena *b, char *const *src, size_t n)
+{
+	const char **strs = arena_take(b, NULL, n * sizeof(*strs));
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = arena_str(b, src[i]);
+
+		if (strs)
+			strs[i] = s;
+	}
+	return strs;
+}
+
+static const struct finding *get_findings(struct arena *b, PbFinding *const *src, size_t n)
+{
+	struct finding *out = arena_take(b, NULL, n * sizeof(*out));
+
+	for (size_t i = 0; i < n; i++) {
+		const PbFinding *m = src[i];
+		struct evidence *evs = arena_take(b, NULL, m->n_evidence * sizeof(*evs));
+		struct finding f = {
+			.rule = arena_str(b, m->rule),
+			.severity = m->severity,
+			.attack = get_strs(b, m->attack, m->n_attack),
+			.n_attack = m->n_attack,
+			.summary = arena_str(b, m->summary),
+			.qname = m->has_qname_case ? arena_str(b, m->qname) : NULL,
+			.registered_domain = m->has_registered_domain_case ?
+						     arena_str(b, m->registered_domain) :
+						     NULL,
+			.evidence = evs,
+			.n_evidence = m->n_evidence,
+		};
+
+		for (size_t k = 0; k < m->n_evidence; k++) {
+			const PbEvidence *e = m->evidence[k];
+			struct evidence ev = { .name = arena_str(b, e->name) };
+
+			switch (e->value_case) {
+			case DNSVIGIL__V1__EVIDENCE__VALUE_U64:
+				ev.kind = EVIDENCE_U64;
+				ev.u64 = e->u64;
+				break;
+			case DNSVIGIL__V1__EVIDENCE__VALUE_LIST:
+				ev.kind = EVIDENCE_LIST;
+				ev.list = get_strs(b, e->list->names, e->list->n_names);
+				ev.n_list = e->list->n_names;
+				break;
+			default: /* valid_finding() let only strings through */
+				ev.kind = EVIDENCE_STRING;
+				ev.str = e->string->has_value_case ? arena_str(b, e->string->value) :
+								     NULL;
+				break;
+			}
+			if (evs)
+				evs[k] = ev;
+		}
+		if (out)
+			out[i] = f;
+	}
+	return out;
+}
+
 static struct event *get_event(struct arena *b, const PbEvent *m)
 {
 	struct event *ev = arena_take(b, NULL, sizeof(*ev));
@@ -899,6 +1112,10 @@ static struct event *get_event(struct arena *b, const PbEvent *m)
 			e.raw = arena_take(b, d->raw.data, d->raw.len);
 			e.raw_len = d->raw.len;
 		}
+		if (d->n_findings) {
+			e.findings = get_findings(b, d->findings, d->n_findings);
+			e.n_findings = d->n_findings;
+		}
 		break;
 	}
 	case DNSVIGIL__V1__EVENT__BODY_TIMEOUT:
@@ -909,6 +1126,15 @@ static struct event *get_event(struct arena *b, const PbEvent *m)
 	case DNSVIGIL__V1__EVENT__BODY_RESOLVER_CALL:
 		e.type = EVENT_RESOLVER_CALL;
 		e.call = get_call(b, m->resolver_call);
+		if (m->resolver_call->n_findings) {
+			e.findings = get_findings(b, m->resolver_call->findings,
+						  m->resolver_call->n_findings);
+			e.n_findings = m->resolver_call->n_findings;
+		}
+		break;
+	case DNSVIGIL__V1__EVENT__BODY_FINDING:
+		e.type = EVENT_FINDING;
+		e.finding = get_findings(b, &m->finding, 1);
 		break;
 	default: /* valid_event() let only stats through */
 		e.type = EVENT_STATS;

@@ -89,6 +89,13 @@ static int pretty_write(struct sink *s, const struct event *ev)
 		print_call(ev->call);
 		return ferror(stdout) ? -EIO : 0;
 	}
+	if (ev->type == EVENT_FINDING) {
+		const struct finding *f = ev->finding;
+
+		printf("FINDING %s %s %s: %s\n", finding_severity_name(f->severity), f->rule,
+		       f->qname ? f->qname : "-", f->summary);
+		return ferror(stdout) ? -EIO : 0;
+	}
 	print_endpoints(&ev->net);
 	if (ev->type == EVENT_TIMEOUT) {
 		printf("TIMEOUT id=%u %s %s after %.1fms\n", ev->timeout->id,

@@ -253,6 +253,96 @@ static void resolver_call_events_round_trip(void **state)
 	event_pb_free(pb);
 }
 
+static const char *const attack[] = { "T1584.002", "T1071.004" };
+static const char *const tags[] = { "c2", "" };
+static const struct evidence evidence[] = {
+	{ .name = "indicator", .kind = EVIDENCE_STRING, .str = "bad.example" },
+	{ .name = "action", .kind = EVIDENCE_STRING, .str = NULL },
+	{ .name = "tags", .kind = EVIDENCE_LIST, .list = tags, .n_list = 2 },
+	{ .name = "none", .kind = EVIDENCE_LIST, .list = NULL, .n_list = 0 },
+	{ .name = "confidence", .kind = EVIDENCE_U64, .u64 = UINT64_MAX },
+};
+static const struct finding findings[] = {
+	{ .rule = "intel.qname", .severity = SEVERITY_CRITICAL, .attack = attack, .n_attack = 2,
+	  .summary = "A \"listed\" name.", .qname = "x.bad.example",
+	  .registered_domain = "bad.example", .evidence = evidence,
+	  .n_evidence = sizeof(evidence) / sizeof(evidence[0]) },
+	{ .rule = "domain.new", .severity = SEVERITY_INFO, .summary = "" }, /* all else empty */
+};
+
+static void findings_round_trip_alone_and_on_their_events(void **state)
+{
+	struct event_pb *pb = event_pb_new(0);
+	struct event ev = net_event(EVENT_FINDING);
+	struct call_info call = { .function = "getaddrinfo", .name = "x.bad.example",
+				  .result = "OK" };
+	struct dns_parser *parser = dns_parser_new();
+	struct dns_msg msg;
+	uint8_t raw[4096];
+	size_t len = read_fixture("a-response.bin", raw, sizeof(raw));
+	struct event *back, *copy;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		ev.finding = &findings[i];
+		back = round_trip(pb, &ev, NULL);
+		assert_int_equal(back->type, EVENT_FINDING);
+		assert_int_equal(back->finding->n_evidence, findings[i].n_evidence);
+		/* a clone of the decoded event renders the same (round_trip compared the JSON) */
+		copy = event_clone(back);
+		assert_non_null(copy);
+		free(render(copy));
+		event_free(copy);
+		event_free(back);
+	}
+	ev = net_event(EVENT_RESOLVER_CALL);
+	ev.call = &call;
+	ev.findings = findings;
+	ev.n_findings = 2;
+	back = round_trip(pb, &ev, NULL);
+	assert_int_equal(back->n_findings, 2);
+	event_free(back);
+	ev = net_event(EVENT_DNS);
+	assert_int_equal(dns_parse(parser, raw, len, &msg), 0);
+	ev.dns = &msg;
+	ev.raw = raw;
+	ev.raw_len = len;
+	ev.findings = findings;
+	ev.n_findings = 1;
+	back = round_trip(pb, &ev, NULL);
+	assert_string_equal(back->findings[0].evidence[2].list[0], "c2");
+	event_free(back);
+	dns_parser_free(parser);
+	event_pb_free(pb);
+}
+
+static void findings_that_json_could_not_carry_are_refused(void **state)
+{
+	/* Event{finding{rule "r", severity 5}}; Event{finding{rule "r", evidence [{name "a",
+	 * u64 1}, {name "a", u64 2}]}}; Event{finding{severity 1}} (no rule); Event{finding{rule
+	 * "r", evidence [{name "a"}]}} (no value) */
+	static const uint8_t bad_severity[] = { 0x72, 0x05, 0x0a, 0x01, 'r', 0x10, 0x05 };
+	static const uint8_t twice[] = { 0x72, 0x11, 0x0a, 0x01, 'r', 0x3a, 0x05, 0x0a, 0x01, 'a',
+					 0x18, 0x01, 0x3a, 0x05, 0x0a, 0x01, 'a', 0x18, 0x02 };
+	static const uint8_t no_rule[] = { 0x72, 0x02, 0x10, 0x01 };
+	static const uint8_t no_value[] = { 0x72, 0x08, 0x0a, 0x01, 'r', 0x3a, 0x03, 0x0a, 0x01,
+					    'a' };
+	static const uint8_t good[] = { 0x72, 0x0a, 0x0a, 0x01, 'r', 0x3a, 0x05, 0x0a, 0x01, 'a',
+					0x18, 0x01 };
+	struct event *ev = NULL;
+
+	(void)state;
+	assert_int_equal(event_pb_decode(bad_severity, sizeof(bad_severity), &ev), -EBADMSG);
+	assert_int_equal(event_pb_decode(twice, sizeof(twice), &ev), -EBADMSG);
+	assert_int_equal(event_pb_decode(no_rule, sizeof(no_rule), &ev), -EBADMSG);
+	assert_int_equal(event_pb_decode(no_value, sizeof(no_value), &ev), -EBADMSG);
+	assert_null(ev);
+	assert_int_equal(event_pb_decode(good, sizeof(good), &ev), 0);
+	assert_string_equal(ev->finding->rule, "r");
+	assert_int_equal(ev->finding->evidence[0].u64, 1);
+	event_free(ev);
+}
+
 static void stats_events_of_every_kind_round_trip(void **state)
 {
 	static const char *const names[] = { "x", "y" };
@@ -430,6 +520,8 @@ int main(void)
 		cmocka_unit_test(timeout_events_round_trip),
 		cmocka_unit_test(resolver_call_events_round_trip),
 		cmocka_unit_test(stats_events_of_every_kind_round_trip),
+		cmocka_unit_test(findings_round_trip_alone_and_on_their_events),
+		cmocka_unit_test(findings_that_json_could_not_carry_are_refused),
 		cmocka_unit_test(decoding_refuses_what_is_no_event),
 		cmocka_unit_test(truncated_and_altered_events_fail_cleanly),
 		cmocka_unit_test(typical_events_are_small),

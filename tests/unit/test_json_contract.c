@@ -50,6 +50,14 @@ static void add_row(const char *event, const char *path, const char *type, bool 
 	struct row *r;
 	char t[32];
 
+	/* under an optional path ("findings"), a path is optional too ("findings[].rule") */
+	for (int i = 0; i < n_rows; i++) {
+		size_t n = strlen(rows[i].path);
+
+		if (rows[i].optional && !strcmp(rows[i].event, event) &&
+		    !strncmp(rows[i].path, path, n) && (path[n] == '.' || path[n] == '['))
+			optional = true;
+	}
 	assert_true(n_rows < MAX_ROWS);
 	r = &rows[n_rows++];
 	snprintf(r->event, sizeof(r->event), "%s", event);
@@ -242,6 +250,35 @@ static void check_all_seen(const char *event)
 				 rows[i].path);
 }
 
+/* A finding as the intel rules make it, and one without registered domain or action. */
+static const char *const sample_attack[] = { "T1584.002" };
+static const char *const sample_tags[] = { "cobalt_strike", "c2" };
+static const struct evidence sample_evidence[] = {
+	{ .name = "indicator", .kind = EVIDENCE_STRING, .str = "bad.example" },
+	{ .name = "kind", .kind = EVIDENCE_STRING, .str = "qname" },
+	{ .name = "source", .kind = EVIDENCE_STRING, .str = "/etc/dnsvigil/intel/rpz.zone:12" },
+	{ .name = "action", .kind = EVIDENCE_STRING, .str = "nxdomain" },
+	{ .name = "tags", .kind = EVIDENCE_LIST, .list = sample_tags, .n_list = 2 },
+	{ .name = "confidence", .kind = EVIDENCE_U64, .u64 = 90 },
+};
+static const struct evidence sample_list_evidence[] = {
+	{ .name = "indicator", .kind = EVIDENCE_STRING, .str = "192.0.2.0/24" },
+	{ .name = "kind", .kind = EVIDENCE_STRING, .str = "ip" },
+	{ .name = "source", .kind = EVIDENCE_STRING, .str = "ips.txt:3" },
+	{ .name = "action", .kind = EVIDENCE_STRING, .str = NULL },
+	{ .name = "tags", .kind = EVIDENCE_LIST, .list = NULL, .n_list = 0 },
+	{ .name = "confidence", .kind = EVIDENCE_U64, .u64 = 50 },
+};
+static const struct finding sample_findings[] = {
+	{ .rule = "intel.qname", .severity = SEVERITY_HIGH, .attack = sample_attack, .n_attack = 1,
+	  .summary = "A name in threat intel was looked up.", .qname = "x.bad.example",
+	  .registered_domain = "bad.example", .evidence = sample_evidence,
+	  .n_evidence = ARRAY_LEN(sample_evidence) },
+	{ .rule = "intel.ip", .severity = SEVERITY_MEDIUM, .attack = sample_attack, .n_attack = 1,
+	  .summary = "An answer pointed into a listed network.", .qname = "x.bad.example",
+	  .evidence = sample_list_evidence, .n_evidence = ARRAY_LEN(sample_list_evidence) },
+};
+
 static void dns_events_render_every_listed_field(void **state)
 {
 	static const char *const fixtures[] = { "a-response.bin", "edns-options-response.bin",
@@ -261,11 +298,13 @@ static void dns_events_render_every_listed_field(void **state)
 		ev.dns = &msg;
 		ev.raw = raw;
 		ev.raw_len = len;
-		if (i == 0) { /* a stub's upstream answer, matched, from a call */
+		if (i == 0) { /* a stub's upstream answer, matched, from a call, correlated */
 			ev.latency_ns = 1500;
 			ev.call_id = 42;
 			ev.has_origin = true;
 			ev.origin = some_process;
+			ev.findings = sample_findings;
+			ev.n_findings = ARRAY_LEN(sample_findings);
 		} else if (i == 2) { /* nobody known */
 			ev.process = proc_unknown;
 		}
@@ -316,8 +355,24 @@ static void resolver_call_events_render_every_listed_field(void **state)
 	ev.call = &res;
 	check_event("resolver_call", &ev);
 	ev.call = &gai;
+	ev.findings = sample_findings;
+	ev.n_findings = 1;
 	check_event("resolver_call", &ev);
 	check_all_seen("resolver_call");
+}
+
+static void finding_events_render_every_listed_field(void **state)
+{
+	struct event ev = net_event(EVENT_FINDING);
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(sample_findings); i++) {
+		ev.finding = &sample_findings[i];
+		check_event("finding", &ev);
+	}
+	ev.process = proc_unknown;
+	check_event("finding", &ev);
+	check_all_seen("finding");
 }
 
 /* The counters of capture and the stages, as the agent declares them. */
@@ -466,6 +521,7 @@ int main(void)
 		cmocka_unit_test(dns_events_render_every_listed_field),
 		cmocka_unit_test(timeout_events_render_every_listed_field),
 		cmocka_unit_test(resolver_call_events_render_every_listed_field),
+		cmocka_unit_test(finding_events_render_every_listed_field),
 		cmocka_unit_test(stats_counters_are_listed_with_their_type),
 		cmocka_unit_test(stats_registry_renders_each_kind),
 		cmocka_unit_test(cloned_event_renders_the_same),
