@@ -164,6 +164,7 @@ test_call_LINK := call.o
 test_feed_LINK := -lz -ldeflate -lprotobuf-c
 test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
+test_regdom_LINK := -lpsl
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o

@@ -35,6 +35,7 @@ lib)
 	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
 	library OpenSSL openssl/ssl.h ssl
 	library libdeflate libdeflate.h deflate
+	library libpsl libpsl.h psl
 	;;
 agent)
 	tool "$CC"
