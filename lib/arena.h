@@ -28,4 +28,18 @@ static inline const char *arena_str(struct arena *a, const char *s)
 	return s ? arena_take(a, s, strlen(s) + 1) : NULL;
 }
 
+/* n strings and the array of them; NULL while measuring. */
+static inline const char **arena_strs(struct arena *a, const char *const *src, size_t n)
+{
+	const char **dst = arena_take(a, NULL, n * sizeof(*dst));
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = arena_str(a, src[i]);
+
+		if (dst)
+			dst[i] = s;
+	}
+	return dst;
+}
+
 #endif

@@ -132,17 +132,11 @@ static const struct timeout_info *place_timeout(struct arena *a, const struct ti
 static const struct call_info *place_call(struct arena *a, const struct call_info *src)
 {
 	struct call_info *c = arena_take(a, src, sizeof(*src));
-	const char **flags = arena_take(a, src->flags, src->n_flags * sizeof(*src->flags));
+	const char **flags = arena_strs(a, src->flags, src->n_flags);
 	const char *name = arena_str(a, src->name), *service = arena_str(a, src->service);
 	const char *result = arena_str(a, src->result), *hostname = arena_str(a, src->hostname);
 	const struct call_addr *addrs = arena_take(a, src->addrs, src->n_addrs * sizeof(*src->addrs));
 
-	for (size_t i = 0; i < src->n_flags; i++) {
-		const char *flag = arena_str(a, src->flags[i]);
-
-		if (flags)
-			flags[i] = flag;
-	}
 	if (!c)
 		return NULL;
 	/* function is a static string: the pointer stays. */
@@ -155,20 +149,6 @@ static const struct call_info *place_call(struct arena *a, const struct call_inf
 	return c;
 }
 
-/* n strings, and the array, in the arena. */
-static const char *const *place_strs(struct arena *a, const char *const *src, size_t n)
-{
-	const char **dst = arena_take(a, src, n * sizeof(*src));
-
-	for (size_t i = 0; i < n; i++) {
-		const char *s = arena_str(a, src[i]);
-
-		if (dst)
-			dst[i] = s;
-	}
-	return dst;
-}
-
 static const struct finding *place_findings(struct arena *a, const struct finding *src, size_t n)
 {
 	struct finding *dst = arena_take(a, src, n * sizeof(*src));
@@ -179,12 +159,12 @@ static const struct finding *place_findings(struct arena *a, const struct findin
 		const char *rule = arena_str(a, f->rule), *summary = arena_str(a, f->summary);
 		const char *qname = arena_str(a, f->qname);
 		const char *domain = arena_str(a, f->registered_domain);
-		const char *const *attack = place_strs(a, f->attack, f->n_attack);
+		const char *const *attack = arena_strs(a, f->attack, f->n_attack);
 
 		for (size_t k = 0; k < f->n_evidence; k++) {
 			const struct evidence *e = &f->evidence[k];
 			const char *name = arena_str(a, e->name), *str = arena_str(a, e->str);
-			const char *const *list = place_strs(a, e->list, e->n_list);
+			const char *const *list = arena_strs(a, e->list, e->n_list);
 
 			if (!ev)
 				continue;

@@ -101,6 +101,8 @@ void event_pb_free(struct event_pb *pb)
 
 /* protobuf-c's fields are not const; packing only reads them. */
 #define STR(s) ((char *)(s))
+/* Copies a protobuf-c string array (char **) into the arena. */
+#define STRS(b, src, n) arena_strs(b, (const char *const *)(src), n)
 
 /* A process goes out when anything of it is known: an owner learned without its pid (a
  * kernel without task helpers in socket hooks) still has its cgroup. */
@@ -934,15 +936,8 @@ static const struct call_info *get_call(struct arena *b, const PbCall *m)
 	};
 
 	if (m->flags) {
-		const char **flags = arena_take(b, NULL, m->flags->n_names * sizeof(*flags));
-
-		for (size_t i = 0; i < m->flags->n_names; i++) {
-			const char *flag = arena_str(b, m->flags->names[i]);
-
-			if (flags)
-				flags[i] = flag;
-		}
-		call.flags = flags; /* never NULL when filling, even for none: flags were given */
+		/* never NULL when filling, even for none: flags were given */
+		call.flags = STRS(b, m->flags->names, m->flags->n_names);
 		call.n_flags = m->flags->n_names;
 	}
 	for (size_t i = 0; addrs && i < m->n_addresses; i++) {
@@ -985,17 +980,9 @@ static const struct stats_registry *get_stats(struct arena *b, const PbStats *m)
 			break;
 		}
 		case DNSVIGIL__V1__STAT__VALUE_NAMED: {
-			const char **names = arena_take(b, NULL, s->named->n_names * sizeof(*names));
-
-			for (size_t k = 0; k < s->named->n_names; k++) {
-				const char *name = arena_str(b, s->named->names[k]);
-
-				if (names)
-					names[k] = name;
-			}
 			e.kind = STATS_U64_NAMED;
 			e.value = arena_take(b, s->named->values, s->named->n_values * sizeof(uint64_t));
-			e.names = names;
+			e.names = STRS(b, s->named->names, s->named->n_names);
 			e.n = s->named->n_values;
 			break;
 		}
@@ -1019,19 +1006,6 @@ static const struct stats_registry *get_stats(struct arena *b, const PbStats *m)
 	return r;
 }
 
-static const char *const *get_strs(struct arena *b, char *const *src, size_t n)
-{
-	const char **strs = arena_take(b, NULL, n * sizeof(*strs));
-
-	for (size_t i = 0; i < n; i++) {
-		const char *s = arena_str(b, src[i]);
-
-		if (strs)
-			strs[i] = s;
-	}
-	return strs;
-}
-
 static const struct finding *get_findings(struct arena *b, PbFinding *const *src, size_t n)
 {
 	struct finding *out = arena_take(b, NULL, n * sizeof(*out));
@@ -1042,7 +1016,7 @@ static const struct finding *get_findings(struct arena *b, PbFinding *const *src
 		struct finding f = {
 			.rule = arena_str(b, m->rule),
 			.severity = m->severity,
-			.attack = get_strs(b, m->attack, m->n_attack),
+			.attack = STRS(b, m->attack, m->n_attack),
 			.n_attack = m->n_attack,
 			.summary = arena_str(b, m->summary),
 			.qname = m->has_qname_case ? arena_str(b, m->qname) : NULL,
@@ -1064,7 +1038,7 @@ static const struct finding *get_findings(struct arena *b, PbFinding *const *src
 				break;
 			case DNSVIGIL__V1__EVIDENCE__VALUE_LIST:
 				ev.kind = EVIDENCE_LIST;
-				ev.list = get_strs(b, e->list->names, e->list->n_names);
+				ev.list = STRS(b, e->list->names, e->list->n_names);
 				ev.n_list = e->list->n_names;
 				break;
 			default: /* valid_finding() let only strings through */
