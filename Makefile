@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread
+LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -165,6 +165,7 @@ test_feed_LINK := -lz -ldeflate -lprotobuf-c
 test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
 test_regdom_LINK := -lpsl
+test_correlate_LINK := correlate.o -lpsl
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o
@@ -179,7 +180,7 @@ test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
 PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
-	match.o stage_origin.o origin.o stage_proc.o proc.o
+	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o -lpsl
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
 test_journal_LINK := collector/journal.o collector/ofile.o collector/store.o collector/output.o \

@@ -16,6 +16,7 @@
 #include "array.h"
 #include "capture.h"
 #include "clock.h"
+#include "correlate.h"
 #include "exechook.h"
 #include "feed.h"
 #include "kernel_features.h"
@@ -431,11 +432,13 @@ struct agent {
 /* The stages every event goes through, in order (stage.h). */
 static int open_pipeline(const struct config *cfg, struct agent *a)
 {
+	struct correlate_opts correlate = CORRELATE_DEFAULTS;
 	struct stage *stages[] = {
 		stage_owner_new(owners_lookup, a->owners),
 		stage_match_new(cfg->query_timeout_ns, MATCH_DEFAULT_MAX_PENDING),
 		stage_origin_new(),
 		stage_proc_new(cfg->proc_root),
+		stage_correlate_new(&correlate),
 	};
 	struct pipeline_opts opts = {
 		.host = a->host,

@@ -1,7 +1,7 @@
 /* Stages: what happens to an event between capture and the sinks, one small interface like
  * the sinks'. The pipeline runs them in order: stage_owner (waits for socket owners),
- * stage_match (queries and responses), stage_origin (a stub's client), stage_proc (/proc);
- * correlation and shipping slot in the same way. A stage gets every event once, in capture
+ * stage_match (queries and responses), stage_origin (a stub's client), stage_proc (/proc),
+ * stage_correlate (findings); shipping is a sink. A stage gets every event once, in capture
  * order, may fill fields in, and passes it on at once, later (an owned copy, event_clone),
  * or not at all; it may pass on events of its own (timeouts). */
 #ifndef DNSVIGIL_STAGE_H
@@ -62,6 +62,9 @@ struct stage *stage_match_new(uint64_t timeout_ns, size_t max_pending);
 struct stage *stage_origin_new(void);
 /* What /proc knows of process and origin (proc.h); proc_root outlives the stage. */
 struct stage *stage_proc_new(const char *proc_root);
+struct correlate_opts;
+/* Findings on lookups (correlate.h), with Debian's Public Suffix List. */
+struct stage *stage_correlate_new(const struct correlate_opts *opts);
 
 static inline void stage_free(struct stage *s)
 {

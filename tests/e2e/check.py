@@ -61,7 +61,7 @@ def summary(e):
 # The agent watches the whole host: DNS traffic of anything else running here (a benchmark at
 # 20k qps, say) lands in the same file. Only lines that can concern the cases are parsed; the
 # others are counted and checked for the shape of a JSON object only.
-RELEVANT = (b"example.test", b'"type":"stats"', b'"malformed"')
+RELEVANT = (b"example.test", b'"type":"stats"', b'"malformed"', b'"type":"finding"')
 
 
 class Events:
@@ -747,11 +747,73 @@ def output_lines_are_json_events():
         if not (isinstance(e.get("ts"), str) and TS_RE.match(e["ts"])):
             c.fail(f"ts: expected RFC 3339 UTC with nanoseconds, got {e.get('ts')!r}", e)
             break
-    c.true(f"event types: expected only dns, timeout, stats, resolver_call, got {types}",
-           set(types) <= {"dns", "timeout", "stats", "resolver_call"} and "dns" in types)
+    c.true(f"event types: expected only dns, timeout, stats, resolver_call, finding, got {types}",
+           set(types) <= {"dns", "timeout", "stats", "resolver_call", "finding"}
+           and "dns" in types)
     if events.foreign:
         print(f"    note: {events.foreign} lines about other DNS traffic on this host were only "
               f"checked for the shape of a JSON object")
+    c.done()
+
+# ---------------------------------------------------------------------------------------------
+# Correlation: each case's client fires exactly the finding it is about, attributed to it.
+
+def findings_of(pid):
+    return [e for e in events.items if e.get("type") == "finding" and pid_of(e) == pid]
+
+
+def expect_finding(c, pid, rule, severity, attack, qname, domain):
+    f = events.wait(f"{rule} finding for pid {pid}",
+                    lambda e: (e.get("type") == "finding" and pid_of(e) == pid
+                               and (e.get("finding") or {}).get("rule") == rule),
+                    related=lambda e: e.get("type") == "finding")[0]
+    c.eq(f"{rule} finding.severity", f["finding"].get("severity"), severity, f)
+    c.eq(f"{rule} finding.attack", f["finding"].get("attack"), attack, f)
+    c.eq(f"{rule} dns.qname", (f.get("dns") or {}).get("qname"), qname, f)
+    c.eq(f"{rule} finding.registered_domain", f["finding"].get("registered_domain"), domain, f)
+    time.sleep(0.3)  # anything else it fired is written by now
+    events.refresh()
+    c.eq(f"rules fired for pid {pid}", sorted({e["finding"]["rule"] for e in findings_of(pid)}),
+         [rule])
+    return f
+
+
+def axfr_attempt_is_a_zone_transfer_finding():
+    pid, _ = in_ns("dig", "+time=3", "+tries=1", f"@{args.server4}", "example.test", "AXFR",
+                   check=False)
+    c = Checks()
+    f = expect_finding(c, pid, "zone.transfer", "medium", ["T1590.002"], "example.test",
+                       "example.test")
+    c.eq("zone.transfer evidence.server", f["finding"]["evidence"].get("server"), args.server4, f)
+    c.eq("zone.transfer evidence.qtype", f["finding"]["evidence"].get("qtype"), "AXFR", f)
+    q = events.wait("the AXFR query as dig sent it",
+                    lambda e: (dns(e, "example.test", "AXFR") and pid_of(e) == pid
+                               and net(e, "direction") == "egress"))[0]
+    c.eq("AXFR query findings[].rule", [x.get("rule") for x in q.get("findings") or []],
+         ["zone.transfer"], q)
+    c.done()
+
+
+def nxdomain_burst_over_many_domains_is_a_dga_finding():
+    # one dig, 20 names each under a registered domain of its own, all NXDOMAIN
+    names = [f"qx{i}zv.dgalab" for i in range(1, 21)]
+    pid, _ = dig(f"@{args.server4}", *names)
+    c = Checks()
+    f = expect_finding(c, pid, "dga.nxdomain", "medium", ["T1568.002"], "qx20zv.dgalab",
+                       "qx20zv.dgalab")
+    c.eq("dga.nxdomain evidence.distinct_domains",
+         f["finding"]["evidence"].get("distinct_domains"), 20, f)
+    c.done()
+
+
+def long_labels_are_a_tunnel_finding():
+    label = "mzxw6ytboi2dsnzqgezdgnbvgy3tqojqgezdgnbvgy3tqojqgeza"  # 52 characters
+    pid, _ = dig(f"@{args.server4}", f"{label}.t.dgalab", "TXT")
+    c = Checks()
+    f = expect_finding(c, pid, "dns.tunnel", "medium", ["T1071.004", "T1048.003"],
+                       f"{label}.t.dgalab", "t.dgalab")
+    c.eq("dns.tunnel evidence.subdomain_length", f["finding"]["evidence"].get("subdomain_length"),
+         len(label), f)
     c.done()
 
 
@@ -772,6 +834,9 @@ CASES = [
     stats_event_reports_no_drops,
     stats_event_has_every_counter_the_readme_lists,
     malformed_query_is_reported_not_fatal,
+    axfr_attempt_is_a_zone_transfer_finding,
+    nxdomain_burst_over_many_domains_is_a_dga_finding,
+    long_labels_are_a_tunnel_finding,
     agent_exits_zero_on_sigterm,  # stops the agent: keep it after every case that needs it
     output_lines_are_json_events,
 ]

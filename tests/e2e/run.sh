@@ -173,6 +173,8 @@ echo "e2e: lab namespace $ns; events and logs of this run will be kept in $build
 	echo 'local-data: "py.example.test. 300 IN AAAA 2001:db8::8"'
 	echo 'local-data: "pre.example.test. 300 IN A 192.0.2.9"'
 	echo 'local-data: "after-malformed.example.test. 300 IN A 192.0.2.12"'
+	# dgalab.: a made-up TLD, every name under it NXDOMAIN, for the correlation cases
+	echo 'local-zone: "dgalab." static'
 	echo 'local-zone: "via-stub.example.test." redirect'
 	echo 'local-data: "via-stub.example.test. 300 IN A 192.0.2.53"'
 	for i in $(seq -w 1 20); do

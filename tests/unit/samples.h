@@ -19,7 +19,7 @@ static const struct proc_info some_process = {
 	.cgroup_id = 7,
 };
 
-static struct event net_event(enum event_type type)
+static inline struct event net_event(enum event_type type)
 {
 	struct event ev = {
 		.type = type,
@@ -36,7 +36,7 @@ static struct event net_event(enum event_type type)
 	return ev;
 }
 
-static size_t read_fixture(const char *name, uint8_t *buf, size_t size)
+static inline size_t read_fixture(const char *name, uint8_t *buf, size_t size)
 {
 	char path[256];
 	FILE *f;

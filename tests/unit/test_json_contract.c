@@ -17,6 +17,7 @@
 
 #include "array.h"
 #include "capture.h"
+#include "correlate.h"
 #include "event_json.h"
 #include "pipeline.h"
 #include "samples.h"
@@ -379,9 +380,11 @@ static void finding_events_render_every_listed_field(void **state)
 static void stats_counters_are_listed_with_their_type(void **state)
 {
 	static struct stats_registry reg;
+	struct correlate_opts correlate = CORRELATE_DEFAULTS;
 	struct stage *stages[] = { stage_owner_new(NULL, NULL), stage_match_new(0, 0),
-				   stage_origin_new(), stage_proc_new("/proc") };
-	struct pipeline_opts opts = { .host = "h", .stages = stages, .n_stages = 4,
+				   stage_origin_new(), stage_proc_new("/proc"),
+				   stage_correlate_new(&correlate) };
+	struct pipeline_opts opts = { .host = "h", .stages = stages, .n_stages = ARRAY_LEN(stages),
 				      .stats = &reg };
 	struct pipeline *p;
 	struct capture *c;

@@ -1,0 +1,402 @@
+/* The traffic-only correlation rules: see correlate.h. */
+#include "correlate.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "array.h"
+#include "hash.h"
+#include "table.h"
+
+#define TYPE_IXFR 251
+#define TYPE_AXFR 252
+#define RCODE_NXDOMAIN 3
+#define SUMMARY_MAX 320
+
+/* Distinct hashes seen within a window: the sliding counts of the window rules. */
+struct window {
+	uint64_t hash[CORRELATE_WINDOW_MAX];
+	uint64_t ts[CORRELATE_WINDOW_MAX];
+	unsigned n;
+};
+
+struct process_key {
+	int32_t pid;
+	char comm[PROC_COMM_LEN];
+};
+
+struct process_state {
+	struct process_key key;
+	struct window nxdomains; /* registered domains answered NXDOMAIN */
+};
+
+struct pair_state {
+	uint64_t key; /* hash of the process key and the registered domain */
+	struct window names;
+};
+
+struct reported {
+	uint64_t key; /* hash of rule, process and registered domain */
+};
+
+/* One fired finding and the storage it points into. */
+struct slot {
+	struct finding f;
+	struct evidence evidence[3];
+	char summary[SUMMARY_MAX];
+	char text[INET6_ADDRSTRLEN];
+};
+
+struct correlate {
+	struct correlate_opts opts;
+	const struct regdom *regdom;
+	struct table *processes, *pairs, *reported;
+	struct correlate_stats stats;
+	struct slot slots[CORRELATE_MAX_FINDINGS];
+	struct finding out[CORRELATE_MAX_FINDINGS];
+	size_t n_out;
+	char domain[REGDOM_NAME_MAX + 1];
+};
+
+static const char *const attack_recon[] = { "T1590.002" };
+static const char *const attack_protocol_tunnel[] = { "T1572" };
+static const char *const attack_tunnel[] = { "T1071.004", "T1048.003" };
+static const char *const attack_dga[] = { "T1568.002" };
+
+/* DNS-over-HTTPS endpoints of the public resolvers browsers and tools offer: a process that
+ * resolves one may send its lookups there, past this host's resolver and this agent. */
+static const char *const doh_endpoints[] = {
+	"dns.google",	       "dns64.dns.google",	 "cloudflare-dns.com",
+	"mozilla.cloudflare-dns.com", "chrome.cloudflare-dns.com", "1dot1dot1dot1.cloudflare-dns.com",
+	"security.cloudflare-dns.com", "family.cloudflare-dns.com", "dns.quad9.net",
+	"dns9.quad9.net",	       "dns10.quad9.net",	 "dns11.quad9.net",
+	"doh.opendns.com",	       "doh.familyshield.opendns.com", "dns.adguard.com",
+	"dns.adguard-dns.com",	       "doh.cleanbrowsing.org",	 "dns.nextdns.io",
+	"doh.dns.sb",		       "dns.twnic.tw",		 "doh.mullvad.net",
+	"dns.controld.com",	       "freedns.controld.com",	 "doh.libredns.gr",
+};
+#define DOH_CANARY "use-application-dns.net"
+
+static unsigned window_add(struct window *w, uint64_t hash, uint64_t now_ns, uint64_t span_ns)
+{
+	unsigned kept = 0;
+	bool seen = false;
+
+	for (unsigned i = 0; i < w->n; i++) {
+		if (now_ns - w->ts[i] >= span_ns)
+			continue; /* out of the window */
+		if (w->hash[i] == hash) {
+			w->ts[i] = now_ns;
+			seen = true;
+		}
+		w->hash[kept] = w->hash[i];
+		w->ts[kept++] = w->ts[i];
+	}
+	w->n = kept;
+	if (!seen && w->n < CORRELATE_WINDOW_MAX) {
+		w->hash[w->n] = hash;
+		w->ts[w->n++] = now_ns;
+	}
+	return w->n;
+}
+
+static uint64_t name_hash(uint64_t seed, const char *name)
+{
+	uint64_t h = seed;
+
+	for (const char *c = name; *c; c++) /* names compare without case */
+		h = (h ^ (uint8_t)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c)) * HASH_MULTIPLIER;
+	return hash_finish(h);
+}
+
+static void count_eviction(void *ctx, void *entry)
+{
+	(void)entry;
+	((struct correlate *)ctx)->stats.evicted++;
+}
+
+struct correlate *correlate_new(const struct correlate_opts *opts, const struct regdom *r)
+{
+	struct correlate *c;
+
+	if (!opts->tunnel_names || opts->tunnel_names > CORRELATE_WINDOW_MAX ||
+	    !opts->nxdomain_domains || opts->nxdomain_domains > CORRELATE_WINDOW_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(c = calloc(1, sizeof(*c))))
+		return NULL;
+	c->opts = *opts;
+	c->regdom = r;
+	c->processes = table_new(&(struct table_opts){
+		.max_entries = opts->max_processes, .entry_size = sizeof(struct process_state),
+		.key_size = sizeof(struct process_key), .when_full = TABLE_EVICT,
+		.on_evict = count_eviction, .ctx = c, .ttl_ns = opts->nxdomain_window_ns });
+	c->pairs = table_new(&(struct table_opts){
+		.max_entries = opts->max_pairs, .entry_size = sizeof(struct pair_state),
+		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT,
+		.on_evict = count_eviction, .ctx = c, .ttl_ns = opts->tunnel_window_ns });
+	c->reported = table_new(&(struct table_opts){
+		.max_entries = opts->max_pairs, .entry_size = sizeof(struct reported),
+		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT,
+		.ttl_ns = opts->dedup_window_ns });
+	if (!c->processes || !c->pairs || !c->reported) {
+		correlate_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+void correlate_free(struct correlate *c)
+{
+	if (!c)
+		return;
+	table_free(c->processes);
+	table_free(c->pairs);
+	table_free(c->reported);
+	free(c);
+}
+
+const struct correlate_stats *correlate_stats(const struct correlate *c)
+{
+	return &c->stats;
+}
+
+static struct process_key key_of(const struct proc_info *p)
+{
+	struct process_key k = { .pid = p->pid };
+
+	memcpy(k.comm, p->comm, sizeof(k.comm));
+	return k;
+}
+
+/* Whether (rule, process, domain) was reported within the dedup window; records it if not. */
+static bool reported_before(struct correlate *c, const char *rule, const struct process_key *pk,
+			    const char *domain, uint64_t now_ns)
+{
+	uint64_t key = name_hash(hash_bytes(table_seed(c->reported), pk, sizeof(*pk)), rule);
+	uint64_t h;
+	struct reported *r;
+
+	key = name_hash(key, domain);
+	h = table_hash(c->reported, &key, sizeof(key));
+	table_expire(c->reported, now_ns, NULL, NULL);
+	if (table_find(c->reported, h, &key))
+		return true;
+	r = table_insert(c->reported, h, &key, now_ns);
+	if (r)
+		r->key = key;
+	return false;
+}
+
+/* A new finding of rule, or NULL when it was reported before (counted) or no slot is left. */
+static struct slot *fire(struct correlate *c, const char *rule, uint8_t severity,
+			 const char *const *attack, size_t n_attack, const char *qname,
+			 const char *domain, const char *dedup_domain, const struct process_key *pk,
+			 uint64_t now_ns)
+{
+	struct slot *s;
+
+	if (c->n_out == CORRELATE_MAX_FINDINGS)
+		return NULL;
+	if (reported_before(c, rule, pk, dedup_domain, now_ns)) {
+		c->stats.suppressed++;
+		return NULL;
+	}
+	s = &c->slots[c->n_out++];
+	s->f = (struct finding){
+		.rule = rule,
+		.severity = severity,
+		.attack = attack,
+		.n_attack = n_attack,
+		.summary = s->summary,
+		.qname = qname,
+		.registered_domain = domain[0] ? domain : NULL,
+		.evidence = s->evidence,
+	};
+	c->stats.findings++;
+	return s;
+}
+
+static void evidence_str(struct slot *s, const char *name, const char *value)
+{
+	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_STRING, value };
+}
+
+static void evidence_u64(struct slot *s, const char *name, uint64_t value)
+{
+	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_U64, NULL, value };
+}
+
+static const char *who_name(const struct proc_info *p)
+{
+	return p->comm[0] ? p->comm : "an unknown process";
+}
+
+static bool is_doh_endpoint(const char *qname)
+{
+	for (size_t i = 0; i < ARRAY_LEN(doh_endpoints); i++)
+		if (!strcasecmp(qname, doh_endpoints[i]))
+			return true;
+	return false;
+}
+
+static bool under_arpa(const char *qname)
+{
+	size_t n = strlen(qname);
+
+	return n >= 4 && !strcasecmp(qname + n - 4, "arpa") && (n == 4 || qname[n - 5] == '.');
+}
+
+static void judge_query(struct correlate *c, const struct event *ev, const struct proc_info *who,
+			const struct process_key *pk, uint64_t now_ns)
+{
+	const struct dns_msg *m = ev->dns;
+	const char *qname = m->qname, *domain = c->domain;
+	size_t sub_len;
+	struct slot *s;
+
+	if (m->qtype == TYPE_AXFR || m->qtype == TYPE_IXFR) {
+		s = fire(c, "zone.transfer", SEVERITY_MEDIUM, attack_recon, 1, qname, domain,
+			 domain, pk, now_ns);
+		if (s) {
+			inet_ntop(ev->net.family == 4 ? AF_INET : AF_INET6, ev->net.dst_ip, s->text,
+				  sizeof(s->text));
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s asked %s for a zone transfer (%s) of %s: a whole zone's names "
+				 "are reconnaissance.",
+				 who_name(who), s->text, m->qtype == TYPE_AXFR ? "AXFR" : "IXFR",
+				 qname);
+			evidence_str(s, "qtype", m->qtype == TYPE_AXFR ? "AXFR" : "IXFR");
+			evidence_str(s, "server", s->text);
+		}
+	}
+	if (is_doh_endpoint(qname) || !strcasecmp(qname, DOH_CANARY)) {
+		bool canary = !strcasecmp(qname, DOH_CANARY);
+
+		s = fire(c, "doh.endpoint", SEVERITY_INFO, attack_protocol_tunnel, 1, qname, domain,
+			 domain, pk, now_ns);
+		if (s) {
+			snprintf(s->summary, sizeof(s->summary),
+				 canary ? "%s looked up %s, Firefox's canary: the browser is about to "
+					  "decide whether to send its lookups over HTTPS instead." :
+					  "%s looked up the DNS-over-HTTPS endpoint %s: lookups sent "
+					  "there bypass this host's resolver and this agent.",
+				 who_name(who), qname);
+			evidence_str(s, "endpoint", qname);
+		}
+	}
+	if (!domain[0] || under_arpa(qname))
+		return;
+	sub_len = strlen(qname) - strlen(domain);
+	sub_len -= sub_len > 0; /* the dot before the registered domain */
+	if (sub_len >= c->opts.tunnel_subdomain_min) {
+		s = fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname, domain, domain,
+			 pk, now_ns);
+		if (s) {
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s looked up a %zu-character name under %s: data can be carried "
+				 "out in the labels of DNS queries.",
+				 who_name(who), sub_len, domain);
+			evidence_str(s, "reason", "long subdomain");
+			evidence_u64(s, "subdomain_length", sub_len);
+		}
+	} else {
+		uint64_t key = name_hash(hash_bytes(table_seed(c->pairs), pk, sizeof(*pk)), domain);
+		uint64_t h = table_hash(c->pairs, &key, sizeof(key));
+		struct pair_state *p;
+		unsigned n;
+
+		table_expire(c->pairs, now_ns, NULL, NULL);
+		p = table_find(c->pairs, h, &key);
+		if (!p && (p = table_insert(c->pairs, h, &key, now_ns))) {
+			memset(p, 0, sizeof(*p));
+			p->key = key;
+		}
+		if (!p)
+			return;
+		table_touch(c->pairs, p, now_ns);
+		n = window_add(&p->names, name_hash(0, qname), now_ns, c->opts.tunnel_window_ns);
+		if (n >= c->opts.tunnel_names &&
+		    (s = fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname, domain,
+			      domain, pk, now_ns))) {
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s looked up %u distinct names under %s within %llu s: data can "
+				 "be carried out in the labels of DNS queries.",
+				 who_name(who), n, domain,
+				 (unsigned long long)(c->opts.tunnel_window_ns / 1000000000ull));
+			evidence_str(s, "reason", "many names");
+			evidence_u64(s, "distinct_names", n);
+		}
+	}
+}
+
+static void judge_response(struct correlate *c, const struct event *ev,
+			   const struct proc_info *who, const struct process_key *pk,
+			   uint64_t now_ns)
+{
+	const struct dns_msg *m = ev->dns;
+	uint64_t h = table_hash(c->processes, pk, sizeof(*pk));
+	struct process_state *p;
+	struct slot *s;
+	unsigned n;
+
+	if (m->rcode != RCODE_NXDOMAIN || !c->domain[0] || under_arpa(m->qname))
+		return;
+	table_expire(c->processes, now_ns, NULL, NULL);
+	p = table_find(c->processes, h, pk);
+	if (!p && (p = table_insert(c->processes, h, pk, now_ns)))
+		memset(&p->nxdomains, 0, sizeof(p->nxdomains));
+	if (!p)
+		return;
+	table_touch(c->processes, p, now_ns);
+	n = window_add(&p->nxdomains, name_hash(0, c->domain), now_ns, c->opts.nxdomain_window_ns);
+	if (n < c->opts.nxdomain_domains)
+		return;
+	s = fire(c, "dga.nxdomain", SEVERITY_MEDIUM, attack_dga, 1, m->qname, c->domain, "", pk,
+		 now_ns);
+	if (s) {
+		snprintf(s->summary, sizeof(s->summary),
+			 "%s got NXDOMAIN for %u distinct registered domains within %llu s: "
+			 "malware looking for its generated rendezvous domain does that.",
+			 who_name(who), n,
+			 (unsigned long long)(c->opts.nxdomain_window_ns / 1000000000ull));
+		evidence_u64(s, "distinct_domains", n);
+	}
+}
+
+size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now_ns,
+		       const struct finding **out, const struct proc_info **who)
+{
+	const struct dns_msg *m = ev->dns;
+	bool query, response;
+	struct process_key pk;
+
+	c->n_out = 0;
+	if (ev->type != EVENT_DNS || !m || m->malformed || !m->has_question || !m->qname ||
+	    ev->net.role != ROLE_CLIENT)
+		return 0;
+	query = !m->qr && ev->net.direction == NET_EGRESS;
+	response = m->qr && ev->net.direction == NET_INGRESS;
+	if (!query && !response)
+		return 0;
+	c->stats.judged++;
+	*who = ev->has_origin ? &ev->origin : &ev->process;
+	pk = key_of(*who);
+	if (regdom_of(c->regdom, m->qname, c->domain, sizeof(c->domain)))
+		c->domain[0] = '\0';
+	if (query)
+		judge_query(c, ev, *who, &pk, now_ns);
+	else
+		judge_response(c, ev, *who, &pk, now_ns);
+	for (size_t i = 0; i < c->n_out; i++)
+		c->out[i] = c->slots[i].f;
+	*out = c->out;
+	return c->n_out;
+}

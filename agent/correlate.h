@@ -1,0 +1,78 @@
+/* Correlation: rules that judge this host's lookups and say what they found (struct finding,
+ * event.h), each mapped to MITRE ATT&CK. The rules here need nothing but the traffic:
+ *
+ *   zone.transfer  an AXFR or IXFR query                                  T1590.002, medium
+ *   doh.endpoint   a lookup of a DNS-over-HTTPS endpoint (a list built in), or of
+ *                  Firefox's canary use-application-dns.net                T1572, info
+ *   dns.tunnel     a query whose subdomain part (the name less its registered domain) is
+ *                  long, or many distinct names under one registered domain from one
+ *                  process in a short window                        T1071.004 T1048.003, medium
+ *   dga.nxdomain   NXDOMAIN answers for many distinct registered domains to one process in
+ *                  a short window                                          T1568.002, medium
+ *
+ * A lookup is judged where its process makes it: a query leaving a client socket, a response
+ * arriving at one (the same exchange seen on a local server's sockets is not judged again).
+ * The process is the message's, or the client a local stub forwards it for (origin). Names
+ * under .arpa (reverse lookups: long, many, and benign) are left to the rules that are not
+ * about names' shapes.
+ *
+ * A finding is reported once per (rule, process, registered domain) within dedup_window_ns
+ * (dga.nxdomain: per (rule, process), its domains differ by nature); the rest are counted as
+ * suppressed. Bounded memory: processes and (process, domain) pairs are tracked in tables of
+ * fixed size, the oldest evicted (counted). */
+#ifndef DNSVIGIL_CORRELATE_H
+#define DNSVIGIL_CORRELATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "regdom.h"
+
+/* The largest count a window rule can be set to. */
+#define CORRELATE_WINDOW_MAX 32
+/* Findings one event can fire. */
+#define CORRELATE_MAX_FINDINGS 4
+
+struct correlate_opts {
+	size_t tunnel_subdomain_min; /* dns.tunnel: a subdomain part this long or longer */
+	unsigned tunnel_names;       /* dns.tunnel: this many distinct names ... */
+	uint64_t tunnel_window_ns;   /* ... under one registered domain, from one process */
+	unsigned nxdomain_domains;   /* dga.nxdomain: NXDOMAIN for this many registered domains */
+	uint64_t nxdomain_window_ns; /* ... to one process within this */
+	uint64_t dedup_window_ns;
+	size_t max_processes;  /* tracked for dga.nxdomain */
+	size_t max_pairs;      /* (process, registered domain) pairs tracked for dns.tunnel */
+};
+
+#define CORRELATE_DEFAULTS                                                                    \
+	{                                                                                     \
+		.tunnel_subdomain_min = 50, .tunnel_names = 15,                               \
+		.tunnel_window_ns = 300000000000ull, .nxdomain_domains = 20,                  \
+		.nxdomain_window_ns = 60000000000ull, .dedup_window_ns = 600000000000ull,     \
+		.max_processes = 4096, .max_pairs = 8192,                                      \
+	}
+
+struct correlate_stats {
+	uint64_t judged;     /* lookups the rules looked at */
+	uint64_t findings;   /* reported */
+	uint64_t suppressed; /* fired again within the dedup window */
+	uint64_t evicted;    /* window state forgotten: a table was full */
+};
+
+struct correlate;
+
+/* NULL with errno set (EINVAL: a window count over CORRELATE_WINDOW_MAX or zero). r
+ * outlives the correlation. */
+struct correlate *correlate_new(const struct correlate_opts *opts, const struct regdom *r);
+void correlate_free(struct correlate *c);
+
+/* Judges ev (now_ns: its CLOCK_MONOTONIC time). The findings it fires go to *out, valid
+ * until the next call and pointing into ev (names) for as long as ev lives; returns their
+ * number, at most CORRELATE_MAX_FINDINGS. *who is the process they concern. */
+size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now_ns,
+		       const struct finding **out, const struct proc_info **who);
+
+const struct correlate_stats *correlate_stats(const struct correlate *c);
+
+#endif
