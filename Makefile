@@ -289,7 +289,7 @@ $(OUTPUT)/bench_match: tests/bench/bench_match.c $(OUTPUT)/agent/match.o $(LIBDV
 
 $(OUTPUT)/bench_pipeline: tests/bench/bench_pipeline.c $(call test_objs,PIPELINE) $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(call test_libs,PIPELINE) -o $@
 
 $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/agent/spool.o $(LIBDV) \
 		| $(OUTPUT)

@@ -44,6 +44,15 @@ struct reported {
 	uint64_t key; /* hash of rule, process and registered domain */
 };
 
+/* libpsl takes about a microsecond per name, and names repeat: the registered domains of
+ * recent names are kept, by a seeded 64-bit hash of the name (a collision, 2^-64 for any two
+ * names, would cost one name its registered domain; a sender cannot aim at one). */
+struct domain_entry {
+	uint64_t name;
+	char domain[REGDOM_NAME_MAX + 1]; /* "": none */
+};
+#define DOMAIN_CACHE 4096
+
 /* One fired finding and the storage it points into. */
 struct slot {
 	struct finding f;
@@ -55,7 +64,7 @@ struct slot {
 struct correlate {
 	struct correlate_opts opts;
 	const struct regdom *regdom;
-	struct table *processes, *pairs, *reported;
+	struct table *processes, *pairs, *reported, *domains;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
 	struct finding out[CORRELATE_MAX_FINDINGS];
@@ -145,7 +154,10 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 		.max_entries = opts->max_pairs, .entry_size = sizeof(struct reported),
 		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT,
 		.ttl_ns = opts->dedup_window_ns });
-	if (!c->processes || !c->pairs || !c->reported) {
+	c->domains = table_new(&(struct table_opts){
+		.max_entries = DOMAIN_CACHE, .entry_size = sizeof(struct domain_entry),
+		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT });
+	if (!c->processes || !c->pairs || !c->reported || !c->domains) {
 		correlate_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -160,12 +172,32 @@ void correlate_free(struct correlate *c)
 	table_free(c->processes);
 	table_free(c->pairs);
 	table_free(c->reported);
+	table_free(c->domains);
 	free(c);
 }
 
 const struct correlate_stats *correlate_stats(const struct correlate *c)
 {
 	return &c->stats;
+}
+
+/* The registered domain of qname into c->domain ("" when it has none). */
+static void find_domain(struct correlate *c, const char *qname)
+{
+	uint64_t name = name_hash(table_seed(c->domains), qname);
+	uint64_t h = table_hash(c->domains, &name, sizeof(name));
+	struct domain_entry *d = table_find(c->domains, h, &name);
+
+	if (d) {
+		table_touch(c->domains, d, 0);
+	} else {
+		if (regdom_of(c->regdom, qname, c->domain, sizeof(c->domain)))
+			c->domain[0] = '\0';
+		if ((d = table_insert(c->domains, h, &name, 0)))
+			memcpy(d->domain, c->domain, sizeof(d->domain));
+		return;
+	}
+	memcpy(c->domain, d->domain, strlen(d->domain) + 1);
 }
 
 static struct process_key key_of(const struct proc_info *p)
@@ -389,8 +421,7 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	c->stats.judged++;
 	*who = ev->has_origin ? &ev->origin : &ev->process;
 	pk = key_of(*who);
-	if (regdom_of(c->regdom, m->qname, c->domain, sizeof(c->domain)))
-		c->domain[0] = '\0';
+	find_domain(c, m->qname);
 	if (query)
 		judge_query(c, ev, *who, &pk, now_ns);
 	else

@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "capture.h"
 #include "clock.h"
+#include "correlate.h"
 #include "match.h"
 #include "pipeline.h"
 #include "stage.h"
@@ -71,14 +73,17 @@ int main(void)
 
 	for (int round = 0; round < ROUNDS; round++) {
 		static struct stats_registry reg;
+		struct correlate_opts correlate = CORRELATE_DEFAULTS;
 		struct stage *stages[] = {
 			stage_owner_new(NULL, NULL),
 			stage_match_new(MATCH_DEFAULT_TIMEOUT_NS, MATCH_DEFAULT_MAX_PENDING),
 			stage_origin_new(),
 			stage_proc_new("/proc"),
+			stage_correlate_new(&correlate),
 		};
 		struct sink *sink;
-		struct pipeline_opts opts = { .host = "bench", .stages = stages, .n_stages = 4,
+		struct pipeline_opts opts = { .host = "bench", .stages = stages,
+					      .n_stages = ARRAY_LEN(stages),
 					      .sinks = &sink, .n_sinks = 1, .stats = &reg };
 		struct pipeline *p;
 		struct capture *c;
