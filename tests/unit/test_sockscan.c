@@ -573,7 +573,7 @@ static void scan_of_whole_host_takes_under_a_second(void **state)
 	free(r.v);
 }
 
-static int threads_of_ours(void)
+static int count_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	int n = 0;
@@ -583,6 +583,25 @@ static int threads_of_ours(void)
 		n++;
 	closedir(d);
 	return n - 2; /* "." and ".." */
+}
+
+/* The threads of this process once the count holds still for 20 ms (up to 2 s): a thread
+ * just joined may still be listed in /proc for a moment, its task not yet released (the
+ * join returns when the kernel clears its tid, before that). */
+static int threads_of_ours(void)
+{
+	struct timespec tick = { .tv_nsec = 5 * 1000000 };
+	int n = count_threads(), same = 0;
+
+	for (int i = 0; i < 400 && same < 4; i++) {
+		int now;
+
+		nanosleep(&tick, NULL);
+		now = count_threads();
+		same = now == n ? same + 1 : 0;
+		n = now;
+	}
+	return n;
 }
 
 static struct sockscan_counters counters_of(struct sockscan *s)
