@@ -283,15 +283,21 @@ $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -lprotobuf-c -lssl -lcrypto -lpthread -o $@
 
+# Threat intel: 1 M generated indicators in a temporary directory, loaded and looked up.
+$(OUTPUT)/bench_intel: tests/bench/bench_intel.c $(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/bench_ship $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector \
-       $(OUTPUT)/feedtool
+       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/resolver/gai-loop \
+       $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 	$(Q)scripts/bench-collector.sh $(OUTPUT)
 	$(Q)$(OUTPUT)/bench_match
 	$(Q)$(OUTPUT)/bench_pipeline
 	$(Q)$(OUTPUT)/bench_ship
+	$(Q)$(OUTPUT)/bench_intel
 
 clean:
 	rm -rf $(OUTPUT)

@@ -348,7 +348,7 @@ static void list_entry_matches_the_name_and_every_subdomain(void **state)
 	struct intel_hit hit;
 
 	(void)state;
-	in = load_text("list.txt", "# a comment\n\nbad.example\nx.bad.example\n*.star.example\n");
+	in = load_text("list.txt", "# a comment\n\nbad.example\nx.bad.example\n*.star.example\nzip\n");
 	assert_int_equal(intel_match_name(in, INTEL_QNAME, "bad.example", &hit), 0);
 	assert_int_equal(hit.line, 3);
 	assert_int_equal(hit.scope, INTEL_SUFFIX);
@@ -364,6 +364,9 @@ static void list_entry_matches_the_name_and_every_subdomain(void **state)
 	assert_int_equal(qname_action(in, "notbad.example"), -1);
 	assert_int_equal(qname_action(in, "example"), -1);
 	assert_int_equal(qname_action(in, "bad.example.com"), -1);
+	/* a top-level domain is a name like any other */
+	assert_int_equal(qname_action(in, "files.example.zip"), INTEL_LISTED);
+	assert_int_equal(qname_action(in, "zip"), INTEL_LISTED);
 	intel_free(in);
 }
 
