@@ -1,5 +1,5 @@
 /* Threat intel snapshots: storing indicators, the index, matching. Files and directories are
- * read in intel_file.c, parsed in intel_rpz.c and intel_list.c.
+ * read (and their errors reported) in intel_file.c, parsed in intel_rpz.c and intel_list.c.
  *
  * A load parses every file into one array of indicators (their strings in one pool), then
  * indexes them in two lib/table.h tables: names by (kind, name) and CIDRs by (kind, family,
@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,68 +133,6 @@ void intel_opts_default(struct intel_opts *opts)
 		.default_confidence = INTEL_DEFAULT_CONFIDENCE,
 		.max_indicators = INTEL_DEFAULT_MAX_INDICATORS,
 	};
-}
-
-/* ---- errors ---- */
-
-static void keep_error(struct intel_build *b, const char *msg)
-{
-	struct intel_errors *errs = b->errs;
-	char *copy;
-
-	if (b->n_errors++ >= INTEL_ERRORS_KEPT)
-		return; /* counted; intel_load logs how many were not shown */
-	log_warnx("intel: %s", msg);
-	if (!errs)
-		return;
-	if (!errs->msgs && !(errs->msgs = calloc(INTEL_ERRORS_KEPT, sizeof(*errs->msgs))))
-		return;
-	copy = strdup(msg);
-	if (copy)
-		errs->msgs[errs->n_msgs++] = copy;
-}
-
-static void vkeep(struct intel_build *b, unsigned int line, const char *fmt, va_list ap)
-{
-	char reason[512], msg[1024];
-
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	if (line)
-		snprintf(msg, sizeof(msg), "%s:%u: %s", b->path, line, reason);
-	else
-		snprintf(msg, sizeof(msg), "%s: %s", b->path, reason);
-	keep_error(b, msg);
-}
-
-int intel__fail(struct intel_build *b, unsigned int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vkeep(b, line, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-int intel__bad(struct intel_build *b, unsigned int line, enum intel_skip reason,
-	       const char *fmt, ...)
-{
-	va_list ap;
-
-	b->stats->skipped[reason]++;
-	b->stats->bad_lines++;
-	va_start(ap, fmt);
-	vkeep(b, line, fmt, ap);
-	va_end(ap);
-	if (b->opts->max_bad_lines >= 0 && ++b->file_bad > b->opts->max_bad_lines)
-		return intel__fail(b, 0, "more than %ld bad lines: file refused",
-				   b->opts->max_bad_lines);
-	return 0;
-}
-
-void intel__skip(struct intel_build *b, enum intel_skip reason)
-{
-	b->stats->skipped[reason]++;
 }
 
 /* ---- storage ---- */

@@ -1,7 +1,9 @@
-/* Intel files: reading them, directories of them, and telling their formats apart. */
+/* Intel files: reading them, directories of them, telling their formats apart, and
+ * reporting what is wrong in them. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,68 @@
 
 /* The largest file read: a bound on what one bad path can make us allocate. */
 #define INTEL_FILE_MAX (1ull << 30)
+
+/* ---- errors ---- */
+
+static void keep_error(struct intel_build *b, const char *msg)
+{
+	struct intel_errors *errs = b->errs;
+	char *copy;
+
+	if (b->n_errors++ >= INTEL_ERRORS_KEPT)
+		return; /* counted; intel_load logs how many were not shown */
+	log_warnx("intel: %s", msg);
+	if (!errs)
+		return;
+	if (!errs->msgs && !(errs->msgs = calloc(INTEL_ERRORS_KEPT, sizeof(*errs->msgs))))
+		return;
+	copy = strdup(msg);
+	if (copy)
+		errs->msgs[errs->n_msgs++] = copy;
+}
+
+static void vkeep(struct intel_build *b, unsigned int line, const char *fmt, va_list ap)
+{
+	char reason[512], msg[1024];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	if (line)
+		snprintf(msg, sizeof(msg), "%s:%u: %s", b->path, line, reason);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", b->path, reason);
+	keep_error(b, msg);
+}
+
+int intel__fail(struct intel_build *b, unsigned int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vkeep(b, line, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int intel__bad(struct intel_build *b, unsigned int line, enum intel_skip reason,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	b->stats->skipped[reason]++;
+	b->stats->bad_lines++;
+	va_start(ap, fmt);
+	vkeep(b, line, fmt, ap);
+	va_end(ap);
+	if (b->opts->max_bad_lines >= 0 && ++b->file_bad > b->opts->max_bad_lines)
+		return intel__fail(b, 0, "more than %ld bad lines: file refused",
+				   b->opts->max_bad_lines);
+	return 0;
+}
+
+void intel__skip(struct intel_build *b, enum intel_skip reason)
+{
+	b->stats->skipped[reason]++;
+}
 
 /* A regular file's bytes, NUL-terminated. O_NONBLOCK: a FIFO named by mistake must not
  * block the load (it is refused as not regular). */
@@ -83,6 +147,21 @@ bool intel__next_line(const char **pos, const char *end, const char **line, size
 	if (*len && p[*len - 1] == '\r')
 		(*len)--;
 	return true;
+}
+
+bool intel__take_line(struct intel_build *b, const char **pos, const char *end,
+		      unsigned int *lineno, const char **line, size_t *len, int *err)
+{
+	if (!intel__next_line(pos, end, line, len))
+		return false;
+	(*lineno)++;
+	b->stats->lines++;
+	if (*len > INTEL_LINE_MAX) {
+		*len = 0;
+		*err = intel__bad(b, *lineno, INTEL_SKIP_BAD_LINE, "longer than %d bytes",
+				  INTEL_LINE_MAX);
+	}
+	return !*err;
 }
 
 static bool word_is(const char *p, size_t n, const char *word)

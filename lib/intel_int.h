@@ -73,6 +73,12 @@ int intel__load_path(struct intel_build *b, const char *path);
 /* The next line of [*pos, end): *line and *len, without its "\n" or "\r\n". false at end. */
 bool intel__next_line(const char **pos, const char *end, const char **line, size_t *len);
 
+/* intel__next_line for the parsers: counts the line (*lineno, the stats) and hands one over
+ * INTEL_LINE_MAX on as empty, reported as a bad line. false at the end, or with *err set when
+ * that report fails the file. */
+bool intel__take_line(struct intel_build *b, const char **pos, const char *end,
+		      unsigned int *lineno, const char **line, size_t *len, int *err);
+
 /* src (len bytes, case as written, an optional trailing dot) lowercased into dst (at least
  * INTEL_NAME_MAX + 1 bytes) without the trailing dot. A leading "*." is dropped and
  * *wildcard set when wildcard is not NULL; else it is invalid. Labels are 1..63 letters,

@@ -204,15 +204,8 @@ int intel__parse_list(struct intel_build *b, const char *data, size_t size)
 	size_t len;
 	int err = 0;
 
-	while (!err && intel__next_line(&pos, data + size, &line, &len)) {
-		lineno++;
-		b->stats->lines++;
-		if (len > INTEL_LINE_MAX)
-			err = intel__bad(b, lineno, INTEL_SKIP_BAD_LINE, "longer than %d bytes",
-					 INTEL_LINE_MAX);
-		else
-			err = list_line(b, lineno, line, len);
-	}
+	while (!err && intel__take_line(b, &pos, data + size, &lineno, &line, &len, &err))
+		err = list_line(b, lineno, line, len);
 	return err;
 }
 
@@ -409,15 +402,10 @@ int intel__parse_threatfox(struct intel_build *b, const char *data, size_t size)
 	bool have_header = false;
 	size_t len;
 
-	while (!err && intel__next_line(&pos, data + size, &line, &len)) {
-		lineno++;
-		b->stats->lines++;
-		if (len > INTEL_LINE_MAX)
-			err = intel__bad(b, lineno, INTEL_SKIP_BAD_LINE, "longer than %d bytes",
-					 INTEL_LINE_MAX);
-		else if (len && line[0] == '#')
+	while (!err && intel__take_line(b, &pos, data + size, &lineno, &line, &len, &err)) {
+		if (len && line[0] == '#')
 			have_header = have_header || tf_header(line, len, cols);
-		else if (strspn(line, " \t") == len)
+		else if (!len || strspn(line, " \t") >= len)
 			continue;
 		else if (!have_header)
 			err = intel__bad(b, lineno, INTEL_SKIP_BAD_CSV, "data before the header line");

@@ -46,30 +46,24 @@ static bool tok_is(struct ztok t, const char *word)
 	return t.len == strlen(word) && !strncasecmp(t.p, word, t.len);
 }
 
-/* Reads the next record from *pos: 1 with *r, 0 at the end, or what intel__bad returned
- * (the record is then skipped) as a negative errno. *lineno counts physical lines. */
+/* Reads the next record from *pos: 1 with *r (*bad: it does not parse, reported and to be
+ * skipped), 0 at the end, or a negative errno from a report that fails the file. *lineno
+ * counts physical lines. */
 static int next_record(struct intel_build *b, const char **pos, const char *end,
 		       unsigned int *lineno, struct zrec *r, bool *bad)
 {
 	const char *line;
 	size_t len;
-	int depth = 0, lines = 0;
+	int depth = 0, lines = 0, err = 0;
 
 	*bad = false;
 	r->n = 0;
-	while (intel__next_line(pos, end, &line, &len)) {
+	while (intel__take_line(b, pos, end, lineno, &line, &len, &err)) {
 		const char *p = line, *e = line + len;
 
-		(*lineno)++;
-		b->stats->lines++;
 		if (!lines++) {
 			r->line = *lineno;
 			r->blank_owner = len && (*p == ' ' || *p == '\t');
-		}
-		if (len > INTEL_LINE_MAX) {
-			*bad = true;
-			return intel__bad(b, *lineno, INTEL_SKIP_BAD_RECORD, "longer than %d bytes",
-					  INTEL_LINE_MAX) ?: 1;
 		}
 		while (p < e) {
 			const char *s;
@@ -112,7 +106,7 @@ static int next_record(struct intel_build *b, const char **pos, const char *end,
 			lines = 0; /* blank or comment: on to the next line */
 		}
 	}
-	return 0;
+	return err;
 }
 
 /* A name token as an absolute name in dst: "@" the origin, "name." absolute, else relative to

@@ -532,23 +532,27 @@ static void bad_line_gives_file_line_reason_and_is_counted(void **state)
 	struct intel_errors errs;
 	struct intel *in;
 	const char *path;
-	char want[256];
+	char want[256], text[10000];
 
 	(void)state;
-	path = put(0, "mixed.txt", "good.example\nbad_because space.example x\nbad..example\n"
-				   "10.0.0.0/33\nalso-good.example\n");
+	snprintf(text, sizeof(text), "good.example\nbad_because space.example x\nbad..example\n"
+				      "10.0.0.0/33\nalso-good.example\n%09000d.example\nlast.example\n", 0);
+	path = put(0, "mixed.txt", text);
 	assert_int_equal(intel_load(&path, 1, NULL, &in, &errs), 0);
-	assert_int_equal(errs.count, 3);
+	assert_int_equal(errs.count, 4);
 	snprintf(want, sizeof(want), "%s:2: expected a name, an address or a hosts-file line", path);
 	assert_string_equal(errs.msgs[0], want);
 	snprintf(want, sizeof(want), "%s:3: not a domain name: \"bad..example\"", path);
 	assert_string_equal(errs.msgs[1], want);
-	assert_int_equal(intel_stats(in)->bad_lines, 3);
-	assert_int_equal(intel_stats(in)->skipped[INTEL_SKIP_BAD_LINE], 1);
+	snprintf(want, sizeof(want), "%s:6: longer than 8192 bytes", path);
+	assert_string_equal(errs.msgs[3], want);
+	assert_int_equal(intel_stats(in)->bad_lines, 4);
+	assert_int_equal(intel_stats(in)->skipped[INTEL_SKIP_BAD_LINE], 2);
 	assert_int_equal(intel_stats(in)->skipped[INTEL_SKIP_BAD_NAME], 1);
 	assert_int_equal(intel_stats(in)->skipped[INTEL_SKIP_BAD_ADDRESS], 1);
-	assert_int_equal(intel_stats(in)->lines, 5);
+	assert_int_equal(intel_stats(in)->lines, 7);
 	assert_int_equal(qname_action(in, "also-good.example"), INTEL_LISTED);
+	assert_int_equal(qname_action(in, "last.example"), INTEL_LISTED);
 	intel_errors_free(&errs);
 	intel_free(in);
 }
