@@ -37,7 +37,7 @@ struct zrec {
 struct zone {
 	char origin[INTEL_NAME_MAX + 1]; /* "" for the root */
 	char zone[INTEL_NAME_MAX + 1];
-	char owner[INTEL_NAME_MAX + 1]; /* the last owner, absolute, "*." included */
+	char owner[INTEL_NAME_MAX + 3]; /* the last owner, absolute, "*." included */
 	bool zone_set, have_owner;
 };
 
@@ -88,7 +88,7 @@ static int next_record(struct intel_build *b, const char **pos, const char *end,
 				if (p < e)
 					p++;
 			} else {
-				while (p < e && !strchr(" \t;()\"", *p))
+				while (p < e && !memchr(" \t;()\"", *p, 6)) /* a NUL too is part of a word */
 					p++;
 			}
 			if (r->n < ZTOK_MAX)
@@ -281,15 +281,15 @@ static int record(struct intel_build *b, struct zone *z, const struct zrec *r)
 	int n;
 
 	if (!r->blank_owner) {
-		n = abs_name(z, r->tok[0], z->owner, &wild);
+		/* A bad owner leaves none for the blank-owner records after it: they are its. */
+		z->have_owner = false;
+		n = abs_name(z, r->tok[0], owner, &wild);
 		if (n < 0)
 			return intel__bad(b, r->line, INTEL_SKIP_BAD_NAME, "owner \"%.*s\" is not a "
 					  "domain name", (int)(r->tok[0].len > 80 ? 80 : r->tok[0].len),
 					  r->tok[0].p);
-		if (wild) { /* keep the "*." in the owner we remember */
-			memmove(z->owner + 2, z->owner, (size_t)n + 1);
-			memcpy(z->owner, "*.", 2);
-		}
+		/* remembered with its "*." */
+		snprintf(z->owner, sizeof(z->owner), "%s%s", wild ? "*." : "", owner);
 		z->have_owner = true;
 	} else if (!z->have_owner) {
 		return intel__bad(b, r->line, INTEL_SKIP_BAD_RECORD, "no owner name");

@@ -342,6 +342,52 @@ static void rpz_owner_outside_the_zone_is_a_bad_line(void **state)
 	intel_free(in);
 }
 
+static void rpz_records_after_a_bad_owner_are_not_taken_for_another(void **state)
+{
+	struct intel_errors errs;
+	struct intel *in;
+	const char *path;
+
+	(void)state;
+	path = put(0, "owner.rpz", "$ORIGIN rpz.local.\n@ SOA a. b. 1 2 3 4 5\n"
+				   "good.example CNAME .\n"
+				   "bad.]example CNAME .\n"
+				   "   TXT \"belongs to the bad owner\"\n"
+				   "next.example CNAME *.\n");
+	assert_int_equal(intel_load(&path, 1, NULL, &in, &errs), 0);
+	assert_int_equal(errs.count, 2);
+	assert_non_null(strstr(errs.msgs[1], "owner.rpz:5: no owner name"));
+	assert_int_equal(intel_stats(in)->by_kind[INTEL_QNAME], 2);
+	assert_int_equal(qname_action(in, "bad"), -1);
+	assert_int_equal(qname_action(in, "good.example"), INTEL_NXDOMAIN);
+	assert_int_equal(qname_action(in, "next.example"), INTEL_NODATA);
+	intel_errors_free(&errs);
+	intel_free(in);
+}
+
+/* A NUL byte is a character like any other: it ends no word (a fuzzer found the loop that
+ * did not advance past one). */
+static void rpz_nul_byte_is_part_of_a_bad_name(void **state)
+{
+	static const char text[] = "$ORIGIN rpz.local.\n@ SOA a. b. 1 2 3 4 5\n"
+				   "ba\0d.example CNAME .\nok.example CNAME .\n";
+	struct intel_errors errs;
+	struct intel *in;
+	const char *path = put(0, "nul.rpz", "");
+	FILE *f = fopen(path, "w");
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(intel_load(&path, 1, NULL, &in, &errs), 0);
+	assert_int_equal(errs.count, 1);
+	assert_int_equal(intel_stats(in)->skipped[INTEL_SKIP_BAD_NAME], 1);
+	assert_int_equal(qname_action(in, "ok.example"), INTEL_NXDOMAIN);
+	intel_errors_free(&errs);
+	intel_free(in);
+}
+
 static void list_entry_matches_the_name_and_every_subdomain(void **state)
 {
 	struct intel *in;
@@ -726,6 +772,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rpz_include_fails_the_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(rpz_owner_outside_the_zone_is_a_bad_line, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(rpz_records_after_a_bad_owner_are_not_taken_for_another,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(rpz_nul_byte_is_part_of_a_bad_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_entry_matches_the_name_and_every_subdomain, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(hosts_lines_give_each_name_and_skip_localhost, setup,
