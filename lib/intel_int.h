@@ -82,7 +82,7 @@ bool intel__take_line(struct intel_build *b, const char **pos, const char *end,
 /* src (len bytes, case as written, an optional trailing dot) lowercased into dst (at least
  * INTEL_NAME_MAX + 1 bytes) without the trailing dot. A leading "*." is dropped and
  * *wildcard set when wildcard is not NULL; else it is invalid. Labels are 1..63 letters,
- * digits, '-' or '_'. The length, or -1 for an invalid name (the root included). */
+ * digits, '-' or '_'. The length, or -EINVAL for an invalid name (the root included). */
 int intel__name_norm(const char *src, size_t len, char *dst, bool *wildcard);
 /* "192.0.2.1", "192.0.2.0/24", "2001:db8::/32" (len bytes) into *a, bits past the prefix
  * cleared. 0 or -EINVAL. */

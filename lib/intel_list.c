@@ -38,35 +38,35 @@ int intel__name_norm(const char *src, size_t len, char *dst, bool *wildcard)
 	if (len && src[len - 1] == '.')
 		len--;
 	if (len > INTEL_NAME_MAX)
-		return -1;
+		return -EINVAL;
 	if (len >= 2 && src[0] == '*' && src[1] == '.') {
 		if (!wildcard)
-			return -1;
+			return -EINVAL;
 		*wildcard = true;
 		src += 2;
 		len -= 2;
 	}
 	if (!len)
-		return -1;
+		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
 		char c = src[i];
 
 		if (c == '.') {
 			if (!label)
-				return -1;
+				return -EINVAL;
 			label = 0;
 		} else if (++label > 63) {
-			return -1;
+			return -EINVAL;
 		} else if (c >= 'A' && c <= 'Z') {
 			c |= 0x20;
 		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
 			     c == '_')) {
-			return -1;
+			return -EINVAL;
 		}
 		dst[i] = c;
 	}
 	if (!label)
-		return -1;
+		return -EINVAL;
 	dst[len] = '\0';
 	return (int)len;
 }

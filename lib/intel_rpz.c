@@ -110,7 +110,7 @@ static int next_record(struct intel_build *b, const char **pos, const char *end,
 }
 
 /* A name token as an absolute name in dst: "@" the origin, "name." absolute, else relative to
- * the origin. *wildcard for a leading "*.". The length, or -1. */
+ * the origin. *wildcard for a leading "*.". The length, or -EINVAL. */
 static int abs_name(const struct zone *z, struct ztok t, char *dst, bool *wildcard)
 {
 	char text[INTEL_NAME_MAX * 2 + 4];
@@ -122,7 +122,7 @@ static int abs_name(const struct zone *z, struct ztok t, char *dst, bool *wildca
 	if (tok_is(t, "."))
 		return (int)(dst[0] = '\0');
 	if (t.len > INTEL_NAME_MAX + 1)
-		return -1;
+		return -EINVAL;
 	memcpy(text, t.p, t.len);
 	n = t.len;
 	if (t.p[t.len - 1] != '.' && z->origin[0]) {
