@@ -300,7 +300,7 @@ $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/
 # Threat intel: 1 M generated indicators in a temporary directory, loaded and looked up.
 $(OUTPUT)/bench_intel: tests/bench/bench_intel.c $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -lm -o $@
 
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
        $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/resolver/gai-loop \

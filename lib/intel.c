@@ -356,7 +356,10 @@ static uint64_t lower_word(uint64_t w)
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t low7 = w & ~high;
 
-	return w | ((low7 + (0x80 - 'A') * ones) & ~(low7 + (0x80 - 'Z' - 1) * ones) & ~w & high) >> 2;
+	uint64_t at_least_a = low7 + (0x80 - 'A') * ones, past_z = low7 + (0x80 - 'Z' - 1) * ones;
+	uint64_t upper = at_least_a & ~past_z & ~w & high;
+
+	return w | upper >> 2;
 }
 
 /* src's len bytes lowercased into dst, then zeros to the next multiple of 8, a word at a
@@ -494,7 +497,9 @@ static int index_addr(struct intel *in, uint32_t i)
 		filter_set(in, addr_block(in, key), h);
 		unsigned int plen = (unsigned int)(key->meta >> 16);
 
-		in->plens[ind->kind][(key->meta >> 8 & 0xff) == 6][plen / 64] |= 1ull << (plen % 64);
+		bool v6 = (key->meta >> 8 & 0xff) == 6;
+
+		in->plens[ind->kind][v6][plen / 64] |= 1ull << (plen % 64);
 	}
 	chain_add(in, &e->first, i);
 	return 0;
@@ -568,8 +573,8 @@ static void hit_fill(const struct intel *in, const struct intel_ind *ind, struct
 /* Looks at the indicators chained from first, of a key that covers the name or address
  * (sub: strictly above it): fills the best passthru and the best block not yet found. true
  * when the search can stop: a passthru found, or a block and no passthru of the kind. */
-static bool consider(const struct intel *in, uint32_t first, bool sub, const struct intel_ind **pass,
-		     const struct intel_ind **block)
+static bool consider(const struct intel *in, uint32_t first, bool sub,
+		     const struct intel_ind **pass, const struct intel_ind **block)
 {
 	for (uint32_t i = first; i != IND_NONE; i = in->inds[i].next) {
 		const struct intel_ind *ind = &in->inds[i];

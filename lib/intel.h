@@ -16,7 +16,7 @@
 /* What an indicator is matched against. */
 enum intel_kind {
 	INTEL_QNAME,     /* the queried name */
-	INTEL_IP,        /* an address in an answer (RPZ rpz-ip; address lists; ThreatFox ip:port) */
+	INTEL_IP,        /* an address in an answer (rpz-ip, address lists, ThreatFox ip:port) */
 	INTEL_NSDNAME,   /* the name of a nameserver of the queried domain (rpz-nsdname) */
 	INTEL_NSIP,      /* an address of such a nameserver (rpz-nsip) */
 	INTEL_CLIENT_IP, /* the address of the client that asked (rpz-client-ip) */

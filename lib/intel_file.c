@@ -108,8 +108,12 @@ static int read_file(const char *path, char **data, size_t *size)
 		goto cleanup;
 	}
 	for (;;) {
-		if (len + 1 >= cap && (len > INTEL_FILE_MAX || intel__grow((void **)&buf, &cap, len + 4096, 1))) {
-			err = len > INTEL_FILE_MAX ? -EFBIG : -ENOMEM; /* it grew while read */
+		if (len + 1 >= cap && len > INTEL_FILE_MAX) {
+			err = -EFBIG; /* it grew while read */
+			goto cleanup;
+		}
+		if (len + 1 >= cap && intel__grow((void **)&buf, &cap, len + 4096, 1)) {
+			err = -ENOMEM;
 			goto cleanup;
 		}
 		n = read(fd, buf + len, cap - len - 1);
@@ -215,7 +219,8 @@ static int load_file(struct intel_build *b, const char *path)
 	err = read_file(path, &data, &size);
 	if (err) {
 		b->path = path;
-		intel__fail(b, 0, "cannot read: %s", err == -EINVAL ? "not a regular file" : strerror(-err));
+		intel__fail(b, 0, "cannot read: %s",
+			    err == -EINVAL ? "not a regular file" : strerror(-err));
 		return err;
 	}
 	err = intel__add_file(b, path);

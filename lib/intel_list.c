@@ -109,7 +109,8 @@ int intel__parse_cidr(const char *src, size_t len, struct intel_addr *a)
 		if (!isdigit((unsigned char)text[0]))
 			return -EINVAL;
 		/* /0 would cover every address: a mistake rather than intel */
-		if ((plen = strtol(text, &end, 10)) < 1 || *end || plen > (a->family == 4 ? 32 : 128))
+		plen = strtol(text, &end, 10);
+		if (plen < 1 || *end || plen > (a->family == 4 ? 32 : 128))
 			return -EINVAL;
 	}
 	a->plen = (uint8_t)plen;
@@ -158,7 +159,8 @@ static int list_name(struct intel_build *b, unsigned int line, struct span w)
 	int len = intel__name_norm(w.p, w.len, name, &wild);
 
 	if (len < 0 && (memchr(w.p, '/', w.len) || memchr(w.p, ':', w.len)))
-		return intel__bad(b, line, INTEL_SKIP_BAD_ADDRESS, "not an address or CIDR: \"%.*s\"",
+		return intel__bad(b, line, INTEL_SKIP_BAD_ADDRESS,
+				  "not an address or CIDR: \"%.*s\"",
 				  (int)(w.len > 80 ? 80 : w.len), w.p);
 	if (len < 0)
 		return intel__bad(b, line, INTEL_SKIP_BAD_NAME, "not a domain name: \"%.*s\"",
@@ -355,7 +357,8 @@ static int tf_line(struct intel_build *b, unsigned int lineno, const char *line,
 			conf = isdigit((unsigned char)v.p[i]) ? conf * 10 + v.p[i] - '0' : -1;
 		if (conf < 0 || conf > 100)
 			return intel__bad(b, lineno, INTEL_SKIP_BAD_CSV,
-					  "confidence_level \"%.*s\" is not 0..100", (int)v.len, v.p);
+					  "confidence_level \"%.*s\" is not 0..100", (int)v.len,
+					  v.p);
 		x.confidence = (int)conf;
 	}
 	if (cols[TF_MALWARE] >= 0) {
@@ -408,7 +411,8 @@ int intel__parse_threatfox(struct intel_build *b, const char *data, size_t size)
 		else if (!len || strspn(line, " \t") >= len)
 			continue;
 		else if (!have_header)
-			err = intel__bad(b, lineno, INTEL_SKIP_BAD_CSV, "data before the header line");
+			err = intel__bad(b, lineno, INTEL_SKIP_BAD_CSV,
+					 "data before the header line");
 		else
 			err = tf_line(b, lineno, line, len, cols);
 	}

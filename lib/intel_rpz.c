@@ -88,7 +88,8 @@ static int next_record(struct intel_build *b, const char **pos, const char *end,
 				if (p < e)
 					p++;
 			} else {
-				while (p < e && !memchr(" \t;()\"", *p, 6)) /* a NUL too is part of a word */
+				/* memchr, not strchr: a NUL too is part of a word */
+				while (p < e && !memchr(" \t;()\"", *p, 6))
 					p++;
 			}
 			if (r->n < ZTOK_MAX)
@@ -285,8 +286,9 @@ static int record(struct intel_build *b, struct zone *z, const struct zrec *r)
 		z->have_owner = false;
 		n = abs_name(z, r->tok[0], owner, &wild);
 		if (n < 0)
-			return intel__bad(b, r->line, INTEL_SKIP_BAD_NAME, "owner \"%.*s\" is not a "
-					  "domain name", (int)(r->tok[0].len > 80 ? 80 : r->tok[0].len),
+			return intel__bad(b, r->line, INTEL_SKIP_BAD_NAME,
+					  "owner \"%.*s\" is not a domain name",
+					  (int)(r->tok[0].len > 80 ? 80 : r->tok[0].len),
 					  r->tok[0].p);
 		/* remembered with its "*." */
 		snprintf(z->owner, sizeof(z->owner), "%s%s", wild ? "*." : "", owner);
@@ -343,8 +345,8 @@ static int record(struct intel_build *b, struct zone *z, const struct zrec *r)
 	kind = trigger_kind(rel, &len);
 	action = policy(z, r, type, rel, wild);
 	if (kind == INTEL_QNAME || kind == INTEL_NSDNAME)
-		return intel__add_name(b, r->line, kind, wild ? INTEL_WILDCARD : INTEL_EXACT, action,
-				       rel, len, NULL);
+		return intel__add_name(b, r->line, kind, wild ? INTEL_WILDCARD : INTEL_EXACT,
+				       action, rel, len, NULL);
 	if (wild || rpz_addr(rel, len, &a))
 		return intel__bad(b, r->line, INTEL_SKIP_BAD_ADDRESS,
 				  "\"%s\" is not a prefix length and reversed address", rel);

@@ -199,7 +199,8 @@ static void rpz_ip_bad_encodings_are_bad_lines(void **state)
 	path = put(0, "badip.rpz", "$ORIGIN rpz.local.\n@ SOA a. b. 1 2 3 4 5\n"
 				   "33.1.2.0.192.rpz-ip CNAME .\n"         /* /33 of v4 */
 				   "32.1.2.0.rpz-ip CNAME .\n"             /* 3 octets */
-				   "128.zz.2.0.0.0.0.0.db8.2001.rpz-ip CNAME .\n" /* zz for no word */
+				   /* zz for no word */
+				   "128.zz.2.0.0.0.0.0.db8.2001.rpz-ip CNAME .\n"
 				   "64.zz.1.zz.2001.rpz-ip CNAME .\n"      /* two zz */
 				   "24.0.2.0.192.rpz-ip CNAME .\n");
 	assert_int_equal(intel_load(&path, 1, NULL, &in, &errs), 0);
@@ -394,7 +395,8 @@ static void list_entry_matches_the_name_and_every_subdomain(void **state)
 	struct intel_hit hit;
 
 	(void)state;
-	in = load_text("list.txt", "# a comment\n\nbad.example\nx.bad.example\n*.star.example\nzip\n");
+	in = load_text("list.txt",
+		       "# a comment\n\nbad.example\nx.bad.example\n*.star.example\nzip\n");
 	assert_int_equal(intel_match_name(in, INTEL_QNAME, "bad.example", &hit), 0);
 	assert_int_equal(hit.line, 3);
 	assert_int_equal(hit.scope, INTEL_SUFFIX);
@@ -443,7 +445,8 @@ static void cidr_longest_prefix_wins_v4_and_v6(void **state)
 	(void)state;
 	in = load_text("ips.txt", "10.0.0.0/8\n10.1.0.0/16\n10.1.2.0/24\n10.1.2.3\n"
 				  "172.16.5.4/12\n" /* host bits: taken as 172.16.0.0/12 */
-				  "2001:db8::/32\n2001:db8:1::/48\n2001:db8:1:2::/64\n2001:db8:1:2::5\n");
+				  "2001:db8::/32\n2001:db8:1::/48\n2001:db8:1:2::/64\n"
+				  "2001:db8:1:2::5\n");
 	assert_int_equal(addr_hit(in, INTEL_IP, "10.1.2.3", &hit), 0);
 	assert_string_equal(hit.trigger, "10.1.2.3/32");
 	assert_int_equal(addr_hit(in, INTEL_IP, "10.1.2.4", &hit), 0);
@@ -490,17 +493,20 @@ static void threatfox_csv_keeps_tags_malware_and_confidence(void **state)
 	(void)state;
 	snprintf(text, sizeof(text),
 		 "%s"
-		 "\"2026-12-01 10:00:00\", \"1001\", \"c2.evil.example\", \"domain\", \"botnet_cc\", "
-		 "\"win.cobalt_strike\", \"\", \"Cobalt Strike\", \"\", \"100\", \"None\", "
-		 "\"c2,CobaltStrike\", \"0\", \"abuse_ch\"\n"
+		 "\"2026-12-01 10:00:00\", \"1001\", \"c2.evil.example\", \"domain\", "
+		 "\"botnet_cc\", \"win.cobalt_strike\", \"\", \"Cobalt Strike\", \"\", \"100\", "
+		 "\"None\", \"c2,CobaltStrike\", \"0\", \"abuse_ch\"\n"
 		 "\"2026-12-01 10:00:01\",\"1002\",\"192.0.2.66:443\",\"ip:port\",\"botnet_cc\","
-		 "\"win.qakbot\",\"\",\"QakBot \"\"Qbot\"\"\",\"\",\"75\",\"None\",\"None\",\"0\",\"x\"\n"
-		 "\"2026-12-01 10:00:02\",\"1003\",\"https://user@shared.example:8443/payload?x=1\","
-		 "\"url\",\"payload_delivery\",\"\",\"\",\"Emotet\",\"\",\"50\",\"\",\"exe\",\"0\",\"x\"\n"
-		 "\"2026-12-01 10:00:03\",\"1004\",\"[2001:db8::66]:8080\",\"ip:port\",\"botnet_cc\","
-		 "\"\",\"\",\"Sliver\",\"\",\"80\",\"\",\"\",\"0\",\"x\"\n"
-		 "\"2026-12-01 10:00:04\",\"1005\",\"d41d8cd98f00b204e9800998ecf8427e\",\"md5_hash\","
-		 "\"payload\",\"\",\"\",\"Emotet\",\"\",\"50\",\"\",\"\",\"0\",\"x\"\n"
+		 "\"win.qakbot\",\"\",\"QakBot \"\"Qbot\"\"\",\"\",\"75\",\"None\",\"None\","
+		 "\"0\",\"x\"\n"
+		 "\"2026-12-01 10:00:02\",\"1003\","
+		 "\"https://user@shared.example:8443/payload?x=1\",\"url\",\"payload_delivery\","
+		 "\"\",\"\",\"Emotet\",\"\",\"50\",\"\",\"exe\",\"0\",\"x\"\n"
+		 "\"2026-12-01 10:00:03\",\"1004\",\"[2001:db8::66]:8080\",\"ip:port\","
+		 "\"botnet_cc\",\"\",\"\",\"Sliver\",\"\",\"80\",\"\",\"\",\"0\",\"x\"\n"
+		 "\"2026-12-01 10:00:04\",\"1005\",\"d41d8cd98f00b204e9800998ecf8427e\","
+		 "\"md5_hash\",\"payload\",\"\",\"\",\"Emotet\",\"\",\"50\",\"\",\"\",\"0\","
+		 "\"x\"\n"
 		 "# \"Number of entries: 5\"\n",
 		 tf_header);
 	in = load_text("full.csv", text);
@@ -581,12 +587,14 @@ static void bad_line_gives_file_line_reason_and_is_counted(void **state)
 	char want[256], text[10000];
 
 	(void)state;
-	snprintf(text, sizeof(text), "good.example\nbad_because space.example x\nbad..example\n"
-				      "10.0.0.0/33\nalso-good.example\n%09000d.example\nlast.example\n", 0);
+	snprintf(text, sizeof(text),
+		 "good.example\nbad_because space.example x\nbad..example\n10.0.0.0/33\n"
+		 "also-good.example\n%09000d.example\nlast.example\n", 0);
 	path = put(0, "mixed.txt", text);
 	assert_int_equal(intel_load(&path, 1, NULL, &in, &errs), 0);
 	assert_int_equal(errs.count, 4);
-	snprintf(want, sizeof(want), "%s:2: expected a name, an address or a hosts-file line", path);
+	snprintf(want, sizeof(want), "%s:2: expected a name, an address or a hosts-file line",
+		 path);
 	assert_string_equal(errs.msgs[0], want);
 	snprintf(want, sizeof(want), "%s:3: not a domain name: \"bad..example\"", path);
 	assert_string_equal(errs.msgs[1], want);
@@ -629,7 +637,8 @@ static void broken_file_fails_the_load_and_the_old_snapshot_still_answers(void *
 	paths[1] = "/nonexistent/intel.txt";
 	assert_int_equal(intel_load(paths, 2, NULL, &next, &errs), -ENOENT);
 	assert_null(next);
-	assert_string_equal(errs.msgs[0], "/nonexistent/intel.txt: cannot read: No such file or directory");
+	assert_string_equal(errs.msgs[0],
+			    "/nonexistent/intel.txt: cannot read: No such file or directory");
 	intel_errors_free(&errs);
 	assert_int_equal(qname_action(old, "bad.example"), INTEL_LISTED);
 	intel_free(old);
@@ -758,45 +767,33 @@ static void too_many_indicators_fail_the_load(void **state)
 
 int main(void)
 {
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(rpz_qname_policies_keep_their_actions, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_exact_entry_matches_only_that_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_wildcard_matches_subdomains_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_ip_triggers_v4_and_v6_with_zz, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_ip_bad_encodings_are_bad_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_nsdname_nsip_and_client_ip_have_their_kinds, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(passthru_wins_over_every_block, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_zone_syntax_origin_owner_and_parentheses, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(rpz_include_fails_the_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_owner_outside_the_zone_is_a_bad_line, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(rpz_records_after_a_bad_owner_are_not_taken_for_another,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(rpz_nul_byte_is_part_of_a_bad_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_entry_matches_the_name_and_every_subdomain, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(hosts_lines_give_each_name_and_skip_localhost, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(cidr_longest_prefix_wins_v4_and_v6, setup, teardown),
-		cmocka_unit_test_setup_teardown(threatfox_csv_keeps_tags_malware_and_confidence, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(threatfox_columns_are_mapped_from_the_header, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(threatfox_bad_lines_are_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_line_gives_file_line_reason_and_is_counted, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			broken_file_fails_the_load_and_the_old_snapshot_still_answers, setup, teardown),
-		cmocka_unit_test_setup_teardown(directory_loads_its_regular_files_by_name, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(duplicates_keep_the_first_and_are_counted, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(names_match_case_insensitively_with_or_without_the_dot,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(names_at_the_255_byte_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(too_many_indicators_fail_the_load, setup, teardown),
+		TEST(rpz_qname_policies_keep_their_actions),
+		TEST(rpz_exact_entry_matches_only_that_name),
+		TEST(rpz_wildcard_matches_subdomains_only),
+		TEST(rpz_ip_triggers_v4_and_v6_with_zz),
+		TEST(rpz_ip_bad_encodings_are_bad_lines),
+		TEST(rpz_nsdname_nsip_and_client_ip_have_their_kinds),
+		TEST(passthru_wins_over_every_block),
+		TEST(rpz_zone_syntax_origin_owner_and_parentheses),
+		TEST(rpz_include_fails_the_load),
+		TEST(rpz_owner_outside_the_zone_is_a_bad_line),
+		TEST(rpz_records_after_a_bad_owner_are_not_taken_for_another),
+		TEST(rpz_nul_byte_is_part_of_a_bad_name),
+		TEST(list_entry_matches_the_name_and_every_subdomain),
+		TEST(hosts_lines_give_each_name_and_skip_localhost),
+		TEST(cidr_longest_prefix_wins_v4_and_v6),
+		TEST(threatfox_csv_keeps_tags_malware_and_confidence),
+		TEST(threatfox_columns_are_mapped_from_the_header),
+		TEST(threatfox_bad_lines_are_reported),
+		TEST(bad_line_gives_file_line_reason_and_is_counted),
+		TEST(broken_file_fails_the_load_and_the_old_snapshot_still_answers),
+		TEST(directory_loads_its_regular_files_by_name),
+		TEST(duplicates_keep_the_first_and_are_counted),
+		TEST(names_match_case_insensitively_with_or_without_the_dot),
+		TEST(names_at_the_255_byte_bound),
+		TEST(too_many_indicators_fail_the_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
