@@ -75,7 +75,7 @@ deps:
 SETUP := $(if $(filter run test bench,$(MAKECMDGOALS)),deps)
 
 $(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/proto $(OUTPUT)/agent $(OUTPUT)/collector $(OUTPUT)/tests $(OUTPUT)/resolver $(OUTPUT)/fuzz-corpus \
-		$(OUTPUT)/fuzz-corpus-pb: \
+		$(OUTPUT)/fuzz-corpus-pb $(OUTPUT)/fuzz-corpus-intel: \
 		| $(SETUP)
 	$(Q)mkdir -p $@
 
@@ -233,6 +233,17 @@ $(OUTPUT)/fuzz_event_pb: $(FUZZ_PB_SRCS) $(wildcard lib/*.h) $(PROTO_H) | $(OUTP
 
 FUZZ_PB_CORPUS := $(OUTPUT)/fuzz-corpus-pb tests/fuzz/event-pb
 
+# The intel loader (RPZ, plain lists, ThreatFox CSV) and its matching, seeded with one file of
+# each format (tests/fuzz/intel).
+FUZZ_INTEL_SRCS := tests/fuzz/fuzz_intel.c lib/intel.c lib/intel_file.c lib/intel_list.c \
+	lib/intel_rpz.c lib/table.c lib/hash.c lib/log.c
+$(OUTPUT)/fuzz_intel: $(FUZZ_INTEL_SRCS) $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
+		$(FUZZ_INTEL_SRCS) -o $@
+
+FUZZ_INTEL_CORPUS := $(OUTPUT)/fuzz-corpus-intel tests/fuzz/intel
+
 test: deps test-unit test-bpf test-fuzz test-e2e
 
 test-unit: $(UNIT_BINS)
@@ -241,12 +252,15 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFTEST_BINS)
 	$(Q)scripts/run-tests.sh bpf $(BPFTEST_BINS)
 
-test-fuzz: $(OUTPUT)/fuzz_dns $(OUTPUT)/fuzz_event_pb | $(OUTPUT)/fuzz-corpus $(OUTPUT)/fuzz-corpus-pb
+test-fuzz: $(OUTPUT)/fuzz_dns $(OUTPUT)/fuzz_event_pb $(OUTPUT)/fuzz_intel \
+		| $(OUTPUT)/fuzz-corpus $(OUTPUT)/fuzz-corpus-pb $(OUTPUT)/fuzz-corpus-intel
 	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(FUZZ_CORPUS) 2>$(OUTPUT)/fuzz.log \
 		|| { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
 	$(Q)$(OUTPUT)/fuzz_event_pb -max_total_time=5 -max_len=4096 $(FUZZ_PB_CORPUS) \
-		2>$(OUTPUT)/fuzz-pb.log && echo "fuzz: 2 passed, 0 failed" \
-		|| { tail -40 $(OUTPUT)/fuzz-pb.log; exit 1; }
+		2>$(OUTPUT)/fuzz-pb.log || { tail -40 $(OUTPUT)/fuzz-pb.log; exit 1; }
+	$(Q)$(OUTPUT)/fuzz_intel -max_total_time=5 -max_len=4096 -timeout=5 -close_fd_mask=2 \
+		$(FUZZ_INTEL_CORPUS) 2>$(OUTPUT)/fuzz-intel.log && echo "fuzz: 3 passed, 0 failed" \
+		|| { tail -40 $(OUTPUT)/fuzz-intel.log; exit 1; }
 
 # The collector tests' and benchmark's feed generator (tests/collector/feedtool.c).
 $(OUTPUT)/feedtool: tests/collector/feedtool.c tests/unit/samples.h $(LIBDV) | $(OUTPUT)
@@ -296,15 +310,21 @@ $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread -o $@
 
+# Threat intel: 1 M generated indicators in a temporary directory, loaded and looked up.
+$(OUTPUT)/bench_intel: tests/bench/bench_intel.c $(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lm -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/bench_ship $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector \
-       $(OUTPUT)/feedtool
+       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/resolver/gai-loop \
+       $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 	$(Q)scripts/bench-collector.sh $(OUTPUT)
 	$(Q)$(OUTPUT)/bench_match
 	$(Q)$(OUTPUT)/bench_pipeline
 	$(Q)$(OUTPUT)/bench_ship
+	$(Q)$(OUTPUT)/bench_intel
 
 clean:
 	rm -rf $(OUTPUT)

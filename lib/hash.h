@@ -23,6 +23,12 @@ static inline uint64_t hash_finish(uint64_t h)
 	return h ^ (h >> 33);
 }
 
+static inline uint64_t hash__word(uint64_t h, uint64_t word)
+{
+	h = (h ^ word) * HASH_MULTIPLIER;
+	return h ^ (h >> 29);
+}
+
 /* Folds n bytes into h, eight at a time. Chain calls to hash several fields, then
  * hash_finish() the result. */
 static inline uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
@@ -32,13 +38,32 @@ static inline uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
 
 	for (; n >= 8; p += 8, n -= 8) {
 		memcpy(&word, p, 8);
-		h = (h ^ word) * HASH_MULTIPLIER;
-		h ^= h >> 29;
+		h = hash__word(h, word);
 	}
 	word = 0;
 	memcpy(&word, p, n);
-	h = (h ^ word ^ ((uint64_t)n << 56)) * HASH_MULTIPLIER;
-	return h ^ (h >> 29);
+	return hash__word(h, word ^ ((uint64_t)n << 56));
+}
+
+/* hash_bytes(h, data, n) for data that may be read up to 7 bytes past n (a padded buffer):
+ * the last word is loaded whole and masked rather than copied byte by byte, which would
+ * make the load wait for the byte stores (no store forwarding) on every call. */
+static inline uint64_t hash_bytes_padded(uint64_t h, const void *data, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint8_t *p = data;
+	uint64_t word;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&word, p, 8);
+		h = hash__word(h, word);
+	}
+	memcpy(&word, p, 8);
+	word &= n ? ~0ull >> (64 - 8 * n) : 0; /* the low n bytes */
+	return hash__word(h, word ^ ((uint64_t)n << 56));
+#else
+	return hash_bytes(h, data, n);
+#endif
 }
 
 #endif

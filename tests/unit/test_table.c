@@ -396,6 +396,18 @@ static void table_of_one_entry_evicts_at_each_insert(void **state)
 	table_free(t);
 }
 
+/* A padded buffer hashes as hash_bytes hashes the same bytes, whatever follows them. */
+static void padded_hash_equals_hash_bytes(void **state)
+{
+	uint8_t buf[48 + 8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	for (size_t n = 0; n <= 48; n++)
+		assert_int_equal(hash_bytes_padded(42, buf, n), hash_bytes(42, buf, n));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup(age_order_iteration_survives_removal, reset),
 		cmocka_unit_test_setup(zero_sizes_rejected_or_handled, reset),
 		cmocka_unit_test_setup(table_of_one_entry_evicts_at_each_insert, reset),
+		cmocka_unit_test(padded_hash_equals_hash_bytes),
 	};
 
 	return cmocka_run_group_tests_name("table", tests, NULL, NULL);
