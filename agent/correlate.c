@@ -53,17 +53,24 @@ struct domain_entry {
 };
 #define DOMAIN_CACHE 4096
 
+#define EVIDENCE_MAX 8
+#define TAGS_MAX 8
+
 /* One fired finding and the storage it points into. */
 struct slot {
 	struct finding f;
-	struct evidence evidence[3];
+	struct evidence evidence[EVIDENCE_MAX];
 	char summary[SUMMARY_MAX];
 	char text[INET6_ADDRSTRLEN];
+	char source[320]; /* file:line */
+	char tag_text[512];
+	const char *tags[TAGS_MAX];
 };
 
 struct correlate {
 	struct correlate_opts opts;
 	const struct regdom *regdom;
+	const struct intel *intel;
 	struct table *processes, *pairs, *reported, *domains;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
@@ -76,6 +83,8 @@ static const char *const attack_recon[] = { "T1590.002" };
 static const char *const attack_protocol_tunnel[] = { "T1572" };
 static const char *const attack_tunnel[] = { "T1071.004", "T1048.003" };
 static const char *const attack_dga[] = { "T1568.002" };
+static const char *const attack_c2[] = { "T1071.004" };
+static const char *const attack_dns_server[] = { "T1584.002" };
 
 /* DNS-over-HTTPS endpoints of the public resolvers browsers and tools offer: a process that
  * resolves one may send its lookups there, past this host's resolver and this agent. */
@@ -181,6 +190,11 @@ const struct correlate_stats *correlate_stats(const struct correlate *c)
 	return &c->stats;
 }
 
+void correlate_set_intel(struct correlate *c, const struct intel *intel)
+{
+	c->intel = intel;
+}
+
 /* The registered domain of qname into c->domain ("" when it has none). */
 static void find_domain(struct correlate *c, const char *qname)
 {
@@ -264,6 +278,11 @@ static void evidence_str(struct slot *s, const char *name, const char *value)
 static void evidence_u64(struct slot *s, const char *name, uint64_t value)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_U64, NULL, value };
+}
+
+static void evidence_list(struct slot *s, const char *name, const char *const *list, size_t n)
+{
+	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_LIST, NULL, 0, list, n };
 }
 
 static const char *who_name(const struct proc_info *p)
@@ -403,6 +422,141 @@ static void judge_response(struct correlate *c, const struct event *ev,
 	}
 }
 
+static uint8_t severity_of(const struct intel_hit *hit)
+{
+	return hit->confidence >= 80 ? SEVERITY_HIGH :
+	       hit->confidence >= 50 ? SEVERITY_MEDIUM :
+				       SEVERITY_LOW;
+}
+
+/* The ThreatFox malware and its comma-separated tags, as one list. */
+static size_t split_tags(struct slot *s, const struct intel_hit *hit)
+{
+	size_t n = 0;
+	char *save, *tag;
+
+	if (hit->malware[0])
+		s->tags[n++] = hit->malware;
+	snprintf(s->tag_text, sizeof(s->tag_text), "%s", hit->tags);
+	for (tag = strtok_r(s->tag_text, ", ", &save); tag && n < TAGS_MAX;
+	     tag = strtok_r(NULL, ", ", &save))
+		s->tags[n++] = tag;
+	return n;
+}
+
+/* An intel finding of rule about hit, or NULL (reported before, no slot left). */
+static struct slot *fire_intel(struct correlate *c, const char *rule, const char *const *attack,
+			       const struct intel_hit *hit, const char *qname,
+			       const struct process_key *pk, uint64_t now_ns)
+{
+	struct slot *s = fire(c, rule, severity_of(hit), attack, 1, qname, c->domain, c->domain,
+			      pk, now_ns);
+
+	if (!s)
+		return NULL;
+	snprintf(s->source, sizeof(s->source), "%s:%u", hit->source, hit->line);
+	evidence_str(s, "indicator", hit->trigger);
+	evidence_str(s, "kind", intel_kind_name(hit->kind));
+	evidence_str(s, "source", s->source);
+	evidence_str(s, "action", hit->action == INTEL_LISTED ? NULL : intel_action_name(hit->action));
+	evidence_list(s, "tags", s->tags, split_tags(s, hit));
+	evidence_u64(s, "confidence", hit->confidence);
+	return s;
+}
+
+/* The names of the nameservers a response gives for its domain, and their glue: matched
+ * against NSDNAME and NSIP intel, one finding each at most. */
+static void judge_nameservers(struct correlate *c, const struct dns_msg *m,
+			      const struct proc_info *who, const struct process_key *pk,
+			      uint64_t now_ns)
+{
+	const struct dns_section *sections[] = { &m->an, &m->ns };
+	struct intel_hit hit;
+	bool named = false, addressed = false;
+	struct slot *s;
+
+	for (size_t k = 0; k < ARRAY_LEN(sections) && !named; k++) {
+		for (size_t i = 0; i < sections[k]->n && !named; i++) {
+			const struct dns_rr *rr = &sections[k]->rrs[i];
+
+			if (rr->type != 2 /* NS */ || !rr->target ||
+			    intel_match_name(c->intel, INTEL_NSDNAME, rr->target, &hit) ||
+			    hit.action == INTEL_PASSTHRU)
+				continue;
+			named = true;
+			s = fire_intel(c, "intel.nsdname", attack_dns_server, &hit, m->qname, pk,
+				       now_ns);
+			if (!s)
+				continue;
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s looked up %s, served by the nameserver %s, which threat intel "
+				 "lists (%s).",
+				 who_name(who), m->qname, rr->target, hit.trigger);
+			evidence_str(s, "nameserver", rr->target);
+		}
+	}
+	for (size_t i = 0; i < m->ar.n && !addressed; i++) {
+		const struct dns_rr *rr = &m->ar.rrs[i];
+
+		if (!rr->addr || intel_match_addr(c->intel, INTEL_NSIP, rr->addr_len == 4 ? 4 : 6,
+						  rr->addr, &hit) ||
+		    hit.action == INTEL_PASSTHRU)
+			continue;
+		addressed = true;
+		s = fire_intel(c, "intel.nsip", attack_dns_server, &hit, m->qname, pk, now_ns);
+		if (!s)
+			continue;
+		inet_ntop(rr->addr_len == 4 ? AF_INET : AF_INET6, rr->addr, s->text, sizeof(s->text));
+		snprintf(s->summary, sizeof(s->summary),
+			 "%s looked up %s, whose nameserver %s has the address %s in threat intel "
+			 "(%s).",
+			 who_name(who), m->qname, rr->name, s->text, hit.trigger);
+		evidence_str(s, "nameserver", rr->name);
+		evidence_str(s, "address", s->text);
+	}
+}
+
+/* The intel rules on one lookup. */
+static void judge_intel(struct correlate *c, const struct event *ev, const struct proc_info *who,
+			const struct process_key *pk, uint64_t now_ns)
+{
+	const struct dns_msg *m = ev->dns;
+	struct intel_hit hit;
+	bool listed = !intel_match_name(c->intel, INTEL_QNAME, m->qname, &hit);
+	struct slot *s;
+
+	if (listed && hit.action == INTEL_PASSTHRU)
+		return; /* allowlisted: no intel rule applies to this lookup */
+	if (!m->qr) {
+		if (listed && (s = fire_intel(c, "intel.qname", attack_c2, &hit, m->qname, pk,
+					      now_ns)))
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s looked up %s, which threat intel lists (%s).", who_name(who),
+				 m->qname, hit.trigger);
+		return;
+	}
+	for (size_t i = 0; i < m->an.n; i++) {
+		const struct dns_rr *rr = &m->an.rrs[i];
+
+		if (!rr->addr || intel_match_addr(c->intel, INTEL_IP, rr->addr_len == 4 ? 4 : 6,
+						  rr->addr, &hit) ||
+		    hit.action == INTEL_PASSTHRU)
+			continue;
+		s = fire_intel(c, "intel.ip", attack_c2, &hit, m->qname, pk, now_ns);
+		if (s) {
+			inet_ntop(rr->addr_len == 4 ? AF_INET : AF_INET6, rr->addr, s->text,
+				  sizeof(s->text));
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s looked up %s and got the address %s, which threat intel lists "
+				 "(%s).",
+				 who_name(who), m->qname, s->text, hit.trigger);
+			evidence_str(s, "address", s->text);
+		}
+		break; /* one per response */
+	}
+	judge_nameservers(c, m, who, pk, now_ns);
+}
+
 size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now_ns,
 		       const struct finding **out, const struct proc_info **who)
 {
@@ -422,6 +576,8 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	*who = ev->has_origin ? &ev->origin : &ev->process;
 	pk = key_of(*who);
 	find_domain(c, m->qname);
+	if (c->intel)
+		judge_intel(c, ev, *who, &pk, now_ns);
 	if (query)
 		judge_query(c, ev, *who, &pk, now_ns);
 	else

@@ -10,6 +10,19 @@
  *   dga.nxdomain   NXDOMAIN answers for many distinct registered domains to one process in
  *                  a short window                                          T1568.002, medium
  *
+ * and, with threat intel loaded (lib/intel.h), the rules that match it:
+ *
+ *   intel.qname    the name asked for is an indicator                      T1071.004
+ *   intel.ip       an address in the answer is                             T1071.004
+ *   intel.nsdname  a nameserver the response names for the domain (NS records in its
+ *                  answer or authority section: what a recursive resolver's referrals
+ *                  show) is                                                T1584.002
+ *   intel.nsip     an address of such a nameserver (glue) is               T1584.002
+ *
+ * Their severity follows the indicator's confidence: 80 and up high, 50 and up medium, else
+ * low. An allowlist (RPZ passthru) entry for the name silences every intel rule on that
+ * lookup, as a resolver applying the zone would.
+ *
  * A lookup is judged where its process makes it: a query leaving a client socket, a response
  * arriving at one (the same exchange seen on a local server's sockets is not judged again).
  * The process is the message's, or the client a local stub forwards it for (origin). Names
@@ -27,12 +40,13 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "intel.h"
 #include "regdom.h"
 
 /* The largest count a window rule can be set to. */
 #define CORRELATE_WINDOW_MAX 32
 /* Findings one event can fire. */
-#define CORRELATE_MAX_FINDINGS 4
+#define CORRELATE_MAX_FINDINGS 8
 
 struct correlate_opts {
 	size_t tunnel_subdomain_min; /* dns.tunnel: a subdomain part this long or longer */
@@ -66,6 +80,10 @@ struct correlate;
  * outlives the correlation. */
 struct correlate *correlate_new(const struct correlate_opts *opts, const struct regdom *r);
 void correlate_free(struct correlate *c);
+
+/* The intel the rules match from now on (NULL: none); borrowed: the caller keeps it alive
+ * until it sets another. */
+void correlate_set_intel(struct correlate *c, const struct intel *intel);
 
 /* Judges ev (now_ns: its CLOCK_MONOTONIC time). The findings it fires go to *out, valid
  * until the next call and pointing into ev (names) for as long as ev lives; returns their

@@ -19,6 +19,7 @@
 #include "correlate.h"
 #include "exechook.h"
 #include "feed.h"
+#include "intel.h"
 #include "kernel_features.h"
 #include "libwatch.h"
 #include "log.h"
@@ -36,10 +37,11 @@
 #define MACHINE_ID_PATH "/etc/machine-id"
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define MAX_LIB_ROOTS 16
+#define MAX_INTEL_PATHS 32
 /* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
 #define POLL_MS 100
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static const char usage[] =
 	"Usage: dnsvigil [OPTIONS]\n"
@@ -77,6 +79,12 @@ static const char usage[] =
 	"                            hooks), skb-task-helpers (the same in packet hooks),\n"
 	"                            uprobe-multi (one link per C library); repeatable. The\n"
 	"                            features are probed once at start and logged\n"
+	"Correlation (see the README's Correlation section):\n"
+	"  -i, --intel PATH          threat intel: an RPZ zone, a list of domains, hosts lines\n"
+	"                            or CIDRs, or a ThreatFox CSV; a directory: each file in it.\n"
+	"                            Repeatable, at most 32. A bad file stops the start (file:line:\n"
+	"                            reason); loaded again on SIGHUP and when a file changes,\n"
+	"                            where a bad file keeps the intel loaded before\n"
 	"Processing:\n"
 	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
 	"                            (default 5000)\n"
@@ -91,7 +99,8 @@ static const char usage[] =
 	"  -h, --help                this text\n"
 	"\n"
 	"The agent logs a line containing \"ready\" to stderr once every hook is attached.\n"
-	"SIGINT and SIGTERM drain the ring buffer, write final stats and exit 0.\n"
+	"SIGINT and SIGTERM drain the ring buffer, write final stats and exit 0. SIGHUP loads\n"
+	"the threat intel again.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  dnsvigil --pretty                      watch lookups on the terminal\n"
@@ -108,6 +117,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-mb", required_argument, NULL, 'R' },
 	{ "no-resolver", no_argument, NULL, 'L' },
 	{ "lib-root", required_argument, NULL, 'B' },
+	{ "intel", required_argument, NULL, 'i' },
 	{ "exec-hook", required_argument, NULL, 'E' },
 	{ "disable-feature", required_argument, NULL, 'F' },
 	{ "query-timeout", required_argument, NULL, 't' },
@@ -137,6 +147,8 @@ struct config {
 	int nice;
 	unsigned int disabled_features; /* 1 << enum feature */
 	const char *lib_roots[MAX_LIB_ROOTS];
+	const char *intel_paths[MAX_INTEL_PATHS];
+	size_t n_intel;
 	struct resolver_opts resolver;
 	struct wire_opts wire;
 	uint64_t query_timeout_ns;
@@ -204,7 +216,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	long v;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvhi:", long_opts, NULL)) != -1) {
 		/* The shipping options other than --collector: they need one (check_ship_args). */
 		cfg->ship_flags |= strchr("ATKISMar", opt) != NULL;
 		switch (opt) {
@@ -250,6 +262,11 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 				fatalx("--lib-root '%s': expected an absolute path whose components "
 				       "are names or a lone '*'", optarg);
 			cfg->lib_roots[cfg->resolver.n_lib_roots++] = optarg;
+			break;
+		case 'i':
+			if (cfg->n_intel == MAX_INTEL_PATHS)
+				fatalx("--intel: at most %d paths", MAX_INTEL_PATHS);
+			cfg->intel_paths[cfg->n_intel++] = optarg;
 			break;
 		case 'E':
 			if (exechook_parse_kind(optarg, &cfg->resolver.exec_hook))
@@ -357,10 +374,28 @@ static int check_tls(const struct ship_opts *o)
 	return err;
 }
 
+/* --check: the intel loads (its errors logged as file:line: reason). */
+static int check_intel(const struct config *cfg)
+{
+	struct intel *intel;
+	int err = intel_load(cfg->intel_paths, cfg->n_intel, NULL, &intel, NULL);
+
+	if (err) {
+		log_warnx("threat intel does not load: %s", strerror(-err));
+		return err;
+	}
+	printf("threat intel: %zu indicators from %zu files\n", intel_stats(intel)->indicators,
+	       intel_stats(intel)->files);
+	intel_free(intel);
+	return 0;
+}
+
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static int open_sinks(struct config *cfg, const char *host, struct sink **sinks, int *n,
@@ -432,13 +467,17 @@ struct agent {
 /* The stages every event goes through, in order (stage.h). */
 static int open_pipeline(const struct config *cfg, struct agent *a)
 {
-	struct correlate_opts correlate = CORRELATE_DEFAULTS;
+	struct correlate_opts correlate_opts = CORRELATE_DEFAULTS;
+	/* first: its intel may not load, which is worth saying as it is (logged) */
+	struct stage *correlate = stage_correlate_new(&correlate_opts, cfg->intel_paths,
+						      cfg->n_intel);
+	int err = correlate ? -ENOMEM : -errno;
 	struct stage *stages[] = {
 		stage_owner_new(owners_lookup, a->owners),
 		stage_match_new(cfg->query_timeout_ns, MATCH_DEFAULT_MAX_PENDING),
 		stage_origin_new(),
 		stage_proc_new(cfg->proc_root),
-		stage_correlate_new(&correlate),
+		correlate,
 	};
 	struct pipeline_opts opts = {
 		.host = a->host,
@@ -454,7 +493,7 @@ static int open_pipeline(const struct config *cfg, struct agent *a)
 		if (!stages[i]) {
 			for (int k = 0; k < opts.n_stages; k++)
 				stage_free(stages[k]);
-			return -ENOMEM;
+			return err;
 		}
 	}
 	return pipeline_new(&opts, clock_ns(CLOCK_MONOTONIC), &a->pipeline);
@@ -485,6 +524,10 @@ static int run_loop(struct agent *a)
 		}
 		/* A full batch means more is waiting: no sleep before the next one. */
 		timeout_ms = n == WIRE_BATCH || libraries_pending ? 0 : POLL_MS;
+		if (reload_requested) {
+			reload_requested = 0;
+			pipeline_reload(a->pipeline);
+		}
 		now = clock_ns(CLOCK_MONOTONIC);
 		capture_tick(a->capture, now);
 		if (a->resolver)
@@ -585,6 +628,8 @@ int main(int argc, char **argv)
 	if (cfg.check_only) {
 		if (cfg.ship.n_collectors && !cfg.ship.insecure_plaintext && check_tls(&cfg.ship))
 			return 1;
+		if (cfg.n_intel && check_intel(&cfg))
+			return 1;
 		printf("configuration OK\n");
 		return 0;
 	}
@@ -596,6 +641,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	/* Once, before any program is loaded: each is loaded in the variant chosen here. */
 	err = features_probe(cfg.disabled_features, &features);

@@ -103,6 +103,13 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 	flush_sinks(p);
 }
 
+void pipeline_reload(struct pipeline *p)
+{
+	for (int i = 0; i < p->opts.n_stages; i++)
+		if (p->opts.stages[i]->ops->reload)
+			p->opts.stages[i]->ops->reload(p->opts.stages[i]);
+}
+
 void pipeline_finish(struct pipeline *p, uint64_t now_ns)
 {
 	tick_stages(p, now_ns, true);

@@ -35,6 +35,8 @@ void pipeline_event(struct pipeline *p, struct event *ev);
 /* Periodic work after each poll (now_ns CLOCK_MONOTONIC): the stages' ticks, the stats
  * event when due, flushing the sinks. */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* SIGHUP: each stage that reads files reads them again. */
+void pipeline_reload(struct pipeline *p);
 /* At exit: the stages pass on what they hold, a final stats event, flush. */
 void pipeline_finish(struct pipeline *p, uint64_t now_ns);
 

@@ -34,6 +34,9 @@ struct stage_ops {
 	/* Periodic work; now_ns is CLOCK_MONOTONIC. at_exit: the last call, pass on everything
 	 * held. NULL: nothing periodic. */
 	void (*tick)(struct stage *s, uint64_t now_ns, bool at_exit, const struct stage_out *out);
+	/* SIGHUP: read configuration files again (a failure keeps what was read before).
+	 * NULL: none. */
+	void (*reload)(struct stage *s);
 	/* Declares the stage's counters, once, before the first event. NULL: none. */
 	void (*stats)(struct stage *s, struct stats_registry *reg);
 	void (*free)(struct stage *s);
@@ -63,8 +66,12 @@ struct stage *stage_origin_new(void);
 /* What /proc knows of process and origin (proc.h); proc_root outlives the stage. */
 struct stage *stage_proc_new(const char *proc_root);
 struct correlate_opts;
-/* Findings on lookups (correlate.h), with Debian's Public Suffix List. */
-struct stage *stage_correlate_new(const struct correlate_opts *opts);
+/* Findings on lookups (correlate.h), with Debian's Public Suffix List and the threat intel
+ * under intel_paths (files or directories; the array outlives the stage), reloaded on SIGHUP
+ * and when a file changes. NULL with errno set: the list or the intel did not load (logged:
+ * file:line: reason). */
+struct stage *stage_correlate_new(const struct correlate_opts *opts,
+				  const char *const *intel_paths, size_t n_intel);
 
 static inline void stage_free(struct stage *s)
 {

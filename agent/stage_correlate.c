@@ -1,17 +1,98 @@
 /* Correlation (correlate.h) as a stage: a lookup goes on with the findings it fired in its
- * findings, then each finding goes on as a finding event of its own. */
+ * findings, then each finding goes on as a finding event of its own.
+ *
+ * The stage owns the threat intel: loaded at start (a load that fails stops the agent from
+ * starting), loaded again on SIGHUP (the reload op) and when a file under the --intel paths
+ * changes (looked at every INTEL_CHECK_NS). A load that fails keeps the intel it had. */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "correlate.h"
+#include "hash.h"
+#include "intel.h"
 #include "log.h"
 #include "stage.h"
+
+#define INTEL_CHECK_NS 2000000000ull
 
 struct stage_correlate {
 	struct stage base;
 	struct correlate *correlate;
 	struct regdom *regdom;
+	const char *const *intel_paths;
+	size_t n_intel;
+	struct intel *intel;
+	uint64_t intel_seen; /* what the paths looked like at the last load */
+	uint64_t next_check_ns;
+	uint64_t intel_loads, intel_load_failures, intel_indicators;
 };
+
+static uint64_t fold_stat(uint64_t h, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) /* gone: a change too */
+		return hash_bytes(h, path, strlen(path));
+	h = hash_bytes(h, &st.st_ino, sizeof(st.st_ino));
+	h = hash_bytes(h, &st.st_size, sizeof(st.st_size));
+	return hash_bytes(h, &st.st_mtim, sizeof(st.st_mtim));
+}
+
+/* What the intel paths look like: each file's inode, size and modification time, and the
+ * files a directory holds. */
+static uint64_t intel_look(const struct stage_correlate *s)
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < s->n_intel; i++) {
+		DIR *d = opendir(s->intel_paths[i]);
+		struct dirent *e;
+
+		h = fold_stat(h, s->intel_paths[i]);
+		while (d && (e = readdir(d))) {
+			char path[4096];
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", s->intel_paths[i], e->d_name);
+			h ^= hash_finish(fold_stat(0, path)); /* readdir's order is no order */
+		}
+		if (d)
+			closedir(d);
+	}
+	return hash_finish(h);
+}
+
+/* Loads the intel paths; on success the rules match the new intel. 0 or a negative errno. */
+static int load_intel(struct stage_correlate *s, const char *why)
+{
+	struct intel_errors errs = { 0 };
+	struct intel *intel = NULL;
+	uint64_t seen = intel_look(s);
+	int err = intel_load(s->intel_paths, s->n_intel, NULL, &intel, &errs);
+
+	intel_errors_free(&errs);
+	s->intel_seen = seen;
+	if (err) {
+		s->intel_load_failures++;
+		log_warnx("threat intel %s failed (%s)%s", why, strerror(-err),
+			  s->intel ? ": the intel loaded before stays in use" : "");
+		return err;
+	}
+	correlate_set_intel(s->correlate, intel);
+	intel_free(s->intel);
+	s->intel = intel;
+	s->intel_loads++;
+	s->intel_indicators = intel_stats(intel)->indicators;
+	log_info("threat intel %s: %zu indicators from %zu files, %zu bad lines skipped", why,
+		 intel_stats(intel)->indicators, intel_stats(intel)->files,
+		 intel_stats(intel)->bad_lines);
+	return 0;
+}
 
 static void correlate_on_event(struct stage *base, struct event *ev, const struct stage_out *out)
 {
@@ -46,14 +127,39 @@ static void correlate_on_event(struct stage *base, struct event *ev, const struc
 	}
 }
 
+static void correlate_tick(struct stage *base, uint64_t now_ns, bool at_exit,
+			   const struct stage_out *out)
+{
+	struct stage_correlate *s = (struct stage_correlate *)base;
+
+	(void)out;
+	if (at_exit || !s->n_intel || now_ns < s->next_check_ns)
+		return;
+	s->next_check_ns = now_ns + INTEL_CHECK_NS;
+	if (intel_look(s) != s->intel_seen)
+		load_intel(s, "reload (a file changed)");
+}
+
+static void correlate_reload(struct stage *base)
+{
+	struct stage_correlate *s = (struct stage_correlate *)base;
+
+	if (s->n_intel)
+		load_intel(s, "reload (SIGHUP)");
+}
+
 static void correlate_stats_declare(struct stage *base, struct stats_registry *reg)
 {
-	const struct correlate_stats *cs = correlate_stats(((struct stage_correlate *)base)->correlate);
+	struct stage_correlate *s = (struct stage_correlate *)base;
+	const struct correlate_stats *cs = correlate_stats(s->correlate);
 
 	stats_u64(reg, "lookups_judged", &cs->judged);
 	stats_u64(reg, "findings", &cs->findings);
 	stats_u64(reg, "findings_suppressed", &cs->suppressed);
 	stats_u64(reg, "correlation_evicted", &cs->evicted);
+	stats_u64(reg, "intel_indicators", &s->intel_indicators);
+	stats_u64(reg, "intel_loads", &s->intel_loads);
+	stats_u64(reg, "intel_load_failures", &s->intel_load_failures);
 }
 
 static void correlate_stage_free(struct stage *base)
@@ -61,17 +167,21 @@ static void correlate_stage_free(struct stage *base)
 	struct stage_correlate *s = (struct stage_correlate *)base;
 
 	correlate_free(s->correlate);
+	intel_free(s->intel);
 	regdom_free(s->regdom);
 	free(s);
 }
 
 static const struct stage_ops correlate_ops = {
 	.on_event = correlate_on_event,
+	.tick = correlate_tick,
+	.reload = correlate_reload,
 	.stats = correlate_stats_declare,
 	.free = correlate_stage_free,
 };
 
-struct stage *stage_correlate_new(const struct correlate_opts *opts)
+struct stage *stage_correlate_new(const struct correlate_opts *opts,
+				  const char *const *intel_paths, size_t n_intel)
 {
 	struct stage_correlate *s = calloc(1, sizeof(*s));
 	int err;
@@ -79,12 +189,16 @@ struct stage *stage_correlate_new(const struct correlate_opts *opts)
 	if (!s)
 		return NULL;
 	s->base.ops = &correlate_ops;
+	s->intel_paths = intel_paths;
+	s->n_intel = n_intel;
 	err = regdom_open(NULL, &s->regdom);
-	if (err || !(s->correlate = correlate_new(opts, s->regdom))) {
-		err = err ? -err : errno;
-		regdom_free(s->regdom);
-		free(s);
-		errno = err;
+	if (!err && !(s->correlate = correlate_new(opts, s->regdom)))
+		err = -errno;
+	if (!err && n_intel)
+		err = load_intel(s, "load");
+	if (err) {
+		correlate_stage_free(&s->base);
+		errno = -err;
 		return NULL;
 	}
 	return &s->base;

@@ -79,7 +79,7 @@ int main(void)
 			stage_match_new(MATCH_DEFAULT_TIMEOUT_NS, MATCH_DEFAULT_MAX_PENDING),
 			stage_origin_new(),
 			stage_proc_new("/proc"),
-			stage_correlate_new(&correlate),
+			stage_correlate_new(&correlate, NULL, 0),
 		};
 		struct sink *sink;
 		struct pipeline_opts opts = { .host = "bench", .stages = stages,

@@ -817,6 +817,68 @@ def long_labels_are_a_tunnel_finding():
     c.done()
 
 
+
+def intel_listed_name_is_an_intel_qname_finding_and_passthru_is_not():
+    c = Checks()
+    pid, _ = dig(f"@{args.server4}", "www.listed.example.test", "A")
+    f = expect_finding(c, pid, "intel.qname", "medium", ["T1071.004"], "www.listed.example.test",
+                       "example.test")
+    ev = f["finding"]["evidence"]
+    c.eq("intel.qname evidence.indicator", ev.get("indicator"), "*.listed.example.test", f)
+    c.eq("intel.qname evidence.action", ev.get("action"), "nxdomain", f)
+    c.true(f"intel.qname evidence.source: expected lab.rpz:4, got {ev.get('source')!r}",
+           str(ev.get("source")).endswith("/intel/lab.rpz:4"), f)
+    pid, _ = dig(f"@{args.server4}", "ok.listed.example.test", "A")
+    events.wait("the allowlisted lookup's response",
+                lambda e: dns(e, "ok.listed.example.test") and pid_of(e) == pid
+                and e["dns"].get("qr") is True)
+    time.sleep(0.3)
+    events.refresh()
+    c.eq("findings for the rpz-passthru name", findings_of(pid), [])
+    c.done()
+
+
+def agent_log_since(start):
+    with open(args.agent_log, errors="replace") as f:
+        return f.read()[start:]
+
+
+def wait_agent_log(start, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in agent_log_since(start):
+            return
+        time.sleep(0.05)
+    raise Fail(f"the agent did not log {text!r} within {timeout} s; it logged:\n"
+               + agent_log_since(start)[-2000:])
+
+
+def intel_reloads_on_sighup_and_a_bad_file_keeps_the_intel_before():
+    intel = os.path.join(args.tmp, "intel")
+    c = Checks()
+    start = len(agent_log_since(0))
+    with open(os.path.join(intel, "more.rpz"), "w") as f:
+        f.write("$ORIGIN rpz.more.\n@ SOA a. b. 1 3600 600 86400 300\nnew.example.test CNAME .\n")
+    os.kill(args.agent_pid, signal.SIGHUP)
+    wait_agent_log(start, "threat intel reload")
+    pid, _ = dig(f"@{args.server4}", "new.example.test", "A")
+    expect_finding(c, pid, "intel.qname", "medium", ["T1071.004"], "new.example.test",
+                   "example.test")
+    # a broken file: the reload fails, saying where, and the intel before keeps matching
+    start = len(agent_log_since(0))
+    with open(os.path.join(intel, "broken.rpz"), "w") as f:
+        f.write("$ORIGIN rpz.broken.\n$INCLUDE /etc/passwd\n")
+    os.kill(args.agent_pid, signal.SIGHUP)
+    wait_agent_log(start, "the intel loaded before stays in use")
+    log = agent_log_since(start)
+    c.true(f"the failed reload names the file: {log[-600:]!r}", "broken.rpz:2" in log)
+    pid, _ = dig(f"@{args.server4}", "www.listed.example.test", "A")
+    expect_finding(c, pid, "intel.qname", "medium", ["T1071.004"], "www.listed.example.test",
+                   "example.test")
+    os.unlink(os.path.join(intel, "broken.rpz"))
+    c.done()
+
+
 CASES = [
     udp4_a_query,
     tcp4_query,
@@ -837,6 +899,8 @@ CASES = [
     axfr_attempt_is_a_zone_transfer_finding,
     nxdomain_burst_over_many_domains_is_a_dga_finding,
     long_labels_are_a_tunnel_finding,
+    intel_listed_name_is_an_intel_qname_finding_and_passthru_is_not,
+    intel_reloads_on_sighup_and_a_bad_file_keeps_the_intel_before,
     agent_exits_zero_on_sigterm,  # stops the agent: keep it after every case that needs it
     output_lines_are_json_events,
 ]

@@ -220,10 +220,20 @@ held_pid=$!
 wait_file "$tmp/held.bound" "$held_pid" ||
 	setup_fail "the net_cls-classified UDP holder did not bind: $(cat "$tmp/held.log")"
 
+# The threat intel the correlation cases match (check.py adds and breaks files in it).
+mkdir -p "$tmp/intel"
+{
+	echo '$ORIGIN rpz.lab.'
+	echo '@ SOA a. b. 1 3600 600 86400 300'
+	echo 'listed.example.test CNAME .'
+	echo '*.listed.example.test CNAME .'
+	echo 'ok.listed.example.test CNAME rpz-passthru.'
+} >"$tmp/intel/lab.rpz"
+
 # The agent, in the host namespace. A wrapper records its exit status for the SIGTERM case.
 {
-	"$agent_bin" --jsonl "$tmp/events.jsonl" -s 1 </dev/null >"$tmp/agent.stdout.log" \
-		2>"$tmp/agent.log" &
+	"$agent_bin" --jsonl "$tmp/events.jsonl" -s 1 --intel "$tmp/intel" </dev/null \
+		>"$tmp/agent.stdout.log" 2>"$tmp/agent.log" &
 	echo $! >"$tmp/agent.pid"
 	wait $!
 	echo $? >"$tmp/agent.rc"

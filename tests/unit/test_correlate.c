@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -255,16 +257,176 @@ static void window_counts_over_the_bound_are_refused(void **state)
 	assert_null(correlate_new(&o, regdom));
 }
 
+/* The intel of the intel rules' cases: an RPZ zone and a ThreatFox export, in files. */
+static struct intel *intel;
+static char intel_dir[] = "/tmp/dv-test-correlate.XXXXXX";
+
+static const char zone[] =
+	"$ORIGIN rpz.local.\n@ SOA a. b. 1 2 3 4 5\n"
+	"bad.example CNAME .\n"
+	"*.bad.example CNAME .\n"
+	"ok.bad.example CNAME rpz-passthru.\n"
+	"32.1.2.0.192.rpz-ip CNAME .\n"
+	"ns1.evil-dns.net.rpz-nsdname CNAME .\n"
+	"24.0.113.0.203.rpz-nsip CNAME .\n";
+static const char threatfox[] =
+	"# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\","
+	"\"fk_malware\",\"malware_alias\",\"malware_printable\",\"last_seen_utc\","
+	"\"confidence_level\",\"reference\",\"tags\",\"anonymous\",\"reporter\"\n"
+	"\"2026-12-01 10:00:00\",\"1\",\"c2.example.org\",\"domain\",\"botnet_cc\","
+	"\"win.cobalt_strike\",\"\",\"Cobalt Strike\",\"\",\"100\",\"None\",\"c2,beacon\",\"0\","
+	"\"x\"\n";
+
+static void put_file(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", intel_dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static struct correlate *new_correlate_with_intel(void)
+{
+	struct correlate *c = new_correlate();
+
+	correlate_set_intel(c, intel);
+	return c;
+}
+
+static void add_rr(struct dns_section *sec, struct dns_rr *rrs, uint16_t type, const char *name,
+		   const char *target, const uint8_t *addr, uint8_t addr_len)
+{
+	rrs[sec->n] = (struct dns_rr){ .name = name, .type = type, .rclass = 1, .ttl = 300,
+				       .target = target, .addr = addr, .addr_len = addr_len };
+	sec->rrs = rrs;
+	sec->n++;
+}
+
+static void a_listed_name_is_an_intel_qname_finding_with_its_source(void **state)
+{
+	struct correlate *c = new_correlate_with_intel();
+	const struct finding *f;
+	struct dns_msg m;
+	struct event ev = lookup(&m, "www.c2.example.org", 1, false, 0);
+
+	(void)state;
+	assert_int_equal(judge(c, &ev, SEC, &f), 1);
+	assert_string_equal(f[0].rule, "intel.qname");
+	assert_int_equal(f[0].severity, SEVERITY_HIGH); /* ThreatFox confidence 100 */
+	assert_string_equal(f[0].attack[0], "T1071.004");
+	assert_string_equal(evidence_str(&f[0], "indicator"), "c2.example.org");
+	assert_string_equal(evidence_str(&f[0], "kind"), "qname");
+	assert_non_null(strstr(evidence_str(&f[0], "source"), "threatfox.csv:2"));
+	assert_null(evidence_str(&f[0], "action"));
+	assert_int_equal(evidence_u64(&f[0], "confidence"), 100);
+	for (size_t i = 0; i < f[0].n_evidence; i++)
+		if (!strcmp(f[0].evidence[i].name, "tags")) {
+			assert_int_equal(f[0].evidence[i].n_list, 3);
+			assert_string_equal(f[0].evidence[i].list[0], "Cobalt Strike");
+			assert_string_equal(f[0].evidence[i].list[2], "beacon");
+		}
+	/* RPZ: the exact name and its wildcard, with the zone's action and default confidence */
+	ev = lookup(&m, "x.bad.example", 1, false, 0);
+	assert_int_equal(judge(c, &ev, SEC, &f), 1);
+	assert_string_equal(evidence_str(&f[0], "indicator"), "*.bad.example");
+	assert_string_equal(evidence_str(&f[0], "action"), "nxdomain");
+	assert_int_equal(f[0].severity, SEVERITY_MEDIUM);
+	correlate_free(c);
+}
+
+static void a_passthru_name_silences_every_intel_rule(void **state)
+{
+	static const uint8_t listed_addr[4] = { 192, 0, 2, 1 };
+	struct correlate *c = new_correlate_with_intel();
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr an[2];
+	struct event ev = lookup(&m, "ok.bad.example", 1, false, 0);
+
+	(void)state;
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	ev = lookup(&m, "ok.bad.example", 1, true, 0);
+	add_rr(&m.an, an, 1, "ok.bad.example", NULL, listed_addr, 4);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	correlate_free(c);
+}
+
+static void a_listed_answer_address_is_an_intel_ip_finding(void **state)
+{
+	static const uint8_t fine[4] = { 198, 51, 100, 7 }, listed[4] = { 192, 0, 2, 1 };
+	struct correlate *c = new_correlate_with_intel();
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr an[2];
+	struct event ev = lookup(&m, "cdn.example.net", 1, true, 0);
+
+	(void)state;
+	add_rr(&m.an, an, 1, "cdn.example.net", NULL, fine, 4);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	add_rr(&m.an, an, 1, "cdn.example.net", NULL, listed, 4);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 1);
+	assert_string_equal(f[0].rule, "intel.ip");
+	assert_string_equal(evidence_str(&f[0], "address"), "192.0.2.1");
+	assert_string_equal(evidence_str(&f[0], "indicator"), "192.0.2.1/32");
+	assert_string_equal(f[0].registered_domain, "example.net");
+	correlate_free(c);
+}
+
+static void a_listed_nameserver_or_its_glue_is_an_intel_ns_finding(void **state)
+{
+	static const uint8_t glue[4] = { 203, 0, 113, 9 };
+	struct correlate *c = new_correlate_with_intel();
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr ns[2], ar[2];
+	struct event ev = lookup(&m, "www.victim.example", 1, true, 0);
+
+	(void)state;
+	/* a referral: the domain's nameservers in authority, their address in additional */
+	add_rr(&m.ns, ns, 2, "victim.example", "ns1.evil-dns.net", NULL, 0);
+	add_rr(&m.ar, ar, 1, "ns1.evil-dns.net", NULL, glue, 4);
+	assert_int_equal(judge(c, &ev, SEC, &f), 2);
+	assert_string_equal(f[0].rule, "intel.nsdname");
+	assert_string_equal(f[0].attack[0], "T1584.002");
+	assert_string_equal(evidence_str(&f[0], "nameserver"), "ns1.evil-dns.net");
+	assert_string_equal(f[1].rule, "intel.nsip");
+	assert_string_equal(evidence_str(&f[1], "address"), "203.0.113.9");
+	assert_string_equal(f[1].registered_domain, "victim.example");
+	correlate_free(c);
+}
+
 static int setup(void **state)
 {
+	char path[2][128];
+	const char *paths[] = { path[0], path[1] };
+
 	(void)state;
+	if (!mkdtemp(intel_dir))
+		return -1;
+	put_file("zone.rpz", zone);
+	put_file("threatfox.csv", threatfox);
+	snprintf(path[0], sizeof(path[0]), "%s/zone.rpz", intel_dir);
+	snprintf(path[1], sizeof(path[1]), "%s/threatfox.csv", intel_dir);
+	if (intel_load(paths, 2, NULL, &intel, NULL))
+		return -1;
 	return regdom_open(NULL, &regdom);
 }
 
 static int teardown(void **state)
 {
+	char path[128];
+
 	(void)state;
 	regdom_free(regdom);
+	intel_free(intel);
+	snprintf(path, sizeof(path), "%s/zone.rpz", intel_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/threatfox.csv", intel_dir);
+	unlink(path);
+	rmdir(intel_dir);
 	return 0;
 }
 
@@ -279,6 +441,10 @@ int main(void)
 		cmocka_unit_test(an_nxdomain_burst_over_many_domains_is_dga),
 		cmocka_unit_test(a_stubs_upstream_lookup_is_judged_for_its_client),
 		cmocka_unit_test(window_counts_over_the_bound_are_refused),
+		cmocka_unit_test(a_listed_name_is_an_intel_qname_finding_with_its_source),
+		cmocka_unit_test(a_passthru_name_silences_every_intel_rule),
+		cmocka_unit_test(a_listed_answer_address_is_an_intel_ip_finding),
+		cmocka_unit_test(a_listed_nameserver_or_its_glue_is_an_intel_ns_finding),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

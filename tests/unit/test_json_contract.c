@@ -270,7 +270,45 @@ static const struct evidence sample_list_evidence[] = {
 	{ .name = "tags", .kind = EVIDENCE_LIST, .list = NULL, .n_list = 0 },
 	{ .name = "confidence", .kind = EVIDENCE_U64, .u64 = 50 },
 };
+static const struct evidence sample_ns_evidence[] = {
+	{ .name = "indicator", .kind = EVIDENCE_STRING, .str = "203.0.113.0/24" },
+	{ .name = "kind", .kind = EVIDENCE_STRING, .str = "nsip" },
+	{ .name = "source", .kind = EVIDENCE_STRING, .str = "rpz.zone:14" },
+	{ .name = "action", .kind = EVIDENCE_STRING, .str = "nxdomain" },
+	{ .name = "tags", .kind = EVIDENCE_LIST, .list = NULL, .n_list = 0 },
+	{ .name = "confidence", .kind = EVIDENCE_U64, .u64 = 50 },
+	{ .name = "nameserver", .kind = EVIDENCE_STRING, .str = "ns1.evil-dns.net" },
+	{ .name = "address", .kind = EVIDENCE_STRING, .str = "203.0.113.9" },
+};
+static const struct evidence sample_axfr_evidence[] = {
+	{ .name = "qtype", .kind = EVIDENCE_STRING, .str = "AXFR" },
+	{ .name = "server", .kind = EVIDENCE_STRING, .str = "127.0.0.53" },
+};
+static const struct evidence sample_doh_evidence[] = {
+	{ .name = "endpoint", .kind = EVIDENCE_STRING, .str = "dns.google" },
+};
+static const struct evidence sample_tunnel_evidence[] = {
+	{ .name = "reason", .kind = EVIDENCE_STRING, .str = "long subdomain" },
+	{ .name = "subdomain_length", .kind = EVIDENCE_U64, .u64 = 52 },
+};
+static const struct evidence sample_names_evidence[] = {
+	{ .name = "reason", .kind = EVIDENCE_STRING, .str = "many names" },
+	{ .name = "distinct_names", .kind = EVIDENCE_U64, .u64 = 15 },
+};
+static const struct evidence sample_dga_evidence[] = {
+	{ .name = "distinct_domains", .kind = EVIDENCE_U64, .u64 = 20 },
+};
+#define SAMPLE(r, sev, ev) { .rule = r, .severity = sev, .attack = sample_attack, .n_attack = 1, \
+			     .summary = "s", .qname = "x.example.com",                          \
+			     .registered_domain = "example.com", .evidence = ev,                \
+			     .n_evidence = ARRAY_LEN(ev) }
 static const struct finding sample_findings[] = {
+	SAMPLE("intel.nsip", SEVERITY_MEDIUM, sample_ns_evidence),
+	SAMPLE("zone.transfer", SEVERITY_MEDIUM, sample_axfr_evidence),
+	SAMPLE("doh.endpoint", SEVERITY_INFO, sample_doh_evidence),
+	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_tunnel_evidence),
+	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_names_evidence),
+	SAMPLE("dga.nxdomain", SEVERITY_LOW, sample_dga_evidence),
 	{ .rule = "intel.qname", .severity = SEVERITY_HIGH, .attack = sample_attack, .n_attack = 1,
 	  .summary = "A name in threat intel was looked up.", .qname = "x.bad.example",
 	  .registered_domain = "bad.example", .evidence = sample_evidence,
@@ -357,7 +395,7 @@ static void resolver_call_events_render_every_listed_field(void **state)
 	check_event("resolver_call", &ev);
 	ev.call = &gai;
 	ev.findings = sample_findings;
-	ev.n_findings = 1;
+	ev.n_findings = ARRAY_LEN(sample_findings);
 	check_event("resolver_call", &ev);
 	check_all_seen("resolver_call");
 }
@@ -383,7 +421,7 @@ static void stats_counters_are_listed_with_their_type(void **state)
 	struct correlate_opts correlate = CORRELATE_DEFAULTS;
 	struct stage *stages[] = { stage_owner_new(NULL, NULL), stage_match_new(0, 0),
 				   stage_origin_new(), stage_proc_new("/proc"),
-				   stage_correlate_new(&correlate) };
+				   stage_correlate_new(&correlate, NULL, 0) };
 	struct pipeline_opts opts = { .host = "h", .stages = stages, .n_stages = ARRAY_LEN(stages),
 				      .stats = &reg };
 	struct pipeline *p;
