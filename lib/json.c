@@ -68,6 +68,22 @@ void jbuf_i64(struct jbuf *b, int64_t v)
 	}
 }
 
+/* Whether none of 8 bytes needs an escape (< 0x20, '"', '\\', 0x7f and up), a word at a
+ * time: each test sets a byte's top bit when the byte is one of its kind (the classic
+ * has-zero and has-less tricks, exact for whether any byte is). */
+static inline bool plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+	uint64_t w, quote, backslash;
+
+	memcpy(&w, p, 8);
+	quote = w ^ (ones * '"');
+	backslash = w ^ (ones * '\\');
+	return !((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+		  ((backslash - ones) & ~backslash) | w | ((w & ~tops) + ones)) &
+		 tops);
+}
+
 void jbuf_str(struct jbuf *b, const char *s)
 {
 	size_t n;
@@ -85,6 +101,8 @@ void jbuf_str(struct jbuf *b, const char *s)
 		const unsigned char *run = c;
 
 		/* Copy runs of plain bytes at once: names and paths rarely need escapes. */
+		while (end - c >= 8 && plain8(c))
+			c += 8;
 		while (c < end && *c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\')
 			c++;
 		memcpy(b->p + b->len, run, c - run);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -29,6 +30,42 @@ static void strings_escape_quotes_backslashes_and_control_bytes(void **state)
 	(void)state;
 	jbuf_str(&b, "a\"b\\c\n\x01\x7f\xc3");
 	assert_string_equal(text(), "\"a\\\"b\\\\c\\u000a\\u0001\\u007f\\u00c3\"");
+}
+
+/* The escaping of one byte, as JSON needs it. */
+static size_t escape_byte(unsigned char c, char *out)
+{
+	if (c == '"' || c == '\\')
+		return (size_t)sprintf(out, "\\%c", c);
+	if (c < 0x20 || c >= 0x7f)
+		return (size_t)sprintf(out, "\\u00%02x", c);
+	out[0] = (char)c;
+	return 1;
+}
+
+static void every_byte_at_every_offset_escapes_as_alone(void **state)
+{
+	char in[40], want[40 * 6 + 3];
+
+	(void)state;
+	/* byte v at offset k of a plain run: the word-at-a-time scan must stop at it */
+	for (int v = 1; v < 256; v++) {
+		for (size_t k = 0; k < 24; k++) {
+			size_t n = 0;
+
+			memset(in, 'a', sizeof(in) - 1);
+			in[sizeof(in) - 1] = '\0';
+			in[k] = (char)v;
+			want[n++] = '"';
+			for (size_t i = 0; i < sizeof(in) - 1; i++)
+				n += escape_byte((unsigned char)in[i], want + n);
+			want[n++] = '"';
+			want[n] = '\0';
+			jbuf_reset(&b);
+			jbuf_str(&b, in);
+			assert_string_equal(text(), want);
+		}
+	}
 }
 
 static void null_string_is_json_null(void **state)
@@ -99,6 +136,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(strings_escape_quotes_backslashes_and_control_bytes, reset),
+		cmocka_unit_test_setup(every_byte_at_every_offset_escapes_as_alone, reset),
 		cmocka_unit_test_setup(null_string_is_json_null, reset),
 		cmocka_unit_test_setup(keys_have_commas_except_the_first, reset),
 		cmocka_unit_test_setup(time_is_rfc3339_utc_with_nanoseconds, reset),
