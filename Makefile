@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lpthread
+LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lsqlite3 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -166,6 +166,7 @@ test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
 test_regdom_LINK := -lpsl
 test_correlate_LINK := correlate.o -lpsl
+test_pdns_LINK := pdns.o -lsqlite3 -ljansson
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o
