@@ -167,6 +167,7 @@ test_tls_LINK := -lssl -lcrypto
 test_regdom_LINK := -lpsl
 test_correlate_LINK := correlate.o -lpsl
 test_pdns_LINK := pdns.o -lsqlite3 -ljansson
+test_nsinfra_LINK := nsinfra.o pdns.o -lsqlite3 -lpsl
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o
