@@ -298,8 +298,13 @@ $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread -o $@
 
+$(OUTPUT)/bench_pdns: tests/bench/bench_pdns.c $(OUTPUT)/agent/pdns.o $(OUTPUT)/agent/nsinfra.o \
+		$(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lsqlite3 -lpsl -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/bench_ship $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector \
+       $(OUTPUT)/bench_ship $(OUTPUT)/bench_pdns $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector \
        $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
@@ -307,6 +312,7 @@ bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPU
 	$(Q)$(OUTPUT)/bench_match
 	$(Q)$(OUTPUT)/bench_pipeline
 	$(Q)$(OUTPUT)/bench_ship
+	$(Q)$(OUTPUT)/bench_pdns $(OUTPUT)
 
 clean:
 	rm -rf $(OUTPUT)

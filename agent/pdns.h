@@ -7,15 +7,18 @@
  * trailing dot ("." stays for the root): rrname always, and rdata of the types whose data is
  * one name (NS, CNAME, DNAME, PTR). Times are seconds since the epoch.
  *
- * The hot path must not wait for the disk: observations are written inside one transaction
- * that is committed every PDNS_BATCH observations, when an observation's time is a second or
- * more past the transaction's first, and by pdns_flush (the agent calls it once a second, so
- * that a quiet host's last rows reach the file too). The file is in WAL mode with
- * synchronous=NORMAL: a commit appends to the log without fsync; checkpoints sync. A crash
- * loses at most the uncommitted second; the file stays consistent.
+ * The hot path must not wait for the disk. Observations are coalesced in memory (the same
+ * record seen again costs a hash lookup: its count grows, its times widen) and written, one
+ * upsert per distinct record, in one transaction, committed when PDNS_BATCH distinct records
+ * are pending, when an observation's time is a second or more past the batch's first, and by
+ * pdns_flush (the agent calls it once a second, so that a quiet host's last rows reach the
+ * file too). The file is in WAL mode with synchronous=NORMAL: a commit appends to the log
+ * without fsync; checkpoints sync. A crash loses at most the last second; the file stays
+ * consistent. A lookup or export through the same handle sees what is pending.
  *
- * Bounded: at most max_rows rows; a new row beyond that evicts the least recently seen one
- * (counted). Other modules may keep tables of their own in the same file (nsinfra does):
+ * Bounded: at most max_rows rows; each batch written evicts the least recently seen rows
+ * beyond that (counted), so memory holds PDNS_BATCH records and the disk the file, its log
+ * (cut back to 32 MiB) and nothing else. Other modules may keep tables of their own in the same file (nsinfra does):
  * pdns_db() and pdns_begin() below. Not thread-safe; other processes may read the file
  * while the agent writes it (dnsvigil pdns). */
 #ifndef DNSVIGIL_PDNS_H
@@ -31,7 +34,7 @@
 /* PRAGMA user_version of the files this code reads and writes. Version 1: table rr, and
  * nsinfra's ns_domain and ns_provider (made by nsinfra when first opened). */
 #define PDNS_SCHEMA_VERSION 1
-/* Observations per transaction at most. */
+/* Distinct records pending at most: a batch is written when it has this many. */
 #define PDNS_BATCH 1024
 
 struct pdns;
@@ -39,8 +42,8 @@ struct sqlite3;
 
 struct pdns_stats {
 	uint64_t observed; /* pdns_observe calls that reached the table */
-	uint64_t rows;     /* rows in the table now */
-	uint64_t evicted;  /* rows removed to stay within max_rows */
+	uint64_t rows;     /* rows in the file, as of the last write */
+	uint64_t evicted;  /* rows removed to stay within max_rows (when a batch is written) */
 	uint64_t errors;   /* SQLite failures (each logged): those observations are lost */
 };
 
