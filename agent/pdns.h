@@ -18,9 +18,9 @@
  *
  * Bounded: at most max_rows rows; each batch written evicts the least recently seen rows
  * beyond that (counted), so memory holds PDNS_BATCH records and the disk the file, its log
- * (cut back to 32 MiB) and nothing else. Other modules may keep tables of their own in the same file (nsinfra does):
- * pdns_db() and pdns_begin() below. Not thread-safe; other processes may read the file
- * while the agent writes it (dnsvigil pdns). */
+ * (cut back to 32 MiB) and nothing else. Other modules may keep tables of their own in the
+ * same file (nsinfra does): pdns_db() and pdns_begin() below. Not thread-safe; other
+ * processes may read the file while the agent writes it (dnsvigil pdns). */
 #ifndef DNSVIGIL_PDNS_H
 #define DNSVIGIL_PDNS_H
 

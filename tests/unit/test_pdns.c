@@ -115,9 +115,10 @@ static void an_upsert_counts_and_widens_first_and_last_seen(void **state)
 		sqlite3 *db = pdns_db(p);
 		sqlite3_stmt *st;
 
-		assert_int_equal(sqlite3_prepare_v2(db, "SELECT first_seen, last_seen, count FROM rr"
-						    " WHERE rdata = '192.0.2.1'", -1, &st, NULL),
-				 SQLITE_OK);
+		static const char sql[] = "SELECT first_seen, last_seen, count FROM rr"
+					  " WHERE rdata = '192.0.2.1'";
+
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int64(st, 0), 50);
 		assert_int_equal(sqlite3_column_int64(st, 1), 200);
@@ -403,25 +404,19 @@ static void the_cof_export_is_one_json_object_per_row(void **state)
 	free(text);
 }
 
+#define TEST(f) cmocka_unit_test_setup_teardown(f, make_dir, remove_dir)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(an_upsert_counts_and_widens_first_and_last_seen,
-						make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(bad_names_and_rdata_are_refused, make_dir,
-						remove_dir),
-		cmocka_unit_test_setup_teardown(the_least_recently_seen_row_is_evicted_at_the_bound,
-						make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(rows_survive_a_reopen_and_a_smaller_bound_trims_them,
-						make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(observations_commit_in_batches_not_one_by_one,
-						make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(a_file_that_is_not_a_store_is_refused_naming_it,
-						make_dir, remove_dir),
-		cmocka_unit_test_setup_teardown(a_read_only_open_needs_a_store, make_dir,
-						remove_dir),
-		cmocka_unit_test_setup_teardown(the_cof_export_is_one_json_object_per_row,
-						make_dir, remove_dir),
+		TEST(an_upsert_counts_and_widens_first_and_last_seen),
+		TEST(bad_names_and_rdata_are_refused),
+		TEST(the_least_recently_seen_row_is_evicted_at_the_bound),
+		TEST(rows_survive_a_reopen_and_a_smaller_bound_trims_them),
+		TEST(observations_commit_in_batches_not_one_by_one),
+		TEST(a_file_that_is_not_a_store_is_refused_naming_it),
+		TEST(a_read_only_open_needs_a_store),
+		TEST(the_cof_export_is_one_json_object_per_row),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
