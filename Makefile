@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lpthread
+LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lsqlite3 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -166,6 +166,8 @@ test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
 test_regdom_LINK := -lpsl
 test_correlate_LINK := correlate.o -lpsl
+test_pdns_LINK := pdns.o -lsqlite3 -ljansson
+test_nsinfra_LINK := nsinfra.o pdns.o -lsqlite3 -lpsl
 test_libc_LINK := libc.o proc.o -lelf
 test_libwatch_LINK := libwatch.o libc.o proc.o -lelf
 test_match_LINK := match.o
@@ -315,8 +317,13 @@ $(OUTPUT)/bench_intel: tests/bench/bench_intel.c $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lm -o $@
 
+$(OUTPUT)/bench_pdns: tests/bench/bench_pdns.c $(OUTPUT)/agent/pdns.o $(OUTPUT)/agent/nsinfra.o \
+		$(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lsqlite3 -lpsl -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/resolver/gai-loop \
+       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/bench_pdns $(OUTPUT)/resolver/gai-loop \
        $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
@@ -325,6 +332,7 @@ bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPU
 	$(Q)$(OUTPUT)/bench_pipeline
 	$(Q)$(OUTPUT)/bench_ship
 	$(Q)$(OUTPUT)/bench_intel
+	$(Q)$(OUTPUT)/bench_pdns $(OUTPUT)
 
 clean:
 	rm -rf $(OUTPUT)

@@ -26,6 +26,7 @@
 #include "opt.h"
 #include "match.h"
 #include "owners.h"
+#include "pdns.h"
 #include "pipeline.h"
 #include "resolver.h"
 #include "ship.h"
@@ -45,6 +46,7 @@ static volatile sig_atomic_t stop_requested, reload_requested;
 
 static const char usage[] =
 	"Usage: dnsvigil [OPTIONS]\n"
+	"       dnsvigil pdns [--state-dir DIR]\n"
 	"Capture every DNS message on this host (UDP and TCP, IPv4 and IPv6, all network\n"
 	"namespaces), attribute it to its process, parse it and write one event per message.\n"
 	"\n"
@@ -98,6 +100,12 @@ static const char usage[] =
 	"  -v, --verbose             debug logging, libbpf's included\n"
 	"  -h, --help                this text\n"
 	"\n"
+	"Passive DNS export (dnsvigil pdns):\n"
+	"      --state-dir DIR       print the store DIR/" PDNS_FILE " (default\n"
+	"                            " PDNS_DEFAULT_STATE_DIR ") as CIRCL passive DNS COF JSON\n"
+	"                            lines on stdout, one per record; safe while an agent\n"
+	"                            writes it (shows what it has committed)\n"
+	"\n"
 	"The agent logs a line containing \"ready\" to stderr once every hook is attached.\n"
 	"SIGINT and SIGTERM drain the ring buffer, write final stats and exit 0. SIGHUP loads\n"
 	"the threat intel again.\n"
@@ -106,6 +114,7 @@ static const char usage[] =
 	"  dnsvigil --pretty                      watch lookups on the terminal\n"
 	"  dnsvigil --jsonl /var/log/dnsvigil.jsonl\n"
 	"  dnsvigil -P 53,5353,5355 --jsonl -     mDNS and LLMNR too, JSON on stdout\n"
+	"  dnsvigil pdns | jq -c 'select(.rrtype == \"NS\")'   nameservers seen\n"
 	"  dnsvigil --collector 10.0.0.5:7878 --collector 10.0.0.6:7878 --tls-ca ca.pem \\\n"
 	"           --tls-cert agent.pem --tls-key agent.key --jsonl /dev/null\n";
 
@@ -207,6 +216,37 @@ static void check_ship_args(struct config *cfg)
 		fatalx("reading %s: %s", BOOT_ID_PATH, strerror(-err));
 	o->boot_id = cfg->boot_id;
 	o->collectors = cfg->collectors;
+}
+
+/* dnsvigil pdns [--state-dir DIR]: the passive DNS store as COF lines, read-only. */
+static int pdns_command(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *dir = PDNS_DEFAULT_STATE_DIR;
+	struct pdns *p = NULL;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'd') {
+			dir = optarg;
+		} else {
+			fputs(usage, opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind < argc)
+		fatalx("pdns: unexpected argument '%s' (see --help)", argv[optind]);
+	err = pdns_open_readonly(dir, &p);
+	if (!err)
+		err = pdns_export_cof(p, stdout);
+	if (err == -EIO)
+		log_warnx("pdns: writing to stdout failed");
+	pdns_close(p);
+	return err ? 1 : 0;
 }
 
 static void parse_args(int argc, char **argv, struct config *cfg)
@@ -620,6 +660,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
+	if (argc > 1 && !strcmp(argv[1], "pdns"))
+		return pdns_command(argc - 1, argv + 1);
 	parse_args(argc, argv, &cfg);
 	cfg.resolver.lib_roots = cfg.lib_roots;
 	cfg.resolver.proc_root = cfg.proc_root;

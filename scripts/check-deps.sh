@@ -45,6 +45,7 @@ agent)
 	library libelf gelf.h elf
 	library zlib zlib.h z
 	library protobuf-c protobuf-c/protobuf-c.h protobuf-c
+	library SQLite sqlite3.h sqlite3
 	;;
 collector)
 	tool "$CC"

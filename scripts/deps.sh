@@ -7,6 +7,7 @@ packages=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	protobuf-c-compiler libprotobuf-c-dev libssl-dev libfstrm-dev libdeflate-dev libpsl-dev publicsuffix
+	libsqlite3-dev sqlite3
 	# tests and fuzzing
 	libcmocka-dev libjansson-dev openssl fstrm-bin bind9-dnsutils libclang-rt-14-dev python3 python3-dnslib iproute2 procps
 	# real DNS software for end-to-end tests and benchmarks
