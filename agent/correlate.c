@@ -71,6 +71,7 @@ struct correlate {
 	struct correlate_opts opts;
 	const struct regdom *regdom;
 	const struct intel *intel;
+	struct nsinfra *nsinfra;
 	struct table *processes, *pairs, *reported, *domains;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
@@ -193,6 +194,11 @@ const struct correlate_stats *correlate_stats(const struct correlate *c)
 void correlate_set_intel(struct correlate *c, const struct intel *intel)
 {
 	c->intel = intel;
+}
+
+void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n)
+{
+	c->nsinfra = n;
 }
 
 /* The registered domain of qname into c->domain ("" when it has none). */
@@ -557,6 +563,68 @@ static void judge_intel(struct correlate *c, const struct event *ev, const struc
 	judge_nameservers(c, m, who, pk, now_ns);
 }
 
+static bool watched(const struct correlate *c, const char *domain)
+{
+	for (size_t i = 0; i < c->opts.n_watch; i++)
+		if (!strcasecmp(c->opts.watch[i], domain))
+			return true;
+	return false;
+}
+
+/* A delegation change nsinfra reports, as a finding. */
+static void judge_ns_change(struct correlate *c, const struct nsinfra_change *ch,
+			    const char *qname, const struct process_key *pk, uint64_t now_ns)
+{
+	bool watch = watched(c, ch->domain), listed = false;
+	struct intel_hit hit;
+	uint8_t severity;
+	struct slot *s;
+	size_t n = 0;
+
+	for (size_t i = 0; c->intel && i < ch->n_new_ns && !listed; i++)
+		listed = !intel_match_name(c->intel, INTEL_NSDNAME, ch->new_ns[i], &hit) &&
+			 hit.action != INTEL_PASSTHRU;
+	severity = !(watch || ch->new_provider_recent || listed) ? SEVERITY_MEDIUM :
+		   watch && (ch->new_provider_recent || listed)   ? SEVERITY_CRITICAL :
+								    SEVERITY_HIGH;
+	s = fire(c, "ns.change", severity, attack_dns_server, 1, qname, ch->domain, ch->domain, pk,
+		 now_ns);
+	if (!s)
+		return;
+	snprintf(s->summary, sizeof(s->summary),
+		 "The nameservers of %s moved from %s to %s after %llu days with the old provider: "
+		 "pointing a domain at other servers is how a hijacked delegation takes over its "
+		 "traffic.",
+		 ch->domain, ch->n_old_providers ? ch->old_providers[0] : "?",
+		 ch->n_new_providers ? ch->new_providers[0] : "?",
+		 (unsigned long long)(ch->stable_s / 86400));
+	if (watch)
+		s->tags[n++] = "watched domain";
+	if (ch->new_provider_recent)
+		s->tags[n++] = "new provider first seen recently";
+	if (listed)
+		s->tags[n++] = "new nameserver in intel";
+	evidence_list(s, "old_ns", ch->old_ns, ch->n_old_ns);
+	evidence_list(s, "new_ns", ch->new_ns, ch->n_new_ns);
+	evidence_list(s, "old_providers", ch->old_providers, ch->n_old_providers);
+	evidence_list(s, "new_providers", ch->new_providers, ch->n_new_providers);
+	evidence_u64(s, "stable_s", ch->stable_s);
+	evidence_list(s, "reasons", s->tags, n);
+}
+
+/* What the response teaches nsinfra, and the delegation changes it shows. */
+static void judge_infrastructure(struct correlate *c, const struct event *ev,
+				 const struct process_key *pk, uint64_t now_ns)
+{
+	struct nsinfra_change changes[NSINFRA_MAX_CHANGES];
+	size_t n = 0;
+
+	nsinfra_observe(c->nsinfra, ev, ev->ts_ns / 1000000000ull, changes, NSINFRA_MAX_CHANGES,
+			&n); /* a store failure is nsinfra's to count; what it learned stands */
+	for (size_t i = 0; i < n; i++)
+		judge_ns_change(c, &changes[i], ev->dns->qname, pk, now_ns);
+}
+
 size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now_ns,
 		       const struct finding **out, const struct proc_info **who)
 {
@@ -578,10 +646,13 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	find_domain(c, m->qname);
 	if (c->intel)
 		judge_intel(c, ev, *who, &pk, now_ns);
-	if (query)
+	if (query) {
 		judge_query(c, ev, *who, &pk, now_ns);
-	else
+	} else {
 		judge_response(c, ev, *who, &pk, now_ns);
+		if (c->nsinfra)
+			judge_infrastructure(c, ev, &pk, now_ns);
+	}
 	for (size_t i = 0; i < c->n_out; i++)
 		c->out[i] = c->slots[i].f;
 	*out = c->out;

@@ -19,7 +19,15 @@
  *                  show) is                                                T1584.002
  *   intel.nsip     an address of such a nameserver (glue) is               T1584.002
  *
- * Their severity follows the indicator's confidence: 80 and up high, 50 and up medium, else
+ * and, with nameserver infrastructure learned over time (nsinfra.h: --state-dir):
+ *
+ *   ns.change      a registered domain, stable for ns_change_min_age, is delegated to the
+ *                  nameservers of another provider                          T1584.002, medium;
+ *                  high when the domain is watched, the new provider was itself first seen
+ *                  recently, or a new nameserver is in NSDNAME intel; critical when watched
+ *                  and one of the others
+ *
+ * The intel rules' severity follows the indicator's confidence: 80 and up high, 50 and up medium, else
  * low. An allowlist (RPZ passthru) entry for the name silences every intel rule on that
  * lookup, as a resolver applying the zone would.
  *
@@ -41,6 +49,7 @@
 
 #include "event.h"
 #include "intel.h"
+#include "nsinfra.h"
 #include "regdom.h"
 
 /* The largest count a window rule can be set to. */
@@ -57,6 +66,8 @@ struct correlate_opts {
 	uint64_t dedup_window_ns;
 	size_t max_processes;  /* tracked for dga.nxdomain */
 	size_t max_pairs;      /* (process, registered domain) pairs tracked for dns.tunnel */
+	const char *const *watch; /* ns.change: registered domains that matter most (borrowed) */
+	size_t n_watch;
 };
 
 #define CORRELATE_DEFAULTS                                                                    \
@@ -66,6 +77,17 @@ struct correlate_opts {
 		.nxdomain_window_ns = 60000000000ull, .dedup_window_ns = 600000000000ull,     \
 		.max_processes = 4096, .max_pairs = 8192,                                      \
 	}
+
+/* What stage_correlate (stage.h) is given: the rules' options, the intel it loads, and the
+ * state directory its passive DNS store and nameserver infrastructure live in. */
+struct correlate_stage_opts {
+	struct correlate_opts rules;
+	const char *const *intel_paths; /* files or directories; borrowed */
+	size_t n_intel;
+	const char *state_dir; /* NULL: no passive DNS, no ns.change */
+	size_t pdns_max_rows;
+	struct nsinfra_opts ns;
+};
 
 struct correlate_stats {
 	uint64_t judged;     /* lookups the rules looked at */
@@ -84,6 +106,10 @@ void correlate_free(struct correlate *c);
 /* The intel the rules match from now on (NULL: none); borrowed: the caller keeps it alive
  * until it sets another. */
 void correlate_set_intel(struct correlate *c, const struct intel *intel);
+
+/* The nameserver infrastructure the responses teach and ns.change judges (NULL: none);
+ * borrowed, as the intel. */
+void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n);
 
 /* Judges ev (now_ns: its CLOCK_MONOTONIC time). The findings it fires go to *out, valid
  * until the next call and pointing into ev (names) for as long as ev lives; returns their

@@ -39,6 +39,7 @@
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define MAX_LIB_ROOTS 16
 #define MAX_INTEL_PATHS 32
+#define MAX_WATCH 64
 /* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
 #define POLL_MS 100
 
@@ -87,6 +88,15 @@ static const char usage[] =
 	"                            Repeatable, at most 32. A bad file stops the start (file:line:\n"
 	"                            reason); loaded again on SIGHUP and when a file changes,\n"
 	"                            where a bad file keeps the intel loaded before\n"
+	"      --state-dir DIR       keep the passive DNS store and the nameservers of every\n"
+	"                            registered domain seen in DIR/" PDNS_FILE " (created), across\n"
+	"                            restarts: needed for ns.change. Default: none\n"
+	"      --ns-change-min-age SEC  a domain's nameserver provider must have held this long\n"
+	"                            before a move to another one is an ns.change (default\n"
+	"                            604800, 7 days)\n"
+	"      --watch DOMAIN        a registered domain whose delegation matters most (your own,\n"
+	"                            a critical supplier's): its ns.change is high or critical\n"
+	"                            (repeatable, at most 64)\n"
 	"Processing:\n"
 	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
 	"                            (default 5000)\n"
@@ -127,6 +137,9 @@ static const struct option long_opts[] = {
 	{ "no-resolver", no_argument, NULL, 'L' },
 	{ "lib-root", required_argument, NULL, 'B' },
 	{ "intel", required_argument, NULL, 'i' },
+	{ "state-dir", required_argument, NULL, 'D' },
+	{ "ns-change-min-age", required_argument, NULL, 'G' },
+	{ "watch", required_argument, NULL, 'W' },
 	{ "exec-hook", required_argument, NULL, 'E' },
 	{ "disable-feature", required_argument, NULL, 'F' },
 	{ "query-timeout", required_argument, NULL, 't' },
@@ -158,6 +171,10 @@ struct config {
 	const char *lib_roots[MAX_LIB_ROOTS];
 	const char *intel_paths[MAX_INTEL_PATHS];
 	size_t n_intel;
+	const char *state_dir;    /* NULL: no passive DNS, no ns.change */
+	long ns_change_min_age;   /* seconds; -1: the default */
+	const char *watch[MAX_WATCH];
+	size_t n_watch;
 	struct resolver_opts resolver;
 	struct wire_opts wire;
 	uint64_t query_timeout_ns;
@@ -302,6 +319,19 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 				fatalx("--lib-root '%s': expected an absolute path whose components "
 				       "are names or a lone '*'", optarg);
 			cfg->lib_roots[cfg->resolver.n_lib_roots++] = optarg;
+			break;
+		case 'D':
+			cfg->state_dir = optarg;
+			break;
+		case 'G':
+			if (opt_parse_int(optarg, &v, 0, 100L * 365 * 86400))
+				fatalx("--ns-change-min-age: expected seconds, 0 or more");
+			cfg->ns_change_min_age = v;
+			break;
+		case 'W':
+			if (cfg->n_watch == MAX_WATCH)
+				fatalx("--watch: at most %d domains", MAX_WATCH);
+			cfg->watch[cfg->n_watch++] = optarg;
 			break;
 		case 'i':
 			if (cfg->n_intel == MAX_INTEL_PATHS)
@@ -504,13 +534,31 @@ struct agent {
 	int loop_fd;
 };
 
+/* The correlation stage as configured; NULL with errno set (its intel or state did not load,
+ * logged). */
+static struct stage *new_correlate_stage(const struct config *cfg)
+{
+	struct correlate_stage_opts opts = {
+		.rules = CORRELATE_DEFAULTS,
+		.intel_paths = cfg->intel_paths,
+		.n_intel = cfg->n_intel,
+		.state_dir = cfg->state_dir,
+		.pdns_max_rows = PDNS_DEFAULT_MAX_ROWS,
+		.ns = NSINFRA_DEFAULTS,
+	};
+
+	opts.rules.watch = cfg->watch;
+	opts.rules.n_watch = cfg->n_watch;
+	if (cfg->ns_change_min_age >= 0)
+		opts.ns.ns_change_min_age = cfg->ns_change_min_age;
+	return stage_correlate_new(&opts);
+}
+
 /* The stages every event goes through, in order (stage.h). */
 static int open_pipeline(const struct config *cfg, struct agent *a)
 {
-	struct correlate_opts correlate_opts = CORRELATE_DEFAULTS;
-	/* first: its intel may not load, which is worth saying as it is (logged) */
-	struct stage *correlate = stage_correlate_new(&correlate_opts, cfg->intel_paths,
-						      cfg->n_intel);
+	/* first: that its intel or state did not load is worth saying as it is */
+	struct stage *correlate = new_correlate_stage(cfg);
 	int err = correlate ? -ENOMEM : -errno;
 	struct stage *stages[] = {
 		stage_owner_new(owners_lookup, a->owners),
@@ -648,6 +696,7 @@ int main(int argc, char **argv)
 {
 	static struct config cfg = {
 		.nice = 10,
+		.ns_change_min_age = -1,
 		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
 		.resolver = { .exec_hook = EXECHOOK_AUTO },
 		.query_timeout_ns = MATCH_DEFAULT_TIMEOUT_NS,

@@ -65,13 +65,12 @@ struct stage *stage_match_new(uint64_t timeout_ns, size_t max_pending);
 struct stage *stage_origin_new(void);
 /* What /proc knows of process and origin (proc.h); proc_root outlives the stage. */
 struct stage *stage_proc_new(const char *proc_root);
-struct correlate_opts;
-/* Findings on lookups (correlate.h), with Debian's Public Suffix List and the threat intel
- * under intel_paths (files or directories; the array outlives the stage), reloaded on SIGHUP
- * and when a file changes. NULL with errno set: the list or the intel did not load (logged:
- * file:line: reason). */
-struct stage *stage_correlate_new(const struct correlate_opts *opts,
-				  const char *const *intel_paths, size_t n_intel);
+struct correlate_stage_opts;
+/* Findings on lookups (correlate.h), with Debian's Public Suffix List, the threat intel under
+ * the intel paths (reloaded on SIGHUP and when a file changes), and with a state directory
+ * the passive DNS store and nameserver infrastructure (pdns.h, nsinfra.h). NULL with errno
+ * set: the list, the intel or the store did not open (logged: file:line: reason). */
+struct stage *stage_correlate_new(const struct correlate_stage_opts *opts);
 
 static inline void stage_free(struct stage *s)
 {

@@ -1,6 +1,10 @@
 /* Correlation (correlate.h) as a stage: a lookup goes on with the findings it fired in its
  * findings, then each finding goes on as a finding event of its own.
  *
+ * With a state directory the stage keeps the passive DNS store (pdns.h: every answer record
+ * of the responses this host's processes get; NS and glue come through nsinfra) and the
+ * nameserver infrastructure, flushed once a second.
+ *
  * The stage owns the threat intel: loaded at start (a load that fails stops the agent from
  * starting), loaded again on SIGHUP (the reload op) and when a file under the --intel paths
  * changes (looked at every INTEL_CHECK_NS). A load that fails keeps the intel it had. */
@@ -15,9 +19,12 @@
 #include "hash.h"
 #include "intel.h"
 #include "log.h"
+#include "nsinfra.h"
+#include "pdns.h"
 #include "stage.h"
 
 #define INTEL_CHECK_NS 2000000000ull
+#define PDNS_FLUSH_NS 1000000000ull
 
 struct stage_correlate {
 	struct stage base;
@@ -29,6 +36,9 @@ struct stage_correlate {
 	uint64_t intel_seen; /* what the paths looked like at the last load */
 	uint64_t next_check_ns;
 	uint64_t intel_loads, intel_load_failures, intel_indicators;
+	struct pdns *pdns;
+	struct nsinfra *nsinfra;
+	uint64_t next_flush_ns;
 };
 
 static uint64_t fold_stat(uint64_t h, const char *path)
@@ -94,6 +104,24 @@ static int load_intel(struct stage_correlate *s, const char *why)
 	return 0;
 }
 
+/* A client's response: its answer records into the passive DNS store (NS records are
+ * nsinfra's, with their glue). */
+static void observe_answers(struct stage_correlate *s, const struct event *ev)
+{
+	const struct dns_msg *m = ev->dns;
+
+	if (!s->pdns || ev->type != EVENT_DNS || !m || !m->qr || m->malformed ||
+	    ev->net.role != ROLE_CLIENT || ev->net.direction != NET_INGRESS)
+		return;
+	for (size_t i = 0; i < m->an.n; i++) {
+		const struct dns_rr *rr = &m->an.rrs[i];
+
+		if (rr->type != 2 /* NS */ && rr->name && rr->data)
+			pdns_observe(s->pdns, rr->name, rr->type, rr->data,
+				     ev->ts_ns / 1000000000ull); /* failures: counted by pdns */
+	}
+}
+
 static void correlate_on_event(struct stage *base, struct event *ev, const struct stage_out *out)
 {
 	struct stage_correlate *s = (struct stage_correlate *)base;
@@ -102,6 +130,7 @@ static void correlate_on_event(struct stage *base, struct event *ev, const struc
 	size_t n = correlate_event(s->correlate, ev, ev->mono_ns, &found, &who);
 	struct proc_info asker;
 
+	observe_answers(s, ev);
 	if (!n) {
 		stage_pass(out, ev);
 		return;
@@ -133,6 +162,10 @@ static void correlate_tick(struct stage *base, uint64_t now_ns, bool at_exit,
 	struct stage_correlate *s = (struct stage_correlate *)base;
 
 	(void)out;
+	if (s->pdns && (at_exit || now_ns >= s->next_flush_ns)) {
+		s->next_flush_ns = now_ns + PDNS_FLUSH_NS;
+		pdns_flush(s->pdns); /* failures: counted by pdns, logged */
+	}
 	if (at_exit || !s->n_intel || now_ns < s->next_check_ns)
 		return;
 	s->next_check_ns = now_ns + INTEL_CHECK_NS;
@@ -150,8 +183,13 @@ static void correlate_reload(struct stage *base)
 
 static void correlate_stats_declare(struct stage *base, struct stats_registry *reg)
 {
+	/* without a state directory: zeros, so that every agent has the same counters */
+	static const struct pdns_stats no_pdns;
+	static const struct nsinfra_stats no_ns;
 	struct stage_correlate *s = (struct stage_correlate *)base;
 	const struct correlate_stats *cs = correlate_stats(s->correlate);
+	const struct pdns_stats *ps = s->pdns ? pdns_stats(s->pdns) : &no_pdns;
+	const struct nsinfra_stats *ns = s->nsinfra ? nsinfra_stats(s->nsinfra) : &no_ns;
 
 	stats_u64(reg, "lookups_judged", &cs->judged);
 	stats_u64(reg, "findings", &cs->findings);
@@ -160,6 +198,14 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 	stats_u64(reg, "intel_indicators", &s->intel_indicators);
 	stats_u64(reg, "intel_loads", &s->intel_loads);
 	stats_u64(reg, "intel_load_failures", &s->intel_load_failures);
+	stats_u64(reg, "pdns_observed", &ps->observed);
+	stats_u64(reg, "pdns_rows", &ps->rows);
+	stats_u64(reg, "pdns_evicted", &ps->evicted);
+	stats_u64(reg, "pdns_errors", &ps->errors);
+	stats_u64(reg, "ns_domains", &ns->domains);
+	stats_u64(reg, "ns_changes", &ns->changes);
+	stats_u64(reg, "ns_changes_held", &ns->held);
+	stats_u64(reg, "ns_evicted", &ns->evicted);
 }
 
 static void correlate_stage_free(struct stage *base)
@@ -168,6 +214,8 @@ static void correlate_stage_free(struct stage *base)
 
 	correlate_free(s->correlate);
 	intel_free(s->intel);
+	nsinfra_close(s->nsinfra); /* before its store */
+	pdns_close(s->pdns);
 	regdom_free(s->regdom);
 	free(s);
 }
@@ -180,8 +228,7 @@ static const struct stage_ops correlate_ops = {
 	.free = correlate_stage_free,
 };
 
-struct stage *stage_correlate_new(const struct correlate_opts *opts,
-				  const char *const *intel_paths, size_t n_intel)
+struct stage *stage_correlate_new(const struct correlate_stage_opts *opts)
 {
 	struct stage_correlate *s = calloc(1, sizeof(*s));
 	int err;
@@ -189,13 +236,21 @@ struct stage *stage_correlate_new(const struct correlate_opts *opts,
 	if (!s)
 		return NULL;
 	s->base.ops = &correlate_ops;
-	s->intel_paths = intel_paths;
-	s->n_intel = n_intel;
+	s->intel_paths = opts->intel_paths;
+	s->n_intel = opts->n_intel;
 	err = regdom_open(NULL, &s->regdom);
-	if (!err && !(s->correlate = correlate_new(opts, s->regdom)))
+	if (!err && !(s->correlate = correlate_new(&opts->rules, s->regdom)))
 		err = -errno;
-	if (!err && n_intel)
+	if (!err && s->n_intel)
 		err = load_intel(s, "load");
+	if (!err && opts->state_dir) {
+		err = pdns_open(opts->state_dir, opts->pdns_max_rows, &s->pdns);
+		err = err ?: nsinfra_open(s->pdns, s->regdom, &opts->ns, &s->nsinfra);
+		if (err)
+			log_warnx("state in %s: %s", opts->state_dir, strerror(-err));
+		else
+			correlate_set_nsinfra(s->correlate, s->nsinfra);
+	}
 	if (err) {
 		correlate_stage_free(&s->base);
 		errno = -err;

@@ -73,13 +73,13 @@ int main(void)
 
 	for (int round = 0; round < ROUNDS; round++) {
 		static struct stats_registry reg;
-		struct correlate_opts correlate = CORRELATE_DEFAULTS;
+		struct correlate_stage_opts correlate = { .rules = CORRELATE_DEFAULTS };
 		struct stage *stages[] = {
 			stage_owner_new(NULL, NULL),
 			stage_match_new(MATCH_DEFAULT_TIMEOUT_NS, MATCH_DEFAULT_MAX_PENDING),
 			stage_origin_new(),
 			stage_proc_new("/proc"),
-			stage_correlate_new(&correlate, NULL, 0),
+			stage_correlate_new(&correlate),
 		};
 		struct sink *sink;
 		struct pipeline_opts opts = { .host = "bench", .stages = stages,

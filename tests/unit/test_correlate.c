@@ -398,6 +398,71 @@ static void a_listed_nameserver_or_its_glue_is_an_intel_ns_finding(void **state)
 	correlate_free(c);
 }
 
+/* A response naming the NS set of example.com at ts seconds. */
+static struct event ns_response(struct dns_msg *m, struct dns_rr *rrs, const char *const *ns,
+				size_t n, uint64_t ts)
+{
+	struct event ev = lookup(m, "example.com", 2, true, 0);
+
+	for (size_t i = 0; i < n; i++)
+		add_rr(&m->an, rrs, 2, "example.com", ns[i], NULL, 0);
+	ev.ts_ns = ts * SEC;
+	return ev;
+}
+
+static void a_move_to_another_provider_after_min_age_is_an_ns_change(void **state)
+{
+	static const char *const old_ns[] = { "ns1.provider-a.net", "ns2.provider-a.net" };
+	static const char *const renamed[] = { "ns3.provider-a.net", "ns4.provider-a.net" };
+	static const char *const new_ns[] = { "ns1.evil-dns.net" }; /* and in NSDNAME intel */
+	struct nsinfra_opts no = NSINFRA_DEFAULTS;
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	static const char *const watch[] = { "example.com" };
+	struct nsinfra *ns;
+	struct correlate *c;
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr rrs[4];
+	struct event ev;
+	uint64_t t0 = 1700000000;
+
+	(void)state;
+	no.ns_change_min_age = 3600;
+	assert_int_equal(nsinfra_open(NULL, regdom, &no, &ns), 0);
+	o.watch = watch;
+	o.n_watch = 1;
+	assert_non_null(c = correlate_new(&o, regdom));
+	correlate_set_nsinfra(c, ns);
+	correlate_set_intel(c, intel);
+	ev = ns_response(&m, rrs, old_ns, 2, t0);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	/* a rename within the provider, after the min age: no change */
+	ev = ns_response(&m, rrs, renamed, 2, t0 + 7200);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 0);
+	/* another provider: a change, critical (watched, and the new nameserver is in intel) */
+	ev = ns_response(&m, rrs, new_ns, 1, t0 + 7300);
+	assert_int_equal(judge(c, &ev, 3 * SEC, &f), 2); /* intel.nsdname fires on it too */
+	assert_string_equal(f[1].rule, "ns.change");
+	assert_int_equal(f[1].severity, SEVERITY_CRITICAL);
+	assert_string_equal(f[1].attack[0], "T1584.002");
+	assert_string_equal(f[1].registered_domain, "example.com");
+	for (size_t i = 0; i < f[1].n_evidence; i++) {
+		const struct evidence *e = &f[1].evidence[i];
+
+		if (!strcmp(e->name, "old_providers"))
+			assert_string_equal(e->list[0], "provider-a.net");
+		if (!strcmp(e->name, "new_ns"))
+			assert_string_equal(e->list[0], "ns1.evil-dns.net");
+		if (!strcmp(e->name, "reasons")) {
+			assert_int_equal(e->n_list, 3);
+			assert_string_equal(e->list[0], "watched domain");
+		}
+	}
+	assert_int_equal(evidence_u64(&f[1], "stable_s"), 7300);
+	correlate_free(c);
+	nsinfra_close(ns);
+}
+
 static int setup(void **state)
 {
 	char path[2][128];
@@ -445,6 +510,7 @@ int main(void)
 		cmocka_unit_test(a_passthru_name_silences_every_intel_rule),
 		cmocka_unit_test(a_listed_answer_address_is_an_intel_ip_finding),
 		cmocka_unit_test(a_listed_nameserver_or_its_glue_is_an_intel_ns_finding),
+		cmocka_unit_test(a_move_to_another_provider_after_min_age_is_an_ns_change),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

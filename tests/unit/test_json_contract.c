@@ -30,7 +30,7 @@
 #define DATA_DIR "tests/unit/data"
 #endif
 
-#define MAX_ROWS 256
+#define MAX_ROWS 512
 #define MAX_PATH 128
 
 /* One path of a README table: which events it is for ("*": every event), its JSON type. */
@@ -295,6 +295,19 @@ static const struct evidence sample_names_evidence[] = {
 	{ .name = "reason", .kind = EVIDENCE_STRING, .str = "many names" },
 	{ .name = "distinct_names", .kind = EVIDENCE_U64, .u64 = 15 },
 };
+static const char *const sample_old_ns[] = { "ns1.provider-a.net", "ns2.provider-a.net" };
+static const char *const sample_new_ns[] = { "ns1.evil-dns.net" };
+static const char *const sample_old_providers[] = { "provider-a.net" };
+static const char *const sample_new_providers[] = { "evil-dns.net" };
+static const char *const sample_reasons[] = { "watched domain" };
+static const struct evidence sample_ns_change_evidence[] = {
+	{ .name = "old_ns", .kind = EVIDENCE_LIST, .list = sample_old_ns, .n_list = 2 },
+	{ .name = "new_ns", .kind = EVIDENCE_LIST, .list = sample_new_ns, .n_list = 1 },
+	{ .name = "old_providers", .kind = EVIDENCE_LIST, .list = sample_old_providers, .n_list = 1 },
+	{ .name = "new_providers", .kind = EVIDENCE_LIST, .list = sample_new_providers, .n_list = 1 },
+	{ .name = "stable_s", .kind = EVIDENCE_U64, .u64 = 864000 },
+	{ .name = "reasons", .kind = EVIDENCE_LIST, .list = sample_reasons, .n_list = 1 },
+};
 static const struct evidence sample_dga_evidence[] = {
 	{ .name = "distinct_domains", .kind = EVIDENCE_U64, .u64 = 20 },
 };
@@ -309,6 +322,7 @@ static const struct finding sample_findings[] = {
 	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_tunnel_evidence),
 	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_names_evidence),
 	SAMPLE("dga.nxdomain", SEVERITY_LOW, sample_dga_evidence),
+	SAMPLE("ns.change", SEVERITY_HIGH, sample_ns_change_evidence),
 	{ .rule = "intel.qname", .severity = SEVERITY_HIGH, .attack = sample_attack, .n_attack = 1,
 	  .summary = "A name in threat intel was looked up.", .qname = "x.bad.example",
 	  .registered_domain = "bad.example", .evidence = sample_evidence,
@@ -418,10 +432,10 @@ static void finding_events_render_every_listed_field(void **state)
 static void stats_counters_are_listed_with_their_type(void **state)
 {
 	static struct stats_registry reg;
-	struct correlate_opts correlate = CORRELATE_DEFAULTS;
+	struct correlate_stage_opts correlate = { .rules = CORRELATE_DEFAULTS };
 	struct stage *stages[] = { stage_owner_new(NULL, NULL), stage_match_new(0, 0),
 				   stage_origin_new(), stage_proc_new("/proc"),
-				   stage_correlate_new(&correlate, NULL, 0) };
+				   stage_correlate_new(&correlate) };
 	struct pipeline_opts opts = { .host = "h", .stages = stages, .n_stages = ARRAY_LEN(stages),
 				      .stats = &reg };
 	struct pipeline *p;
