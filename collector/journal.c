@@ -360,17 +360,19 @@ const struct journal_output *journal_output(const struct journal *j, const char 
 	return NULL;
 }
 
-int journal_commit(struct journal *j, const struct journal_output *outs, size_t n_outs,
-		   const struct journal_batch *batches, size_t n_batches)
+int journal_prepare(struct journal *j, const struct journal_output *outs, size_t n_outs,
+		    const struct journal_batch *batches, size_t n_batches)
 {
-	int err;
-
 	if (n_outs > JOURNAL_MAX_OUTPUTS)
 		return -EINVAL;
 	build(j, outs, n_outs, batches, n_batches);
-	if (j->rec.failed)
-		return -ENOMEM;
-	err = io_write_all(j->fd, j->rec.p, j->rec.len);
+	return j->rec.failed ? -ENOMEM : 0;
+}
+
+int journal_write(struct journal *j)
+{
+	int err = io_write_all(j->fd, j->rec.p, j->rec.len);
+
 	if (!err && fdatasync(j->fd))
 		err = -errno;
 	if (err) {
@@ -378,8 +380,13 @@ int journal_commit(struct journal *j, const struct journal_output *outs, size_t 
 		/* A partial record must not stay in front of the next one. */
 		if (ftruncate(j->fd, j->size) == 0)
 			lseek(j->fd, j->size, SEEK_SET);
-		return err;
 	}
+	return err;
+}
+
+void journal_apply(struct journal *j, const struct journal_output *outs, size_t n_outs,
+		   const struct journal_batch *batches, size_t n_batches)
+{
 	j->size += j->rec.len;
 	j->commits++;
 	for (size_t i = 0; i < n_outs; i++)
@@ -389,7 +396,17 @@ int journal_commit(struct journal *j, const struct journal_output *outs, size_t 
 	/* Compaction failing leaves the long journal in place: still correct. */
 	if (j->size > JOURNAL_COMPACT_AT)
 		compact(j);
-	return 0;
+}
+
+int journal_commit(struct journal *j, const struct journal_output *outs, size_t n_outs,
+		   const struct journal_batch *batches, size_t n_batches)
+{
+	int err = journal_prepare(j, outs, n_outs, batches, n_batches);
+
+	err = err ?: journal_write(j);
+	if (!err)
+		journal_apply(j, outs, n_outs, batches, n_batches);
+	return err;
 }
 
 uint64_t journal_commits(const struct journal *j)

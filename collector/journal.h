@@ -67,6 +67,17 @@ struct journal_agent *journal_agent(struct journal *j, const char *id, bool crea
 int journal_commit(struct journal *j, const struct journal_output *outs, size_t n_outs,
 		   const struct journal_batch *batches, size_t n_batches);
 
+/* journal_commit in three steps, so that the write and its fdatasync run in a thread of
+ * their own: prepare builds the record (0, -EINVAL, -ENOMEM); write appends and fdatasyncs
+ * it, touching only the file (0 or a negative errno, logged; a partial record is cut off);
+ * apply, after a write that succeeded, makes it the journal's. One at a time: no other
+ * journal call between prepare and apply but journal_agent and journal_output. */
+int journal_prepare(struct journal *j, const struct journal_output *outs, size_t n_outs,
+		    const struct journal_batch *batches, size_t n_batches);
+int journal_write(struct journal *j);
+void journal_apply(struct journal *j, const struct journal_output *outs, size_t n_outs,
+		   const struct journal_batch *batches, size_t n_batches);
+
 /* Records appended and bytes in the journal file, for stats. */
 uint64_t journal_commits(const struct journal *j);
 

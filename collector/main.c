@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 	}
 	/* Drain: what the agents already sent is stored and acked, nothing new is accepted. */
 	server_stop_listening(srv);
-	err = server_round(srv, 0);
+	err = server_round(srv, 0) ?: server_drain(srv);
 	write_stats(&reg, cfg.stats_path, host);
 	log_info("stopped");
 

@@ -201,9 +201,33 @@ int ofile_sync(struct ofile *f, struct ofile_pos *pos)
 	return err;
 }
 
+int ofile_flush(struct ofile *f, struct ofile_pos *pos)
+{
+	int err = f->buf.len ? write_out(f) : 0;
+
+	ofile_position(f, pos);
+	return err;
+}
+
+int ofile_datasync(const struct ofile *f)
+{
+	if (fdatasync(f->fd)) {
+		int err = -errno;
+
+		log_warn("fdatasync %s", f->path);
+		return err;
+	}
+	return 0;
+}
+
 void ofile_commit(struct ofile *f)
 {
 	f->committed = f->size;
+}
+
+void ofile_commit_at(struct ofile *f, uint64_t offset)
+{
+	f->committed = offset;
 }
 
 int ofile_rewind(struct ofile *f, uint64_t off)

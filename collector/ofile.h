@@ -57,8 +57,16 @@ int ofile_appended(struct ofile *f, size_t start);
 /* Writes what is buffered and fdatasyncs: the bytes up to *pos are durable. 0 or -errno. */
 int ofile_sync(struct ofile *f, struct ofile_pos *pos);
 
+/* ofile_sync in two halves, for a commit whose fdatasync runs in another thread while this
+ * one goes on appending: ofile_flush writes what is buffered and says where it ends;
+ * ofile_datasync, which touches nothing but the descriptor, makes it durable. */
+int ofile_flush(struct ofile *f, struct ofile_pos *pos);
+int ofile_datasync(const struct ofile *f);
+
 /* The last sync is committed (in the journal): a later rollback keeps it. */
 void ofile_commit(struct ofile *f);
+/* The bytes up to offset are committed (a sync in two halves: what ofile_flush said). */
+void ofile_commit_at(struct ofile *f, uint64_t offset);
 
 /* Drops everything after offset off (at least the last commit): from the buffer, and from
  * the file what was written of it. 0 or -errno. */

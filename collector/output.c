@@ -18,14 +18,19 @@ int output_file_open(struct output *o, const struct ofile_pos *committed,
 	return ofile_open(&f->file, f->opts.path, &f->opts.rotate, committed, committed_path);
 }
 
-int output_file_sync(struct output *o, struct ofile_pos *pos)
+int output_file_flush(struct output *o, struct ofile_pos *pos)
 {
-	return ofile_sync(&FILE_OF(o)->file, pos);
+	return ofile_flush(&FILE_OF(o)->file, pos);
 }
 
-void output_file_commit(struct output *o)
+int output_file_sync(struct output *o)
 {
-	ofile_commit(&FILE_OF(o)->file);
+	return ofile_datasync(&FILE_OF(o)->file);
+}
+
+void output_file_commit(struct output *o, const struct ofile_pos *pos)
+{
+	ofile_commit_at(&FILE_OF(o)->file, pos->off);
 }
 
 int output_file_rollback(struct output *o)
@@ -116,6 +121,7 @@ static const struct output_ops jsonl_ops = {
 	.begin = jsonl_begin,
 	.abort = output_file_abort,
 	.write = jsonl_write,
+	.flush = output_file_flush,
 	.sync = output_file_sync,
 	.commit = output_file_commit,
 	.rollback = output_file_rollback,
@@ -200,6 +206,7 @@ static const struct output_ops pb_ops = {
 	.begin = output_file_begin,
 	.abort = output_file_abort,
 	.write = pb_write,
+	.flush = output_file_flush,
 	.sync = output_file_sync,
 	.commit = output_file_commit,
 	.rollback = output_file_rollback,

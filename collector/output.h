@@ -3,10 +3,11 @@
  * agent sent (to pass on: the protobuf file, later Kafka), with the batch's origin.
  *
  * Durability is the interface's other half: the store (store.h) writes a round of batches to
- * every output, then calls sync on each, records the positions they return in the commit
- * journal, and only then acks. An output that cannot say where its bytes end (a Kafka
- * producer) makes sync wait for its delivery reports and returns a zero position; a file
- * output returns where its synced bytes end, which recovery truncates back to. */
+ * every output, then flushes each and records where they end, syncs them and the commit
+ * journal in a thread of its own (while the next round is written), and only then acks. An
+ * output that cannot say where its bytes end (a Kafka producer) makes sync wait for its
+ * delivery reports and flush return a zero position; a file output says where its flushed
+ * bytes end, which recovery truncates back to. */
 #ifndef DNSVIGIL_OUTPUT_H
 #define DNSVIGIL_OUTPUT_H
 
@@ -40,10 +41,14 @@ struct output_ops {
 	/* Renders (ev) or passes on (pb, pb_len) one event. 0, 1 when the output skipped it (counted in skipped:
 	 * an event it has no rendering for), or a negative errno. */
 	int (*write)(struct output *o, const struct event *ev, const uint8_t *pb, size_t pb_len);
-	/* Makes everything written durable; *pos is where it ends. 0 or a negative errno. */
-	int (*sync)(struct output *o, struct ofile_pos *pos);
-	/* The journal recorded the last sync. */
-	void (*commit)(struct output *o);
+	/* A commit in two halves, so that the next round's events are rendered while this
+	 * one's are made durable: flush pushes out what is written and says where it ends
+	 * (*pos); sync, called from the store's commit thread while writes go on, makes what
+	 * flush pushed out durable, touching nothing the writes touch. 0 or a negative errno. */
+	int (*flush)(struct output *o, struct ofile_pos *pos);
+	int (*sync)(struct output *o);
+	/* The journal recorded pos, the flush before the last sync. */
+	void (*commit)(struct output *o, const struct ofile_pos *pos);
 	/* Drops everything written since the last commit. */
 	int (*rollback)(struct output *o);
 	/* Between batches, everything committed: rotates when due, or reopens (SIGHUP). Returns
@@ -79,8 +84,9 @@ void output_file_init(struct output_file *f, const struct output_ops *ops, const
 		      const struct output_opts *opts);
 int output_file_open(struct output *o, const struct ofile_pos *committed,
 		     const char *committed_path);
-int output_file_sync(struct output *o, struct ofile_pos *pos);
-void output_file_commit(struct output *o);
+int output_file_flush(struct output *o, struct ofile_pos *pos);
+int output_file_sync(struct output *o);
+void output_file_commit(struct output *o, const struct ofile_pos *pos);
 int output_file_rollback(struct output *o);
 int output_file_maintain(struct output *o, bool reopen, uint64_t now_ns);
 void output_file_begin(struct output *o, const struct batch_origin *b);

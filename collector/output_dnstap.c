@@ -284,6 +284,7 @@ static const struct output_ops dnstap_ops = {
 	.begin = output_file_begin,
 	.abort = output_file_abort,
 	.write = dnstap_write,
+	.flush = output_file_flush,
 	.sync = output_file_sync,
 	.commit = output_file_commit,
 	.rollback = output_file_rollback,

@@ -22,6 +22,8 @@
 #include "tls.h"
 
 #define READ_CHUNK (256u << 10)
+/* epoll's mark for the store's commit-done descriptor */
+static char commit_done;
 /* Bytes one connection may deliver in one round: a fast agent must not hold the commit (and
  * everyone's acks) back. What it has beyond waits for the next round. */
 #define ROUND_BUDGET (256u << 10)
@@ -79,8 +81,14 @@ struct server {
 	struct frame_decoder_opts caps;
 	struct store *store;
 	struct conn *conns; /* every live connection */
-	struct conn **acks; /* connections with an ack due this round */
+	struct conn **acks; /* connections with an ack due at the next commit */
 	size_t n_acks;
+	/* the acks the commit in flight makes durable: sent when it is done */
+	struct inflight_ack {
+		struct conn *c; /* NULL: closed since */
+		uint64_t seq;
+	} *inflight;
+	size_t n_inflight;
 	struct conn *dead;  /* closed this round */
 	struct conn **more; /* connections with more to read, for the next round */
 	size_t n_more;
@@ -525,17 +533,20 @@ int server_new(const struct server_opts *opts, struct store *store, struct serve
 	format_peer(&opts->addr, addr, sizeof(addr));
 	s->rbuf = malloc(READ_CHUNK);
 	s->acks = calloc(SERVER_MAX_CONNS, sizeof(*s->acks));
+	s->inflight = calloc(SERVER_MAX_CONNS, sizeof(*s->inflight));
 	s->more = calloc(SERVER_MAX_CONNS, sizeof(*s->more));
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	s->listen_fd = socket(opts->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!s->rbuf || !s->acks || !s->more) {
+	if (!s->rbuf || !s->acks || !s->inflight || !s->more) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	if (s->epoll_fd < 0 || s->listen_fd < 0 ||
 	    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(s->listen_fd, (const struct sockaddr *)&opts->addr, opts->addr_len) ||
-	    listen(s->listen_fd, 512) || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev)) {
+	    listen(s->listen_fd, 512) || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev) ||
+	    epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, store_event_fd(store),
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &commit_done })) {
 		err = -errno;
 		log_warn("listening on %s", addr);
 		goto fail;
@@ -567,11 +578,15 @@ static void free_dead(struct server *s)
 	}
 }
 
-/* Frees the closed connections, after dropping them from the next round's list. */
+/* Frees the closed connections, after dropping them from the next round's list and from
+ * the acks in flight. */
 static void reap(struct server *s)
 {
 	size_t n = 0;
 
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].c && s->inflight[i].c->dead)
+			s->inflight[i].c = NULL;
 	for (size_t i = 0; i < s->n_more; i++)
 		if (!s->more[i]->dead)
 			s->more[n++] = s->more[i];
@@ -591,15 +606,70 @@ void server_free(struct server *s)
 		close(s->epoll_fd);
 	free(s->rbuf);
 	free(s->acks);
+	free(s->inflight);
 	free(s->more);
 	free(s);
+}
+
+/* The connections whose batches a failed commit dropped: they send them again. */
+static void reject_unacked(struct server *s)
+{
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].c && !s->inflight[i].c->dead)
+			conn_reject(s, s->inflight[i].c, REJ_STORE, "the commit failed: send again");
+	s->n_inflight = 0;
+	for (size_t i = 0; i < s->n_acks; i++) {
+		s->acks[i]->ack_queued = false;
+		if (!s->acks[i]->dead)
+			conn_reject(s, s->acks[i], REJ_STORE, "the commit failed: send again");
+	}
+	s->n_acks = 0;
+}
+
+/* When the commit in flight is done (wait: once it is), its acks go out. */
+static void finish_commit(struct server *s, bool wait)
+{
+	int rc = store_commit_done(s->store, wait);
+
+	if (rc == 1)
+		return;
+	if (rc < 0) {
+		reject_unacked(s);
+		return;
+	}
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].c && !s->inflight[i].c->dead)
+			send_ack(s, s->inflight[i].c, s->inflight[i].seq);
+	s->n_inflight = 0;
+}
+
+/* With no commit in flight, the batches stored since the last one start theirs, and the
+ * acks due for them wait for it. */
+static void start_commit(struct server *s)
+{
+	if (store_busy(s->store) || !s->n_acks)
+		return;
+	if (store_commit_start(s->store)) {
+		reject_unacked(s);
+		return;
+	}
+	for (size_t i = 0; i < s->n_acks; i++) {
+		struct conn *c = s->acks[i];
+
+		c->ack_queued = false;
+		s->inflight[s->n_inflight++] = (struct inflight_ack){ c->dead ? NULL : c, c->ack_due };
+	}
+	s->n_acks = 0;
+	/* a commit that needed no thread (nothing written, duplicates only) is done already */
+	if (!store_busy(s->store))
+		finish_commit(s, false);
 }
 
 int server_round(struct server *s, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	size_t n_more = s->n_more;
-	int n, err;
+	int n;
 
 	/* Connections left with more to read go first, and nobody waits for them. */
 	n = epoll_wait(s->epoll_fd, evs, MAX_EVENTS, n_more ? 0 : timeout_ms);
@@ -616,6 +686,8 @@ int server_round(struct server *s, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		struct conn *c = evs[i].data.ptr;
 
+		if (evs[i].data.ptr == &commit_done)
+			continue; /* finish_commit reads it */
 		if (!c) {
 			do_accept(s);
 			continue;
@@ -627,20 +699,18 @@ int server_round(struct server *s, int timeout_ms)
 		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLOUT))
 			conn_read(s, c);
 	}
-	/* One commit for the round; acks only after it. */
-	err = store_commit(s->store);
-	for (size_t i = 0; i < s->n_acks; i++) {
-		struct conn *c = s->acks[i];
+	finish_commit(s, false);
+	start_commit(s);
+	reap(s);
+	return 0;
+}
 
-		c->ack_queued = false;
-		if (c->dead)
-			continue;
-		if (err)
-			conn_reject(s, c, REJ_STORE, "the commit failed: send again");
-		else
-			send_ack(s, c, c->ack_due);
+int server_drain(struct server *s)
+{
+	while (store_busy(s->store) || s->n_acks) {
+		finish_commit(s, true);
+		start_commit(s);
 	}
-	s->n_acks = 0;
 	reap(s);
 	return 0;
 }

@@ -39,9 +39,13 @@ int server_new(const struct server_opts *opts, struct store *store, struct serve
 /* Closes every connection. */
 void server_free(struct server *s);
 
-/* One round: waits up to timeout_ms for sockets, serves every ready one, commits what they
- * delivered and sends the acks. 0, or a negative errno for a failure of the loop itself. */
+/* One round: waits up to timeout_ms for sockets and the commit in flight, serves every ready
+ * socket, sends the acks of a commit that is done, and starts the next commit (store.h) of
+ * what was delivered. 0, or a negative errno for a failure of the loop itself. */
 int server_round(struct server *s, int timeout_ms);
+
+/* Before exit: every batch delivered is committed and acked. */
+int server_drain(struct server *s);
 
 /* Closes the connections that have not said Hello within SERVER_HELLO_TIMEOUT_NS. Between
  * rounds. */

@@ -2,20 +2,37 @@
 #include "store.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "event_pb.h"
 #include "journal.h"
 #include "log.h"
 
+/* A list of batches: those written and waiting for a commit, and those of the commit in
+ * flight. */
+struct batch_list {
+	struct journal_batch *v;
+	size_t n, cap;
+};
+
 struct store {
 	struct journal *journal;
 	struct output *outputs[STORE_MAX_OUTPUTS];
 	size_t n_outputs;
-	struct journal_batch *pending; /* the batches of this round */
-	size_t n_pending, cap_pending;
+	struct batch_list pending, inflight;
+	/* The commit in flight: its thread syncs the outputs and writes the journal record for
+	 * outs and inflight, then writes to done_fd. */
+	bool busy;
+	pthread_t thread;
+	int sync_err;
+	int done_fd;
+	struct journal_output outs[STORE_MAX_OUTPUTS];
 	char stat_names[STORE_MAX_OUTPUTS][2][48];
 	bool failed; /* an output failed this round: the commit rolls it back */
 	bool render; /* an output renders: events are decoded, not only checked */
@@ -40,7 +57,8 @@ int store_open(const char *state_dir, struct output **outputs, size_t n, struct 
 		s->render |= outputs[i]->ops->renders;
 	}
 	s->n_outputs = n;
-	err = journal_open(state_dir, &s->journal);
+	s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	err = s->done_fd < 0 ? -errno : journal_open(state_dir, &s->journal);
 	for (size_t i = 0; !err && i < n; i++) {
 		struct output *o = s->outputs[i];
 		const struct journal_output *jo = journal_output(s->journal, o->name);
@@ -63,10 +81,14 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	store_commit_done(s, true); /* the commit thread ends */
 	for (size_t i = 0; i < s->n_outputs; i++)
 		s->outputs[i]->ops->free(s->outputs[i]);
 	journal_free(s->journal);
-	free(s->pending);
+	if (s->done_fd >= 0)
+		close(s->done_fd);
+	free(s->pending.v);
+	free(s->inflight.v);
 	free(s);
 }
 
@@ -82,16 +104,18 @@ int store_acked(struct store *s, const char *agent_id, uint64_t *seq)
 
 static int add_pending(struct store *s, const char *agent_id, uint64_t seq)
 {
-	if (s->n_pending == s->cap_pending) {
-		size_t cap = s->cap_pending ? 2 * s->cap_pending : 64;
-		struct journal_batch *p = realloc(s->pending, cap * sizeof(*p));
+	struct batch_list *l = &s->pending;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct journal_batch *p = realloc(l->v, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		s->pending = p;
-		s->cap_pending = cap;
+		l->v = p;
+		l->cap = cap;
 	}
-	s->pending[s->n_pending++] = (struct journal_batch){ agent_id, seq };
+	l->v[l->n++] = (struct journal_batch){ agent_id, seq };
 	return 0;
 }
 
@@ -164,61 +188,167 @@ abort:
 
 bool store_pending(const struct store *s)
 {
-	return s->n_pending > 0;
+	return s->pending.n > 0;
 }
 
-static void rollback(struct store *s)
+bool store_busy(const struct store *s)
 {
-	for (size_t i = 0; i < s->n_outputs; i++)
-		s->outputs[i]->ops->rollback(s->outputs[i]);
-	for (size_t i = 0; i < s->n_pending; i++) {
-		struct journal_agent *a = journal_agent(s->journal, s->pending[i].agent_id, false);
+	return s->busy;
+}
+
+int store_event_fd(const struct store *s)
+{
+	return s->done_fd;
+}
+
+static void forget_pending(struct store *s, struct batch_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct journal_agent *a = journal_agent(s->journal, l->v[i].agent_id, false);
 
 		if (a)
 			a->pending = 0;
 	}
-	s->n_pending = 0;
+	l->n = 0;
+}
+
+/* Drops from the outputs everything not committed: the batches in flight and pending. */
+static void rollback(struct store *s)
+{
+	for (size_t i = 0; i < s->n_outputs; i++)
+		s->outputs[i]->ops->rollback(s->outputs[i]);
+	forget_pending(s, &s->inflight);
+	forget_pending(s, &s->pending);
 	s->failed = false;
 }
 
-/* Syncs the outputs and journals their positions with the pending batches. */
-static int commit(struct store *s)
+/* The commit thread: the outputs' fdatasyncs, then the journal record's. */
+static void *sync_thread(void *arg)
 {
-	struct journal_output outs[STORE_MAX_OUTPUTS] = { 0 };
+	struct store *s = arg;
+	uint64_t one = 1;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < s->n_outputs; i++)
+		err = s->outputs[i]->ops->sync(s->outputs[i]);
+	s->sync_err = err ?: journal_write(s->journal);
+	if (write(s->done_fd, &one, sizeof(one)) < 0) {
+		/* cannot happen for an eventfd below its maximum; the join still ends the commit */
+	}
+	return NULL;
+}
+
+static int commit_failed(struct store *s, int err, size_t n_batches)
+{
+	s->commit_errors++;
+	log_warnx("commit of %zu batches failed (%s): dropped, their agents send them again",
+		  n_batches, strerror(-err));
+	rollback(s);
+	return err;
+}
+
+/* Starts committing what is pending: the outputs flushed and their positions and the
+ * batches journaled, synced in the commit thread. 0 when started or nothing is pending. */
+static int commit_start(struct store *s)
+{
+	struct batch_list t;
 	int err = s->failed ? -EIO : 0;
 
+	if (!err && !s->pending.n)
+		return 0;
 	for (size_t i = 0; !err && i < s->n_outputs; i++) {
 		struct output *o = s->outputs[i];
 
-		snprintf(outs[i].name, sizeof(outs[i].name), "%s", o->name);
-		snprintf(outs[i].path, sizeof(outs[i].path), "%s", o->path);
-		err = o->ops->sync(o, &outs[i].pos);
+		snprintf(s->outs[i].name, sizeof(s->outs[i].name), "%s", o->name);
+		snprintf(s->outs[i].path, sizeof(s->outs[i].path), "%s", o->path);
+		err = o->ops->flush(o, &s->outs[i].pos);
 	}
-	if (!err)
-		err = journal_commit(s->journal, outs, s->n_outputs, s->pending, s->n_pending);
-	if (err) {
-		s->commit_errors++;
-		log_warnx("commit of %zu batches failed (%s): dropped, their agents send them again",
-			  s->n_pending, strerror(-err));
-		rollback(s);
-		return err;
-	}
-	for (size_t i = 0; i < s->n_outputs; i++)
-		s->outputs[i]->ops->commit(s->outputs[i]);
-	s->commits++;
-	s->n_pending = 0;
+	err = err ?: journal_prepare(s->journal, s->outs, s->n_outputs, s->pending.v,
+				     s->pending.n);
+	if (err)
+		return commit_failed(s, err, s->pending.n);
+	t = s->inflight; /* empty: its memory is reused */
+	s->inflight = s->pending;
+	s->pending = t;
+	s->pending.n = 0;
+	err = -pthread_create(&s->thread, NULL, sync_thread, s);
+	if (err)
+		return commit_failed(s, err, s->inflight.n);
+	s->busy = true;
 	return 0;
+}
+
+int store_commit_done(struct store *s, bool wait)
+{
+	uint64_t n;
+	int err;
+
+	if (!s->busy)
+		return 0;
+	if (wait) {
+		struct pollfd p = { .fd = s->done_fd, .events = POLLIN };
+
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+	}
+	if (read(s->done_fd, &n, sizeof(n)) != sizeof(n))
+		return 1; /* still syncing */
+	pthread_join(s->thread, NULL);
+	s->busy = false;
+	err = s->sync_err;
+	if (err)
+		return commit_failed(s, err, s->inflight.n);
+	journal_apply(s->journal, s->outs, s->n_outputs, s->inflight.v, s->inflight.n);
+	for (size_t i = 0; i < s->n_outputs; i++)
+		s->outputs[i]->ops->commit(s->outputs[i], &s->outs[i].pos);
+	s->commits++;
+	s->inflight.n = 0;
+	return 0;
+}
+
+int store_commit_start(struct store *s)
+{
+	return s->busy ? 0 : commit_start(s);
 }
 
 int store_commit(struct store *s)
 {
-	return s->n_pending || s->failed ? commit(s) : 0;
+	int err = store_commit_done(s, true);
+
+	err = err ?: commit_start(s);
+	return err ?: store_commit_done(s, true);
+}
+
+/* The journal names the outputs' files now, nothing pending: store_open's first commit and
+ * a rotation's. */
+static int commit(struct store *s)
+{
+	int err = commit_start(s);
+
+	if (!err && !s->busy) { /* nothing was pending: a record of the outputs alone */
+		for (size_t i = 0; !err && i < s->n_outputs; i++) {
+			struct output *o = s->outputs[i];
+
+			snprintf(s->outs[i].name, sizeof(s->outs[i].name), "%s", o->name);
+			snprintf(s->outs[i].path, sizeof(s->outs[i].path), "%s", o->path);
+			err = o->ops->flush(o, &s->outs[i].pos);
+			err = err ?: o->ops->sync(o);
+		}
+		err = err ?: journal_commit(s->journal, s->outs, s->n_outputs, NULL, 0);
+		if (err)
+			return commit_failed(s, err, 0);
+		for (size_t i = 0; i < s->n_outputs; i++)
+			s->outputs[i]->ops->commit(s->outputs[i], &s->outs[i].pos);
+		s->commits++;
+		return 0;
+	}
+	return err ?: store_commit_done(s, true);
 }
 
 int store_maintain(struct store *s, bool reopen, uint64_t now_ns)
 {
 	bool moved = false;
-	int err = store_commit(s);
+	int err = store_commit(s); /* rotation wants nothing in flight */
 
 	if (err)
 		return err;

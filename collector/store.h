@@ -1,10 +1,12 @@
 /* The store: batches in, durably written to every output, deduplicated by (agent id, seq).
  *
  * Group commit: the server hands over every batch that a round of its event loop completed
- * (store_batch writes them to the outputs' buffers), then calls store_commit once: each output
- * writes and fsyncs, the journal appends one record naming every batch of the round with the
- * outputs' new positions and fdatasyncs, and only then are the round's batches acked. One
- * round costs one fsync per output plus one of the journal, however many batches it holds.
+ * (store_batch writes them to the outputs' buffers), then starts a commit: each output writes
+ * out and is fsynced, the journal appends one record naming every batch of the commit with
+ * the outputs' new positions and fdatasyncs, and only then are the batches acked. The syncs
+ * run in a thread while the next rounds are read and written; those rounds' batches go into
+ * the commit after. One commit costs one fsync per output plus one of the journal, however
+ * many batches it holds.
  *
  * A batch whose seq is at or below its agent's highest stored (or pending) seq is a
  * duplicate: not written again, acked after the commit all the same. Seqs may skip (an agent's
@@ -43,8 +45,20 @@ int store_batch(struct store *s, const struct batch_origin *o, struct feed_batch
 /* Whether batches wait for a commit. */
 bool store_pending(const struct store *s);
 
-/* Makes every batch written since the last commit durable. On error (logged) all of them are
- * dropped from the outputs again and nothing is acked: their agents send them again. */
+/* A commit runs in two halves, so that the fdatasyncs of one round overlap the reading and
+ * writing of the next: store_commit_start flushes the outputs, records where they end and
+ * hands their syncs and the journal record to the store's commit thread (nothing when a
+ * commit is in flight or nothing is pending); store_commit_done, once the thread is done
+ * (store_event_fd is readable; with wait, it waits), journals the commit and returns 0: the
+ * batches pending at its start are durable, ack them. 1: still syncing. A negative errno:
+ * the commit failed (logged), and every batch not committed, in flight or pending, is
+ * dropped from the outputs again: none of them may be acked, their agents send them again. */
+int store_commit_start(struct store *s);
+int store_commit_done(struct store *s, bool wait);
+bool store_busy(const struct store *s);
+int store_event_fd(const struct store *s);
+
+/* Both halves at once, after the commit in flight: every batch written is durable. */
 int store_commit(struct store *s);
 
 /* Between rounds: rotates due outputs, and reopens every output when reopen (SIGHUP). Commits
