@@ -29,7 +29,7 @@ struct stats_entry {
 /* Brings counters that live elsewhere (a BPF map, another thread) up to date. */
 typedef void (*stats_refresh_fn)(void *ctx);
 
-#define STATS_MAX_ENTRIES 64
+#define STATS_MAX_ENTRIES 128
 #define STATS_MAX_REFRESH 8
 
 struct stats_registry {
