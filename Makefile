@@ -332,7 +332,8 @@ bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPU
 	$(Q)$(OUTPUT)/bench_match
 	$(Q)$(OUTPUT)/bench_pipeline
 	$(Q)$(OUTPUT)/bench_ship
-	$(Q)$(OUTPUT)/bench_intel
+	$(Q)$(OUTPUT)/bench_intel $(OUTPUT)/bench-intel
+	$(Q)$(OUTPUT)/bench_pipeline $(OUTPUT)/bench-intel; rc=$$?; rm -rf $(OUTPUT)/bench-intel; exit $$rc
 	$(Q)$(OUTPUT)/bench_pdns $(OUTPUT)
 
 clean:

@@ -8,7 +8,8 @@
  * domains; every lookup a cache miss, the worst case), the same for a working set of N_HOT
  * names (what a host mostly asks), and address lookups (1 Mi addresses, 90 % v4, 3 % in
  * listed addresses), one thread, best of ROUNDS, in the thread's CPU time. `make bench` builds and runs it;
- * `make build/bench_intel && build/bench_intel` alone. */
+ * `make build/bench_intel && build/bench_intel` alone. With a directory argument the
+ * indicators are written there and left, for bench_pipeline to run the agent with. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "intel.h"
 
@@ -242,9 +244,10 @@ static void row(const char *what, uint32_t n, const char *of, double ns, size_t 
 	       100.0 * hits / N_QUERIES, 1e3 / ns, ns, target);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/bench_intel.XXXXXX", cmd[64];
+	char tmp[] = "/tmp/bench_intel.XXXXXX", cmd[4200];
+	const char *dir = argc > 1 ? argv[1] : tmp;
 	const char *paths[1] = { dir };
 	struct intel *in = NULL;
 	const struct intel_stats *st;
@@ -253,8 +256,8 @@ int main(void)
 	size_t name_hits = 0, addr_hits = 0, hot_hits = 0;
 	int err;
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (argc > 1 ? mkdir(dir, 0700) && errno != EEXIST : !mkdtemp(tmp)) {
+		perror(dir);
 		return 1;
 	}
 	gen_list(dir);
@@ -334,6 +337,8 @@ int main(void)
 	intel_free(in);
 	free(qnames);
 	free(qaddrs);
+	if (argc > 1)
+		return 0;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) ? 1 : 0;
 }
