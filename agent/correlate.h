@@ -9,6 +9,12 @@
  *                  process in a short window                        T1071.004 T1048.003, medium
  *   dga.nxdomain   NXDOMAIN answers for many distinct registered domains to one process in
  *                  a short window                                          T1568.002, medium
+ *   resolver.bypass  a query to port 53 of a server that is not one of the process's own
+ *                  resolvers: the nameservers of /proc/PID/root/etc/resolv.conf (its mount
+ *                  namespace's, looked at once a minute per namespace) and of systemd-
+ *                  resolved's upstream list there, or an allowed one. A process that
+ *                  serves DNS on this host (its socket answered a query) makes its own
+ *                  upstream queries: not judged.                           T1071.004, medium
  *
  * and, with threat intel loaded (lib/intel.h), the rules that match it:
  *
@@ -68,6 +74,10 @@ struct correlate_opts {
 	size_t max_pairs;      /* (process, registered domain) pairs tracked for dns.tunnel */
 	const char *const *watch; /* ns.change: registered domains that matter most (borrowed) */
 	size_t n_watch;
+	const char *proc_root;    /* resolver.bypass: where each process's resolv.conf is read */
+	/* resolver.bypass: servers any process may ask (family 4 or 6, borrowed) */
+	const struct call_addr *allowed_resolvers;
+	size_t n_allowed_resolvers;
 };
 
 #define CORRELATE_DEFAULTS                                                                    \
@@ -75,7 +85,7 @@ struct correlate_opts {
 		.tunnel_subdomain_min = 50, .tunnel_names = 15,                               \
 		.tunnel_window_ns = 300000000000ull, .nxdomain_domains = 20,                  \
 		.nxdomain_window_ns = 60000000000ull, .dedup_window_ns = 600000000000ull,     \
-		.max_processes = 4096, .max_pairs = 8192,                                      \
+		.max_processes = 4096, .max_pairs = 8192, .proc_root = "/proc",               \
 	}
 
 /* What stage_correlate (stage.h) is given: the rules' options, the intel it loads, and the

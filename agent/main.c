@@ -1,4 +1,5 @@
 /* dnsvigil: every DNS message on the host, attributed to its process, as events. */
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
@@ -94,6 +95,9 @@ static const char usage[] =
 	"      --ns-change-min-age SEC  a domain's nameserver provider must have held this long\n"
 	"                            before a move to another one is an ns.change (default\n"
 	"                            604800, 7 days)\n"
+	"      --allow-resolver IP   a DNS server any process may ask (resolver.bypass judges\n"
+	"                            queries to servers outside a process's resolv.conf);\n"
+	"                            repeatable, at most 64\n"
 	"      --watch DOMAIN        a registered domain whose delegation matters most (your own,\n"
 	"                            a critical supplier's): its ns.change is high or critical\n"
 	"                            (repeatable, at most 64)\n"
@@ -140,6 +144,7 @@ static const struct option long_opts[] = {
 	{ "state-dir", required_argument, NULL, 'D' },
 	{ "ns-change-min-age", required_argument, NULL, 'G' },
 	{ "watch", required_argument, NULL, 'W' },
+	{ "allow-resolver", required_argument, NULL, 'Y' },
 	{ "exec-hook", required_argument, NULL, 'E' },
 	{ "disable-feature", required_argument, NULL, 'F' },
 	{ "query-timeout", required_argument, NULL, 't' },
@@ -175,6 +180,8 @@ struct config {
 	long ns_change_min_age;   /* seconds; -1: the default */
 	const char *watch[MAX_WATCH];
 	size_t n_watch;
+	struct call_addr allowed_resolvers[MAX_WATCH];
+	size_t n_allowed_resolvers;
 	struct resolver_opts resolver;
 	struct wire_opts wire;
 	uint64_t query_timeout_ns;
@@ -328,6 +335,20 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 				fatalx("--ns-change-min-age: expected seconds, 0 or more");
 			cfg->ns_change_min_age = v;
 			break;
+		case 'Y': {
+			struct call_addr *a = &cfg->allowed_resolvers[cfg->n_allowed_resolvers];
+
+			if (cfg->n_allowed_resolvers == MAX_WATCH)
+				fatalx("--allow-resolver: at most %d addresses", MAX_WATCH);
+			if (inet_pton(AF_INET, optarg, a->addr) == 1)
+				a->family = 4;
+			else if (inet_pton(AF_INET6, optarg, a->addr) == 1)
+				a->family = 6;
+			else
+				fatalx("--allow-resolver '%s': expected an IPv4 or IPv6 address", optarg);
+			cfg->n_allowed_resolvers++;
+			break;
+		}
 		case 'W':
 			if (cfg->n_watch == MAX_WATCH)
 				fatalx("--watch: at most %d domains", MAX_WATCH);
@@ -549,6 +570,9 @@ static struct stage *new_correlate_stage(const struct config *cfg)
 
 	opts.rules.watch = cfg->watch;
 	opts.rules.n_watch = cfg->n_watch;
+	opts.rules.proc_root = cfg->proc_root;
+	opts.rules.allowed_resolvers = cfg->allowed_resolvers;
+	opts.rules.n_allowed_resolvers = cfg->n_allowed_resolvers;
 	if (cfg->ns_change_min_age >= 0)
 		opts.ns.ns_change_min_age = cfg->ns_change_min_age;
 	return stage_correlate_new(&opts);

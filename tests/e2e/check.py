@@ -818,6 +818,22 @@ def long_labels_are_a_tunnel_finding():
 
 
 
+def query_to_a_resolver_not_configured_is_a_bypass_finding():
+    # the namespace's resolv.conf names unbound only; dnsmasq, the stub, is another server
+    pid, _ = dig(f"@{args.stub4}", "bypass.example.test", "A")
+    c = Checks()
+    f = expect_finding(c, pid, "resolver.bypass", "medium", ["T1071.004"], "bypass.example.test",
+                       "example.test")
+    c.eq("resolver.bypass evidence.server", f["finding"]["evidence"].get("server"), args.stub4, f)
+    c.eq("resolver.bypass evidence.configured", f["finding"]["evidence"].get("configured"),
+         [args.server4], f)
+    # dnsmasq's own upstream query to unbound (it serves DNS here) is no bypass
+    stub = [e for e in events.items if e.get("type") == "finding"
+            and (e.get("process") or {}).get("comm") == "dnsmasq"]
+    c.eq("findings for dnsmasq", stub, [])
+    c.done()
+
+
 def intel_listed_name_is_an_intel_qname_finding_and_passthru_is_not():
     c = Checks()
     pid, _ = dig(f"@{args.server4}", "www.listed.example.test", "A")
@@ -899,6 +915,7 @@ CASES = [
     axfr_attempt_is_a_zone_transfer_finding,
     nxdomain_burst_over_many_domains_is_a_dga_finding,
     long_labels_are_a_tunnel_finding,
+    query_to_a_resolver_not_configured_is_a_bypass_finding,
     intel_listed_name_is_an_intel_qname_finding_and_passthru_is_not,
     intel_reloads_on_sighup_and_a_bad_file_keeps_the_intel_before,
     agent_exits_zero_on_sigterm,  # stops the agent: keep it after every case that needs it

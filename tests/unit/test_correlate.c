@@ -43,10 +43,17 @@ static size_t judge(struct correlate *c, const struct event *ev, uint64_t now,
 	return correlate_event(c, ev, now, f, &who);
 }
 
+/* A procfs of its own (setup): pid 100 (some_process) with a mount namespace and a
+ * resolv.conf naming 127.0.0.53, as for every lookup these tests make. */
+static char proc_root[128];
+
 static struct correlate *new_correlate(void)
 {
 	struct correlate_opts o = CORRELATE_DEFAULTS;
-	struct correlate *c = correlate_new(&o, regdom);
+	struct correlate *c;
+
+	o.proc_root = proc_root;
+	c = correlate_new(&o, regdom);
 
 	assert_non_null(c);
 	return c;
@@ -463,6 +470,83 @@ static void a_move_to_another_provider_after_min_age_is_an_ns_change(void **stat
 	nsinfra_close(ns);
 }
 
+static void a_query_to_a_server_not_configured_is_a_bypass(void **state)
+{
+	struct correlate *c = new_correlate();
+	const struct finding *f;
+	struct dns_msg m;
+	struct event ev = lookup(&m, "www.example.org", 1, false, 0);
+
+	(void)state;
+	/* to the configured resolver: nothing */
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	ev.net.dst_ip[3] = 9; /* 127.0.0.9 */
+	assert_int_equal(judge(c, &ev, SEC, &f), 1);
+	assert_string_equal(f[0].rule, "resolver.bypass");
+	assert_string_equal(f[0].attack[0], "T1071.004");
+	assert_string_equal(evidence_str(&f[0], "server"), "127.0.0.9");
+	assert_string_equal(f[0].evidence[1].list[0], "127.0.0.53");
+	/* not port 53, or a multicast group (mDNS): not judged */
+	ev.net.dst_ip[3] = 10;
+	ev.net.dst_port = 5353;
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	ev.net.dst_port = 53;
+	memcpy(ev.net.dst_ip, (uint8_t[]){ 224, 0, 0, 251 }, 4);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	/* a process that served DNS here makes its own upstream queries */
+	{
+		struct dns_msg q;
+		struct event served = lookup(&q, "a.example.org", 1, false, 0);
+
+		served.net.role = ROLE_SERVER;
+		served.net.direction = NET_INGRESS;
+		assert_int_equal(judge(c, &served, SEC, &f), 0);
+	}
+	memcpy(ev.net.dst_ip, (uint8_t[]){ 127, 0, 0, 11 }, 4);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 0);
+	correlate_free(c);
+}
+
+static void an_allowed_resolver_is_no_bypass(void **state)
+{
+	static const struct call_addr allowed[] = { { 4, { 192, 0, 2, 53 } } };
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	struct correlate *c;
+	const struct finding *f;
+	struct dns_msg m;
+	struct event ev = lookup(&m, "www.example.org", 1, false, 0);
+
+	(void)state;
+	o.proc_root = proc_root;
+	o.allowed_resolvers = allowed;
+	o.n_allowed_resolvers = 1;
+	assert_non_null(c = correlate_new(&o, regdom));
+	memcpy(ev.net.dst_ip, allowed[0].addr, 4);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	ev.process.pid = 4242; /* no /proc entry: nothing says what it may use */
+	ev.net.dst_ip[3] = 54;
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	correlate_free(c);
+}
+
+static void make_proc(void)
+{
+	char path[512];
+
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", intel_dir);
+	snprintf(path, sizeof(path), "mkdir -p %s/100/ns %s/100/root/etc", proc_root, proc_root);
+	assert_int_equal(system(path), 0);
+	snprintf(path, sizeof(path), "%s/100/ns/mnt", proc_root);
+	fclose(fopen(path, "w"));
+	snprintf(path, sizeof(path), "%s/100/root/etc/resolv.conf", proc_root);
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("# generated\nsearch lab\nnameserver 127.0.0.53\noptions edns0\n", f);
+		fclose(f);
+	}
+}
+
 static int setup(void **state)
 {
 	char path[2][128];
@@ -471,6 +555,7 @@ static int setup(void **state)
 	(void)state;
 	if (!mkdtemp(intel_dir))
 		return -1;
+	make_proc();
 	put_file("zone.rpz", zone);
 	put_file("threatfox.csv", threatfox);
 	snprintf(path[0], sizeof(path[0]), "%s/zone.rpz", intel_dir);
@@ -487,12 +572,8 @@ static int teardown(void **state)
 	(void)state;
 	regdom_free(regdom);
 	intel_free(intel);
-	snprintf(path, sizeof(path), "%s/zone.rpz", intel_dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/threatfox.csv", intel_dir);
-	unlink(path);
-	rmdir(intel_dir);
-	return 0;
+	snprintf(path, sizeof(path), "rm -rf %s", intel_dir);
+	return system(path) ? -1 : 0;
 }
 
 int main(void)
@@ -511,6 +592,8 @@ int main(void)
 		cmocka_unit_test(a_listed_answer_address_is_an_intel_ip_finding),
 		cmocka_unit_test(a_listed_nameserver_or_its_glue_is_an_intel_ns_finding),
 		cmocka_unit_test(a_move_to_another_provider_after_min_age_is_an_ns_change),
+		cmocka_unit_test(a_query_to_a_server_not_configured_is_a_bypass),
+		cmocka_unit_test(an_allowed_resolver_is_no_bypass),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

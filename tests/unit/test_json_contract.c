@@ -284,6 +284,11 @@ static const struct evidence sample_axfr_evidence[] = {
 	{ .name = "qtype", .kind = EVIDENCE_STRING, .str = "AXFR" },
 	{ .name = "server", .kind = EVIDENCE_STRING, .str = "127.0.0.53" },
 };
+static const char *const sample_configured[] = { "127.0.0.53" };
+static const struct evidence sample_bypass_evidence[] = {
+	{ .name = "server", .kind = EVIDENCE_STRING, .str = "8.8.8.8" },
+	{ .name = "configured", .kind = EVIDENCE_LIST, .list = sample_configured, .n_list = 1 },
+};
 static const struct evidence sample_doh_evidence[] = {
 	{ .name = "endpoint", .kind = EVIDENCE_STRING, .str = "dns.google" },
 };
@@ -319,6 +324,7 @@ static const struct finding sample_findings[] = {
 	SAMPLE("intel.nsip", SEVERITY_MEDIUM, sample_ns_evidence),
 	SAMPLE("zone.transfer", SEVERITY_MEDIUM, sample_axfr_evidence),
 	SAMPLE("doh.endpoint", SEVERITY_INFO, sample_doh_evidence),
+	SAMPLE("resolver.bypass", SEVERITY_MEDIUM, sample_bypass_evidence),
 	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_tunnel_evidence),
 	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_names_evidence),
 	SAMPLE("dga.nxdomain", SEVERITY_LOW, sample_dga_evidence),
