@@ -15,6 +15,7 @@ import re
 import signal
 import socket
 import subprocess
+import struct
 import sys
 import time
 
@@ -819,8 +820,15 @@ def long_labels_are_a_tunnel_finding():
 
 
 def query_to_a_resolver_not_configured_is_a_bypass_finding():
-    # the namespace's resolv.conf names unbound only; dnsmasq, the stub, is another server
-    pid, _ = dig(f"@{args.stub4}", "bypass.example.test", "A")
+    # The namespace's resolv.conf names unbound only; dnsmasq, the stub, is another server.
+    # The rule reads the sender's resolv.conf through /proc when the agent gets to the query,
+    # up to a poll later: this client stays a second (an unanswered 1-byte datagram), where
+    # dig is gone at once (a blind spot the README names).
+    name = b"".join(bytes([len(x)]) + x.encode() for x in "bypass.example.test".split("."))
+    query = (struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + name + b"\x00"
+             + struct.pack("!HH", 1, 1))
+    pid, _ = in_ns("/usr/bin/python3", args.client, "udp-raw", "--server", args.stub4,
+                   query.hex(), "00")
     c = Checks()
     f = expect_finding(c, pid, "resolver.bypass", "medium", ["T1071.004"], "bypass.example.test",
                        "example.test")
