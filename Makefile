@@ -239,7 +239,7 @@ FUZZ_PB_CORPUS := $(OUTPUT)/fuzz-corpus-pb tests/fuzz/event-pb
 # The intel loader (RPZ, plain lists, ThreatFox CSV) and its matching, seeded with one file of
 # each format (tests/fuzz/intel).
 FUZZ_INTEL_SRCS := tests/fuzz/fuzz_intel.c lib/intel.c lib/intel_file.c lib/intel_list.c \
-	lib/intel_rpz.c lib/table.c lib/hash.c lib/log.c
+	lib/intel_rpz.c lib/table.c lib/hash.c lib/log.c lib/io.c lib/json.c
 $(OUTPUT)/fuzz_intel: $(FUZZ_INTEL_SRCS) $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \

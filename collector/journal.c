@@ -184,24 +184,9 @@ static int load(struct journal *j)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (!jbuf_reserve(&buf, 1 << 16)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		n = read(fd, buf.p + buf.len, buf.cap - buf.len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		buf.len += n;
-	}
+	err = io_read_all(fd, &buf, SIZE_MAX);
+	if (err)
+		goto cleanup;
 	while (buf.len - good >= RECORD_HEADER) {
 		const uint8_t *h = (const uint8_t *)buf.p + good;
 		uint32_t len = le32toh(*(const uint32_t *)h), crc = le32toh(*(const uint32_t *)(h + 4));

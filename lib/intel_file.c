@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "intel_int.h"
+#include "io.h"
 #include "log.h"
 
 /* The largest file read: a bound on what one bad path can make us allocate. */
@@ -82,10 +83,8 @@ void intel__skip(struct intel_build *b, enum intel_skip reason)
  * block the load (it is refused as not regular). */
 static int read_file(const char *path, char **data, size_t *size)
 {
-	size_t cap, len = 0;
-	char *buf = NULL;
+	struct jbuf buf = { 0 };
 	struct stat st;
-	ssize_t n;
 	int fd, err = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -101,40 +100,23 @@ static int read_file(const char *path, char **data, size_t *size)
 		err = -EFBIG;
 		goto cleanup;
 	}
-	cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (!buf) {
+	if (!jbuf_reserve(&buf, (size_t)st.st_size + 1)) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (;;) {
-		if (len + 1 >= cap && len > INTEL_FILE_MAX) {
-			err = -EFBIG; /* it grew while read */
-			goto cleanup;
-		}
-		if (len + 1 >= cap && intel__grow((void **)&buf, &cap, len + 4096, 1)) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*data = buf;
-	*size = len;
-	buf = NULL;
+	err = io_read_all(fd, &buf, INTEL_FILE_MAX); /* -EFBIG: it grew while read */
+	jbuf_raw(&buf, "", 1);
+	if (!err && buf.failed)
+		err = -ENOMEM;
+	if (err)
+		goto cleanup;
+	*data = buf.p;
+	*size = buf.len - 1;
+	buf.p = NULL;
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	free(buf.p);
 	return err;
 }
 
