@@ -248,13 +248,14 @@ static int commit_failed(struct store *s, int err, size_t n_batches)
 }
 
 /* Starts committing what is pending: the outputs flushed and their positions and the
- * batches journaled, synced in the commit thread. 0 when started or nothing is pending. */
-static int commit_start(struct store *s)
+ * batches journaled, synced in the commit thread. With nothing pending, 0 at once, unless
+ * always: a record of the outputs' files alone. */
+static int commit_start(struct store *s, bool always)
 {
 	struct batch_list t;
 	int err = s->failed ? -EIO : 0;
 
-	if (!err && !s->pending.n)
+	if (!err && !s->pending.n && !always)
 		return 0;
 	for (size_t i = 0; !err && i < s->n_outputs; i++) {
 		struct output *o = s->outputs[i];
@@ -308,40 +309,23 @@ int store_commit_done(struct store *s, bool wait)
 
 int store_commit_start(struct store *s)
 {
-	return s->busy ? 0 : commit_start(s);
+	return s->busy ? 0 : commit_start(s, false);
 }
 
 int store_commit(struct store *s)
 {
 	int err = store_commit_done(s, true);
 
-	err = err ?: commit_start(s);
+	err = err ?: commit_start(s, false);
 	return err ?: store_commit_done(s, true);
 }
 
-/* The journal names the outputs' files now, nothing pending: store_open's first commit and
- * a rotation's. */
+/* The journal names the outputs' files now: store_open's first commit and a rotation's. */
 static int commit(struct store *s)
 {
-	int err = commit_start(s);
+	int err = store_commit_done(s, true);
 
-	if (!err && !s->busy) { /* nothing was pending: a record of the outputs alone */
-		for (size_t i = 0; !err && i < s->n_outputs; i++) {
-			struct output *o = s->outputs[i];
-
-			snprintf(s->outs[i].name, sizeof(s->outs[i].name), "%s", o->name);
-			snprintf(s->outs[i].path, sizeof(s->outs[i].path), "%s", o->path);
-			err = o->ops->flush(o, &s->outs[i].pos);
-			err = err ?: o->ops->sync(o);
-		}
-		err = err ?: journal_commit(s->journal, s->outs, s->n_outputs, NULL, 0);
-		if (err)
-			return commit_failed(s, err, 0);
-		for (size_t i = 0; i < s->n_outputs; i++)
-			s->outputs[i]->ops->commit(s->outputs[i], &s->outs[i].pos);
-		s->commits++;
-		return 0;
-	}
+	err = err ?: commit_start(s, true);
 	return err ?: store_commit_done(s, true);
 }
 
