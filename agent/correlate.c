@@ -150,7 +150,7 @@ static uint64_t name_hash(uint64_t seed, const char *name)
 	uint64_t h = seed;
 
 	for (const char *c = name; *c; c++) /* names compare without case */
-		h = (h ^ (uint8_t)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c)) * HASH_MULTIPLIER;
+		h = (h ^ (uint8_t)dns_ascii_lower(*c)) * HASH_MULTIPLIER;
 	return hash_finish(h);
 }
 

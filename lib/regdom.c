@@ -7,6 +7,7 @@
 
 #include <libpsl.h>
 
+#include "dns.h"
 #include "log.h"
 
 #define DEBIAN_PSL "/usr/share/publicsuffix/public_suffix_list.dafsa"
@@ -54,8 +55,7 @@ int regdom_of(const struct regdom *r, const char *name, char *buf, size_t size)
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
 
-		/* libpsl wants lower case; DNS names compare without case */
-		lower[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+		lower[i] = dns_ascii_lower(c); /* libpsl wants lower case */
 		if (c == '.' && (i == 0 || name[i - 1] == '.'))
 			return -EINVAL;
 	}
