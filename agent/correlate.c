@@ -67,6 +67,13 @@ struct resolvers {
 	const char *names[RESOLVERS_MAX];
 };
 
+/* Which mount namespace a process is in, so that a query costs no stat of /proc (looked
+ * again after RESOLVERS_TTL_NS: a pid reused within that is taken for its predecessor). */
+struct process_ns {
+	int32_t pid;
+	uint64_t mnt_ns;
+};
+
 /* Processes that served DNS on this host: their queries are their own upstream ones. */
 #define SERVERS_MAX 256
 #define SERVERS_TTL_NS 3600000000000ull
@@ -93,7 +100,7 @@ struct correlate {
 	const struct regdom *regdom;
 	const struct intel *intel;
 	struct nsinfra *nsinfra;
-	struct table *processes, *pairs, *reported, *domains, *resolvers, *servers;
+	struct table *processes, *pairs, *reported, *domains, *resolvers, *servers, *mnt_of;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
 	struct finding out[CORRELATE_MAX_FINDINGS];
@@ -195,8 +202,11 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 	c->servers = table_new(&(struct table_opts){
 		.max_entries = SERVERS_MAX, .entry_size = sizeof(struct dns_server),
 		.key_size = sizeof(int32_t), .when_full = TABLE_EVICT, .ttl_ns = SERVERS_TTL_NS });
+	c->mnt_of = table_new(&(struct table_opts){
+		.max_entries = opts->max_processes, .entry_size = sizeof(struct process_ns),
+		.key_size = sizeof(int32_t), .when_full = TABLE_EVICT, .ttl_ns = RESOLVERS_TTL_NS });
 	if (!c->processes || !c->pairs || !c->reported || !c->domains || !c->resolvers ||
-	    !c->servers) {
+	    !c->servers || !c->mnt_of) {
 		correlate_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -214,6 +224,7 @@ void correlate_free(struct correlate *c)
 	table_free(c->domains);
 	table_free(c->resolvers);
 	table_free(c->servers);
+	table_free(c->mnt_of);
 	free(c);
 }
 
@@ -371,18 +382,27 @@ static void read_nameservers(struct resolvers *r, const char *path)
 }
 
 /* The resolvers of pid's mount namespace, read at most once a TTL; NULL when its /proc entry
- * is gone (then nothing is judged). */
+ * is gone (then nothing is judged). Neither looked up again within the TTL. */
 static const struct resolvers *resolvers_of(struct correlate *c, int32_t pid, uint64_t now_ns)
 {
-	char path[256];
-	struct stat st;
-	uint64_t key, h;
+	uint64_t hp = table_hash(c->mnt_of, &pid, sizeof(pid)), key, h;
+	struct process_ns *p;
 	struct resolvers *r;
+	char path[256];
 
-	snprintf(path, sizeof(path), "%s/%d/ns/mnt", c->opts.proc_root, pid);
-	if (stat(path, &st))
-		return NULL;
-	key = st.st_ino;
+	table_expire(c->mnt_of, now_ns, NULL, NULL);
+	if ((p = table_find(c->mnt_of, hp, &pid))) {
+		key = p->mnt_ns;
+	} else {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%d/ns/mnt", c->opts.proc_root, pid);
+		if (stat(path, &st))
+			return NULL;
+		key = st.st_ino;
+		if ((p = table_insert(c->mnt_of, hp, &pid, now_ns)))
+			p->mnt_ns = key;
+	}
 	h = table_hash(c->resolvers, &key, sizeof(key));
 	table_expire(c->resolvers, now_ns, NULL, NULL);
 	if ((r = table_find(c->resolvers, h, &key)))
