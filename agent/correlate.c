@@ -46,10 +46,11 @@ struct reported {
 };
 
 /* libpsl takes about a microsecond per name, and names repeat: the registered domains of
- * recent names are kept, by a seeded 64-bit hash of the name (a collision, 2^-64 for any two
+ * recent names (and whether they are DoH endpoints) are kept, by a seeded 64-bit hash of the name (a collision, 2^-64 for any two
  * names, would cost one name its registered domain; a sender cannot aim at one). */
 struct domain_entry {
 	uint64_t name;
+	bool doh; /* a DoH endpoint or Firefox's canary: doh_endpoints[] looked through once */
 	char domain[REGDOM_NAME_MAX + 1]; /* "": none */
 };
 #define DOMAIN_CACHE 4096
@@ -106,6 +107,7 @@ struct correlate {
 	struct finding out[CORRELATE_MAX_FINDINGS];
 	size_t n_out;
 	char domain[REGDOM_NAME_MAX + 1];
+	bool doh; /* of the lookup at hand: find_domain's */
 };
 
 static const char *const attack_recon[] = { "T1590.002" };
@@ -243,7 +245,17 @@ void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n)
 	c->nsinfra = n;
 }
 
-/* The registered domain of qname into c->domain ("" when it has none). */
+static bool is_doh_endpoint(const char *qname)
+{
+	if (!strcasecmp(qname, DOH_CANARY))
+		return true;
+	for (size_t i = 0; i < ARRAY_LEN(doh_endpoints); i++)
+		if (!strcasecmp(qname, doh_endpoints[i]))
+			return true;
+	return false;
+}
+
+/* The registered domain of qname into c->domain ("" when it has none), and c->doh. */
 static void find_domain(struct correlate *c, const char *qname)
 {
 	uint64_t name = name_hash(table_seed(c->domains), qname);
@@ -252,14 +264,17 @@ static void find_domain(struct correlate *c, const char *qname)
 
 	if (d) {
 		table_touch(c->domains, d, 0);
-	} else {
-		if (regdom_of(c->regdom, qname, c->domain, sizeof(c->domain)))
-			c->domain[0] = '\0';
-		if ((d = table_insert(c->domains, h, &name, 0)))
-			memcpy(d->domain, c->domain, sizeof(d->domain));
+		memcpy(c->domain, d->domain, strlen(d->domain) + 1);
+		c->doh = d->doh;
 		return;
 	}
-	memcpy(c->domain, d->domain, strlen(d->domain) + 1);
+	if (regdom_of(c->regdom, qname, c->domain, sizeof(c->domain)))
+		c->domain[0] = '\0';
+	c->doh = is_doh_endpoint(qname);
+	if ((d = table_insert(c->domains, h, &name, 0))) {
+		memcpy(d->domain, c->domain, sizeof(d->domain));
+		d->doh = c->doh;
+	}
 }
 
 static struct process_key key_of(const struct proc_info *p)
@@ -336,14 +351,6 @@ static void evidence_list(struct slot *s, const char *name, const char *const *l
 static const char *who_name(const struct proc_info *p)
 {
 	return p->comm[0] ? p->comm : "an unknown process";
-}
-
-static bool is_doh_endpoint(const char *qname)
-{
-	for (size_t i = 0; i < ARRAY_LEN(doh_endpoints); i++)
-		if (!strcasecmp(qname, doh_endpoints[i]))
-			return true;
-	return false;
 }
 
 static bool under_arpa(const char *qname)
@@ -512,7 +519,7 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 			evidence_str(s, "server", s->text);
 		}
 	}
-	if (is_doh_endpoint(qname) || !strcasecmp(qname, DOH_CANARY)) {
+	if (c->doh) {
 		bool canary = !strcasecmp(qname, DOH_CANARY);
 
 		s = fire(c, "doh.endpoint", SEVERITY_INFO, attack_protocol_tunnel, 1, qname, domain,
