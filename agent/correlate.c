@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "array.h"
 #include "hash.h"
@@ -55,24 +54,18 @@ struct domain_entry {
 };
 #define DOMAIN_CACHE 4096
 
-/* The resolvers configured in one mount namespace, read from a process's view of
- * etc/resolv.conf and of systemd-resolved's upstream list, again after RESOLVERS_TTL_NS. */
+/* The resolvers a process is configured to use, read from its view of etc/resolv.conf and
+ * of systemd-resolved's upstream list, again after RESOLVERS_TTL_NS. Kept per process (pid
+ * and comm): a mount namespace's inode number is reused once it is gone, so it cannot
+ * name one namespace for a minute. */
 #define RESOLVERS_MAX 8
 #define RESOLVERS_TTL_NS 60000000000ull
-#define MOUNT_NAMESPACES 1024
 struct resolvers {
-	uint64_t mnt_ns; /* the inode of /proc/PID/ns/mnt */
+	struct process_key key;
 	unsigned n;
 	struct call_addr addrs[RESOLVERS_MAX];
 	char text[RESOLVERS_MAX][64];
 	const char *names[RESOLVERS_MAX];
-};
-
-/* Which mount namespace a process is in, so that a query costs no stat of /proc (looked
- * again after RESOLVERS_TTL_NS: a pid reused within that is taken for its predecessor). */
-struct process_ns {
-	int32_t pid;
-	uint64_t mnt_ns;
 };
 
 /* Processes that served DNS on this host: their queries are their own upstream ones. */
@@ -101,7 +94,7 @@ struct correlate {
 	const struct regdom *regdom;
 	const struct intel *intel;
 	struct nsinfra *nsinfra;
-	struct table *processes, *pairs, *reported, *domains, *resolvers, *servers, *mnt_of;
+	struct table *processes, *pairs, *reported, *domains, *resolvers, *servers;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
 	struct finding out[CORRELATE_MAX_FINDINGS];
@@ -198,17 +191,14 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 		.max_entries = DOMAIN_CACHE, .entry_size = sizeof(struct domain_entry),
 		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT });
 	c->resolvers = table_new(&(struct table_opts){
-		.max_entries = MOUNT_NAMESPACES, .entry_size = sizeof(struct resolvers),
-		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT,
+		.max_entries = opts->max_processes, .entry_size = sizeof(struct resolvers),
+		.key_size = sizeof(struct process_key), .when_full = TABLE_EVICT,
 		.ttl_ns = RESOLVERS_TTL_NS });
 	c->servers = table_new(&(struct table_opts){
 		.max_entries = SERVERS_MAX, .entry_size = sizeof(struct dns_server),
 		.key_size = sizeof(int32_t), .when_full = TABLE_EVICT, .ttl_ns = SERVERS_TTL_NS });
-	c->mnt_of = table_new(&(struct table_opts){
-		.max_entries = opts->max_processes, .entry_size = sizeof(struct process_ns),
-		.key_size = sizeof(int32_t), .when_full = TABLE_EVICT, .ttl_ns = RESOLVERS_TTL_NS });
 	if (!c->processes || !c->pairs || !c->reported || !c->domains || !c->resolvers ||
-	    !c->servers || !c->mnt_of) {
+	    !c->servers) {
 		correlate_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -226,7 +216,6 @@ void correlate_free(struct correlate *c)
 	table_free(c->domains);
 	table_free(c->resolvers);
 	table_free(c->servers);
-	table_free(c->mnt_of);
 	free(c);
 }
 
@@ -388,40 +377,27 @@ static void read_nameservers(struct resolvers *r, const char *path)
 		fclose(f);
 }
 
-/* The resolvers of pid's mount namespace, read at most once a TTL; NULL when its /proc entry
- * is gone (then nothing is judged). Neither looked up again within the TTL. */
-static const struct resolvers *resolvers_of(struct correlate *c, int32_t pid, uint64_t now_ns)
+/* The resolvers of process p, read at most once a TTL (none when its /proc entry is gone:
+ * then nothing is judged). */
+static const struct resolvers *resolvers_of(struct correlate *c, const struct proc_info *p,
+					    uint64_t now_ns)
 {
-	uint64_t hp = table_hash(c->mnt_of, &pid, sizeof(pid)), key, h;
-	struct process_ns *p;
+	struct process_key key = key_of(p);
+	uint64_t h = table_hash(c->resolvers, &key, sizeof(key));
 	struct resolvers *r;
 	char path[256];
 
-	table_expire(c->mnt_of, now_ns, NULL, NULL);
-	if ((p = table_find(c->mnt_of, hp, &pid))) {
-		key = p->mnt_ns;
-	} else {
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%d/ns/mnt", c->opts.proc_root, pid);
-		if (stat(path, &st))
-			return NULL;
-		key = st.st_ino;
-		if ((p = table_insert(c->mnt_of, hp, &pid, now_ns)))
-			p->mnt_ns = key;
-	}
-	h = table_hash(c->resolvers, &key, sizeof(key));
 	table_expire(c->resolvers, now_ns, NULL, NULL);
 	if ((r = table_find(c->resolvers, h, &key)))
 		return r;
 	if (!(r = table_insert(c->resolvers, h, &key, now_ns)))
 		return NULL;
 	r->n = 0;
-	snprintf(path, sizeof(path), "%s/%d/root/etc/resolv.conf", c->opts.proc_root, pid);
+	snprintf(path, sizeof(path), "%s/%d/root/etc/resolv.conf", c->opts.proc_root, p->pid);
 	read_nameservers(r, path);
 	/* 127.0.0.53 is systemd-resolved's stub: its upstreams are configured too */
 	snprintf(path, sizeof(path), "%s/%d/root/run/systemd/resolve/resolv.conf",
-		 c->opts.proc_root, pid);
+		 c->opts.proc_root, p->pid);
 	read_nameservers(r, path);
 	return r;
 }
@@ -473,7 +449,7 @@ static void judge_bypass(struct correlate *c, const struct event *ev,
 	for (size_t i = 0; i < c->opts.n_allowed_resolvers; i++)
 		if (same_addr(&c->opts.allowed_resolvers[i], n->family, n->dst_ip))
 			return;
-	if (!(r = resolvers_of(c, p->pid, now_ns)) || !r->n)
+	if (!(r = resolvers_of(c, p, now_ns)) || !r->n)
 		return; /* no resolv.conf: nothing says what is configured */
 	for (unsigned i = 0; i < r->n; i++)
 		if (same_addr(&r->addrs[i], n->family, n->dst_ip))

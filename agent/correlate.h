@@ -11,7 +11,7 @@
  *                  a short window                                          T1568.002, medium
  *   resolver.bypass  a query to port 53 of a server that is not one of the process's own
  *                  resolvers: the nameservers of /proc/PID/root/etc/resolv.conf (its mount
- *                  namespace's, looked at once a minute per namespace) and of systemd-
+ *                  namespace's, looked at once a minute per process) and of systemd-
  *                  resolved's upstream list there, or an allowed one. A process that
  *                  serves DNS on this host (its socket answered a query) makes its own
  *                  upstream queries: not judged.                           T1071.004, medium
