@@ -10,6 +10,8 @@ packages=(
 	libsqlite3-dev sqlite3
 	# tests and fuzzing
 	libcmocka-dev libjansson-dev openssl fstrm-bin bind9-dnsutils libclang-rt-14-dev python3 python3-dnslib iproute2 procps
+	# scripts/gen-dga-data.py reads apt's lz4-compressed Packages index
+	lz4
 	# real DNS software for end-to-end tests and benchmarks
 	unbound dnsutils knot-dnsutils dnsperf dnscap tcpdump musl-tools bpftrace
 	# a local stub resolver for the resolver-call e2e (the binary only, no service)
