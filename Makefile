@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ilib -Iagent -Ibpf
-LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lsqlite3 -lpthread
+LDLIBS += -lbpf -lelf -lz -ldeflate -lpsl -lprotobuf-c -lssl -lcrypto -lsqlite3 -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -132,6 +132,19 @@ $(OUTPUT)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(PROTO_H) | $(OUTPUT)/lib prefli
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# The DGA score's character model, trained at build time on the committed benign names
+# (scripts/gen-dga-data.py made them from Debian's archive).
+DGA_TRAIN := data/dga/benign-train.txt
+$(OUTPUT)/gen-dga-model: scripts/gen-dga-model.c lib/dgamodel.h lib/dgascore.h | $(OUTPUT) preflight-lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lm -o $@
+
+$(OUTPUT)/dgamodel_table.h: $(OUTPUT)/gen-dga-model $(DGA_TRAIN)
+	$(call msg,GEN,$@)
+	$(Q)$(OUTPUT)/gen-dga-model $(DGA_TRAIN) > $@
+
+$(OUTPUT)/lib/dgascore.o: $(OUTPUT)/dgamodel_table.h
+
 $(LIBDV): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -165,6 +178,7 @@ test_feed_LINK := -lz -ldeflate -lprotobuf-c
 test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
 test_regdom_LINK := -lpsl
+test_dgascore_LINK := -lm
 test_correlate_LINK := correlate.o nsinfra.o pdns.o -lpsl -lsqlite3
 test_pdns_LINK := pdns.o -lsqlite3 -ljansson
 test_nsinfra_LINK := nsinfra.o pdns.o -lsqlite3 -lpsl
