@@ -337,9 +337,14 @@ $(OUTPUT)/bench_pdns: tests/bench/bench_pdns.c $(OUTPUT)/agent/pdns.o $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lsqlite3 -lpsl -o $@
 
+# The DGA score on the committed benign test names and DGA samples (data/dga).
+$(OUTPUT)/bench_dga: tests/bench/bench_dga.c $(LIBDV) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $^ -lm -o $@
+
 bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/bench_pdns $(OUTPUT)/resolver/gai-loop \
-       $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
+       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/bench_pdns $(OUTPUT)/bench_dga \
+       $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)
 	$(Q)scripts/bench-collector.sh $(OUTPUT)
@@ -349,6 +354,7 @@ bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPU
 	$(Q)$(OUTPUT)/bench_intel $(OUTPUT)/bench-intel
 	$(Q)$(OUTPUT)/bench_pipeline $(OUTPUT)/bench-intel; rc=$$?; rm -rf $(OUTPUT)/bench-intel; exit $$rc
 	$(Q)$(OUTPUT)/bench_pdns $(OUTPUT)
+	$(Q)$(OUTPUT)/bench_dga data/dga
 
 clean:
 	rm -rf $(OUTPUT)
