@@ -11,7 +11,7 @@ packages=(
 	# tests and fuzzing
 	libcmocka-dev libjansson-dev openssl fstrm-bin bind9-dnsutils libclang-rt-14-dev python3 python3-dnslib iproute2 procps
 	# real DNS software for end-to-end tests and benchmarks
-	unbound dnsutils knot-dnsutils dnsperf dnscap tcpdump musl-tools bpftrace
+	unbound nsd dnsutils knot-dnsutils dnsperf dnscap tcpdump musl-tools bpftrace
 	# a local stub resolver for the resolver-call e2e (the binary only, no service)
 	dnsmasq-base
 )
