@@ -185,11 +185,10 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 {
 	/* without a state directory: zeros, so that every agent has the same counters */
 	static const struct pdns_stats no_pdns;
-	static const struct nsinfra_stats no_ns;
 	struct stage_correlate *s = (struct stage_correlate *)base;
 	const struct correlate_stats *cs = correlate_stats(s->correlate);
 	const struct pdns_stats *ps = s->pdns ? pdns_stats(s->pdns) : &no_pdns;
-	const struct nsinfra_stats *ns = s->nsinfra ? nsinfra_stats(s->nsinfra) : &no_ns;
+	const struct nsinfra_stats *ns = nsinfra_stats(s->nsinfra);
 
 	stats_u64(reg, "lookups_judged", &cs->judged);
 	stats_u64(reg, "findings", &cs->findings);
