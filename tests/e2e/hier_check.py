@@ -56,7 +56,7 @@ class Fail(Exception):
     pass
 
 
-def ns_exec(*argv, **kw):
+def ns_exec(*argv):
     return ["ip", "netns", "exec", args.netns, *argv]
 
 
