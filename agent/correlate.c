@@ -85,6 +85,7 @@ struct slot {
 	char summary[SUMMARY_MAX];
 	char text[INET6_ADDRSTRLEN];
 	char source[320]; /* file:line */
+	char nameserver[256]; /* intel.nsdname, intel.nsip: nsinfra's names change under it */
 	char tag_text[512];
 	const char *tags[TAGS_MAX];
 };
@@ -631,55 +632,97 @@ static struct slot *fire_intel(struct correlate *c, const char *rule, const char
 	return s;
 }
 
-/* The names of the nameservers a response gives for its domain, and their glue: matched
- * against NSDNAME and NSIP intel, one finding each at most. */
+/* Where a nameserver of the lookup's domain was learned: the response itself, or the
+ * infrastructure nsinfra learned for its registered domain (a recursive resolver's
+ * referrals, an NS answer before). */
+static const char seen_in_response[] = "this response";
+static const char seen_in_infrastructure[] = "learned infrastructure";
+
+/* intel.nsdname on the nameserver name; false when it is not listed (or allowlisted). */
+static bool judge_nsdname(struct correlate *c, const struct dns_msg *m, const char *name,
+			  const char *seen_in, const struct proc_info *who,
+			  const struct process_key *pk, uint64_t now_ns)
+{
+	struct intel_hit hit;
+	struct slot *s;
+
+	if (intel_match_name(c->intel, INTEL_NSDNAME, name, &hit) ||
+	    hit.action == INTEL_PASSTHRU)
+		return false;
+	s = fire_intel(c, "intel.nsdname", attack_dns_server, &hit, m->qname, pk, now_ns);
+	if (!s)
+		return true;
+	snprintf(s->nameserver, sizeof(s->nameserver), "%s", name);
+	snprintf(s->summary, sizeof(s->summary),
+		 "%s looked up %s, served by the nameserver %s, which threat intel lists (%s).",
+		 who_name(who), m->qname, name, hit.trigger);
+	evidence_str(s, "nameserver", s->nameserver);
+	evidence_str(s, "seen_in", seen_in);
+	return true;
+}
+
+/* intel.nsip on an address (family 4 or 6) of the nameserver name; false when not listed. */
+static bool judge_nsip(struct correlate *c, const struct dns_msg *m, const char *name,
+		       uint8_t family, const uint8_t *addr, const char *seen_in,
+		       const struct proc_info *who, const struct process_key *pk, uint64_t now_ns)
+{
+	struct intel_hit hit;
+	struct slot *s;
+
+	if (intel_match_addr(c->intel, INTEL_NSIP, family, addr, &hit) ||
+	    hit.action == INTEL_PASSTHRU)
+		return false;
+	s = fire_intel(c, "intel.nsip", attack_dns_server, &hit, m->qname, pk, now_ns);
+	if (!s)
+		return true;
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, s->text, sizeof(s->text));
+	snprintf(s->nameserver, sizeof(s->nameserver), "%s", name);
+	snprintf(s->summary, sizeof(s->summary),
+		 "%s looked up %s, whose nameserver %s has the address %s in threat intel (%s).",
+		 who_name(who), m->qname, name, s->text, hit.trigger);
+	evidence_str(s, "nameserver", s->nameserver);
+	evidence_str(s, "address", s->text);
+	evidence_str(s, "seen_in", seen_in);
+	return true;
+}
+
+/* The nameservers of the lookup's domain matched against NSDNAME and NSIP intel, one
+ * finding each at most: those the response names (NS records in its answer or authority
+ * section, their glue), then those nsinfra learned for the registered domain. A client of a
+ * recursive resolver gets a minimal answer without NS records: the resolver's referrals,
+ * which nsinfra learned from on the resolver's upstream sockets, name them. */
 static void judge_nameservers(struct correlate *c, const struct dns_msg *m,
 			      const struct proc_info *who, const struct process_key *pk,
 			      uint64_t now_ns)
 {
 	const struct dns_section *sections[] = { &m->an, &m->ns };
-	struct intel_hit hit;
+	struct nsinfra_ns learned[NSINFRA_MAX_NS];
 	bool named = false, addressed = false;
-	struct slot *s;
+	size_t n_learned = 0;
 
-	for (size_t k = 0; k < ARRAY_LEN(sections) && !named; k++) {
+	for (size_t k = 0; k < ARRAY_LEN(sections) && !named; k++)
 		for (size_t i = 0; i < sections[k]->n && !named; i++) {
 			const struct dns_rr *rr = &sections[k]->rrs[i];
 
-			if (rr->type != 2 /* NS */ || !rr->target ||
-			    intel_match_name(c->intel, INTEL_NSDNAME, rr->target, &hit) ||
-			    hit.action == INTEL_PASSTHRU)
-				continue;
-			named = true;
-			s = fire_intel(c, "intel.nsdname", attack_dns_server, &hit, m->qname, pk,
-				       now_ns);
-			if (!s)
-				continue;
-			snprintf(s->summary, sizeof(s->summary),
-				 "%s looked up %s, served by the nameserver %s, which threat intel "
-				 "lists (%s).",
-				 who_name(who), m->qname, rr->target, hit.trigger);
-			evidence_str(s, "nameserver", rr->target);
+			named = rr->type == 2 /* NS */ && rr->target &&
+				judge_nsdname(c, m, rr->target, seen_in_response, who, pk, now_ns);
 		}
-	}
 	for (size_t i = 0; i < m->ar.n && !addressed; i++) {
 		const struct dns_rr *rr = &m->ar.rrs[i];
 
-		if (!rr->addr || intel_match_addr(c->intel, INTEL_NSIP, rr->addr_len == 4 ? 4 : 6,
-						  rr->addr, &hit) ||
-		    hit.action == INTEL_PASSTHRU)
-			continue;
-		addressed = true;
-		s = fire_intel(c, "intel.nsip", attack_dns_server, &hit, m->qname, pk, now_ns);
-		if (!s)
-			continue;
-		inet_ntop(rr->addr_len == 4 ? AF_INET : AF_INET6, rr->addr, s->text, sizeof(s->text));
-		snprintf(s->summary, sizeof(s->summary),
-			 "%s looked up %s, whose nameserver %s has the address %s in threat intel "
-			 "(%s).",
-			 who_name(who), m->qname, rr->name, s->text, hit.trigger);
-		evidence_str(s, "nameserver", rr->name);
-		evidence_str(s, "address", s->text);
+		addressed = rr->addr && judge_nsip(c, m, rr->name, rr->addr_len == 4 ? 4 : 6,
+						   rr->addr, seen_in_response, who, pk, now_ns);
+	}
+	if ((named && addressed) || !c->nsinfra || !c->domain[0] ||
+	    nsinfra_ns_of(c->nsinfra, c->domain, learned, ARRAY_LEN(learned), &n_learned))
+		return;
+	for (size_t i = 0; i < n_learned; i++) {
+		named = named || judge_nsdname(c, m, learned[i].name, seen_in_infrastructure, who,
+					       pk, now_ns);
+		for (size_t j = 0; j < learned[i].n_addrs && !addressed; j++)
+			addressed = judge_nsip(c, m, learned[i].name, learned[i].addrs[j].family,
+					       learned[i].addrs[j].addr, seen_in_infrastructure,
+					       who, pk, now_ns);
 	}
 }
 
@@ -694,6 +737,10 @@ static void judge_intel(struct correlate *c, const struct event *ev, const struc
 
 	if (listed && hit.action == INTEL_PASSTHRU)
 		return; /* allowlisted: no intel rule applies to this lookup */
+	/* A server's own upstream lookups repeat its clients' (with origin, for the same
+	 * process): the client's lookup is judged, once; the referrals teach nsinfra. */
+	if (serves_dns(c, ev->process.pid, now_ns))
+		return;
 	if (!m->qr) {
 		if (listed && (s = fire_intel(c, "intel.qname", attack_c2, &hit, m->qname, pk,
 					      now_ns)))

@@ -20,12 +20,18 @@
  *
  *   intel.qname    the name asked for is an indicator                      T1071.004
  *   intel.ip       an address in the answer is                             T1071.004
- *   intel.nsdname  a nameserver the response names for the domain (NS records in its
- *                  answer or authority section: what a recursive resolver's referrals
- *                  show) is                                                T1584.002
- *   intel.nsip     an address of such a nameserver (glue) is               T1584.002
+ *   intel.nsdname  a nameserver of the domain is: one the response names (NS records in
+ *                  its answer or authority section), or one the nsinfra learned for the
+ *                  registered domain (a recursive resolver's referrals, seen on its
+ *                  upstream sockets: its clients' answers carry none)       T1584.002
+ *   intel.nsip     an address of such a nameserver (the response's glue, or the nsinfra's
+ *                  addresses of the name) is                               T1584.002
  *
- * and, with nameserver infrastructure learned over time (nsinfra.h: --state-dir):
+ * A process serving DNS here (its socket answered a query) is not judged by the intel
+ * rules on its own upstream lookups: they repeat its client's, which is judged once.
+ *
+ * and, with nameserver infrastructure learned over time (nsinfra.h; stage_correlate keeps
+ * one always, in the passive DNS store with --state-dir, else in memory):
  *
  *   ns.change      a registered domain, stable for ns_change_min_age, is delegated to the
  *                  nameservers of another provider                          T1584.002, medium;
@@ -94,7 +100,7 @@ struct correlate_stage_opts {
 	struct correlate_opts rules;
 	const char *const *intel_paths; /* files or directories; borrowed */
 	size_t n_intel;
-	const char *state_dir; /* NULL: no passive DNS, no ns.change */
+	const char *state_dir; /* NULL: no passive DNS; nameservers kept in memory only */
 	size_t pdns_max_rows;
 	struct nsinfra_opts ns;
 };

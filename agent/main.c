@@ -91,7 +91,8 @@ static const char usage[] =
 	"                            where a bad file keeps the intel loaded before\n"
 	"      --state-dir DIR       keep the passive DNS store and the nameservers of every\n"
 	"                            registered domain seen in DIR/" PDNS_FILE " (created), across\n"
-	"                            restarts: needed for ns.change. Default: none\n"
+	"                            restarts (without it in memory: ns.change starts afresh).\n"
+	"                            Default: none\n"
 	"      --ns-change-min-age SEC  a domain's nameserver provider must have held this long\n"
 	"                            before a move to another one is an ns.change (default\n"
 	"                            604800, 7 days)\n"
@@ -176,7 +177,7 @@ struct config {
 	const char *lib_roots[MAX_LIB_ROOTS];
 	const char *intel_paths[MAX_INTEL_PATHS];
 	size_t n_intel;
-	const char *state_dir;    /* NULL: no passive DNS, no ns.change */
+	const char *state_dir;    /* NULL: no passive DNS, nameservers in memory */
 	long ns_change_min_age;   /* seconds; -1: the default */
 	const char *watch[MAX_WATCH];
 	size_t n_watch;

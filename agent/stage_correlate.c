@@ -1,9 +1,9 @@
 /* Correlation (correlate.h) as a stage: a lookup goes on with the findings it fired in its
  * findings, then each finding goes on as a finding event of its own.
  *
- * With a state directory the stage keeps the passive DNS store (pdns.h: every answer record
- * of the responses this host's processes get; NS and glue come through nsinfra) and the
- * nameserver infrastructure, flushed once a second.
+ * The stage always keeps the nameserver infrastructure (nsinfra.h); with a state directory
+ * in the passive DNS store there (pdns.h: every answer record of the responses this host's
+ * processes get; NS and glue come through nsinfra), flushed once a second, else in memory.
  *
  * The stage owns the threat intel: loaded at start (a load that fails stops the agent from
  * starting), loaded again on SIGHUP (the reload op) and when a file under the --intel paths
@@ -185,11 +185,10 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 {
 	/* without a state directory: zeros, so that every agent has the same counters */
 	static const struct pdns_stats no_pdns;
-	static const struct nsinfra_stats no_ns;
 	struct stage_correlate *s = (struct stage_correlate *)base;
 	const struct correlate_stats *cs = correlate_stats(s->correlate);
 	const struct pdns_stats *ps = s->pdns ? pdns_stats(s->pdns) : &no_pdns;
-	const struct nsinfra_stats *ns = s->nsinfra ? nsinfra_stats(s->nsinfra) : &no_ns;
+	const struct nsinfra_stats *ns = nsinfra_stats(s->nsinfra);
 
 	stats_u64(reg, "lookups_judged", &cs->judged);
 	stats_u64(reg, "findings", &cs->findings);
@@ -243,14 +242,15 @@ struct stage *stage_correlate_new(const struct correlate_stage_opts *opts)
 		err = -errno;
 	if (!err && s->n_intel)
 		err = load_intel(s, "load");
-	if (!err && opts->state_dir) {
-		err = pdns_open(opts->state_dir, opts->pdns_max_rows, &s->pdns);
-		err = err ?: nsinfra_open(s->pdns, s->regdom, &opts->ns, &s->nsinfra);
-		if (err)
-			log_warnx("state in %s: %s", opts->state_dir, strerror(-err));
-		else
-			correlate_set_nsinfra(s->correlate, s->nsinfra);
-	}
+	if (!err && opts->state_dir &&
+	    (err = pdns_open(opts->state_dir, opts->pdns_max_rows, &s->pdns)))
+		log_warnx("state in %s: %s", opts->state_dir, strerror(-err));
+	/* Without a state directory the infrastructure lives in memory only: intel.nsdname and
+	 * intel.nsip need the NS sets a resolver's referrals showed, ns.change starts afresh. */
+	if (!err && (err = nsinfra_open(s->pdns, s->regdom, &opts->ns, &s->nsinfra)))
+		log_warnx("nameserver infrastructure: %s", strerror(-err));
+	if (!err)
+		correlate_set_nsinfra(s->correlate, s->nsinfra);
 	if (err) {
 		correlate_stage_free(&s->base);
 		errno = -err;

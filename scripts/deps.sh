@@ -13,7 +13,7 @@ packages=(
 	# scripts/gen-dga-data.py reads apt's lz4-compressed Packages index
 	lz4
 	# real DNS software for end-to-end tests and benchmarks
-	unbound dnsutils knot-dnsutils dnsperf dnscap tcpdump musl-tools bpftrace
+	unbound nsd dnsutils knot-dnsutils dnsperf dnscap tcpdump musl-tools bpftrace
 	# a local stub resolver for the resolver-call e2e (the binary only, no service)
 	dnsmasq-base
 )

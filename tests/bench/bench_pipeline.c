@@ -79,6 +79,7 @@ int main(int argc, char **argv)
 			.rules = CORRELATE_DEFAULTS,
 			.intel_paths = (const char *const *)argv + 1,
 			.n_intel = argc > 1,
+			.ns = NSINFRA_DEFAULTS,
 		};
 		struct stage *stages[] = {
 			stage_owner_new(NULL, NULL),

@@ -399,10 +399,64 @@ static void a_listed_nameserver_or_its_glue_is_an_intel_ns_finding(void **state)
 	assert_string_equal(f[0].rule, "intel.nsdname");
 	assert_string_equal(f[0].attack[0], "T1584.002");
 	assert_string_equal(evidence_str(&f[0], "nameserver"), "ns1.evil-dns.net");
+	assert_string_equal(evidence_str(&f[0], "seen_in"), "this response");
 	assert_string_equal(f[1].rule, "intel.nsip");
 	assert_string_equal(evidence_str(&f[1], "address"), "203.0.113.9");
 	assert_string_equal(f[1].registered_domain, "victim.example");
 	correlate_free(c);
+}
+
+/* Behind a recursive resolver: the client's answer holds no NS records, the resolver's
+ * referral from the TLD did, and nsinfra learned them there. The finding goes on the
+ * client's lookup, once; the resolver's own upstream lookup fires none. */
+static void a_nameserver_learned_from_a_resolvers_referral_is_judged_on_the_clients_lookup(
+	void **state)
+{
+	static const uint8_t glue[4] = { 203, 0, 113, 9 }, answer[4] = { 198, 51, 100, 7 };
+	struct nsinfra_opts no = NSINFRA_DEFAULTS;
+	struct correlate *c = new_correlate_with_intel();
+	const struct finding *f;
+	struct nsinfra *ns;
+	struct dns_msg q, m;
+	struct dns_rr rrs[2], an[1];
+	struct event served = lookup(&q, "www.victim.example", 1, false, 0), ev;
+
+	(void)state;
+	assert_int_equal(nsinfra_open(NULL, regdom, &no, &ns), 0);
+	correlate_set_nsinfra(c, ns);
+	/* unbound (pid 200) takes the client's query on its listening socket */
+	served.process.pid = 200;
+	strcpy(served.process.comm, "unbound");
+	served.net.role = ROLE_SERVER;
+	served.net.direction = NET_INGRESS;
+	assert_int_equal(judge(c, &served, SEC, &f), 0);
+	/* its upstream query's referral: NS and glue, judged for the resolver: nothing */
+	ev = lookup(&m, "www.victim.example", 1, true, 0);
+	ev.process = served.process;
+	add_rr(&m.ns, rrs, 2, "victim.example", "ns1.evil-dns.net", NULL, 0);
+	m.ar = (struct dns_section){ 0 };
+	add_rr(&m.ar, &rrs[1], 1, "ns1.evil-dns.net", NULL, glue, 4);
+	ev.ts_ns = 1700000000 * SEC;
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	/* the client's minimal answer: both from what was learned */
+	ev = lookup(&m, "www.victim.example", 1, true, 0);
+	add_rr(&m.an, an, 1, "www.victim.example", NULL, answer, 4);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 2);
+	assert_string_equal(f[0].rule, "intel.nsdname");
+	assert_int_equal(f[0].severity, SEVERITY_MEDIUM); /* RPZ's default confidence */
+	assert_string_equal(f[0].attack[0], "T1584.002");
+	assert_string_equal(evidence_str(&f[0], "nameserver"), "ns1.evil-dns.net");
+	assert_string_equal(evidence_str(&f[0], "seen_in"), "learned infrastructure");
+	assert_non_null(strstr(f[0].summary, "dig looked up www.victim.example"));
+	assert_string_equal(f[1].rule, "intel.nsip");
+	assert_string_equal(evidence_str(&f[1], "address"), "203.0.113.9");
+	assert_string_equal(evidence_str(&f[1], "nameserver"), "ns1.evil-dns.net");
+	assert_string_equal(f[1].registered_domain, "victim.example");
+	/* the next lookup of the domain: within the dedup window, suppressed */
+	assert_int_equal(judge(c, &ev, 3 * SEC, &f), 0);
+	assert_int_equal(correlate_stats(c)->suppressed, 2);
+	correlate_free(c);
+	nsinfra_close(ns);
 }
 
 /* A response naming the NS set of example.com at ts seconds. */
@@ -589,6 +643,8 @@ int main(void)
 		cmocka_unit_test(a_passthru_name_silences_every_intel_rule),
 		cmocka_unit_test(a_listed_answer_address_is_an_intel_ip_finding),
 		cmocka_unit_test(a_listed_nameserver_or_its_glue_is_an_intel_ns_finding),
+		cmocka_unit_test(
+			a_nameserver_learned_from_a_resolvers_referral_is_judged_on_the_clients_lookup),
 		cmocka_unit_test(a_move_to_another_provider_after_min_age_is_an_ns_change),
 		cmocka_unit_test(a_query_to_a_server_not_configured_is_a_bypass),
 		cmocka_unit_test(an_allowed_resolver_is_no_bypass),

@@ -438,7 +438,7 @@ static void finding_events_render_every_listed_field(void **state)
 static void stats_counters_are_listed_with_their_type(void **state)
 {
 	static struct stats_registry reg;
-	struct correlate_stage_opts correlate = { .rules = CORRELATE_DEFAULTS };
+	struct correlate_stage_opts correlate = { .rules = CORRELATE_DEFAULTS, .ns = NSINFRA_DEFAULTS };
 	struct stage *stages[] = { stage_owner_new(NULL, NULL), stage_match_new(0, 0),
 				   stage_origin_new(), stage_proc_new("/proc"),
 				   stage_correlate_new(&correlate) };
