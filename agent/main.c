@@ -466,19 +466,26 @@ static int check_tls(const struct ship_opts *o)
 	return err;
 }
 
-/* --check: the intel loads (its errors logged as file:line: reason). */
+/* --check: the intel loads with no bad line (each logged as file:line: reason). Stricter
+ * than the agent, which skips bad lines: a check is where an operator wants to hear of them. */
 static int check_intel(const struct config *cfg)
 {
 	struct intel *intel;
+	size_t bad;
 	int err = intel_load(cfg->intel_paths, cfg->n_intel, NULL, &intel, NULL);
 
 	if (err) {
 		log_warnx("threat intel does not load: %s", strerror(-err));
 		return err;
 	}
+	bad = intel_stats(intel)->bad_lines;
 	printf("threat intel: %zu indicators from %zu files\n", intel_stats(intel)->indicators,
 	       intel_stats(intel)->files);
 	intel_free(intel);
+	if (bad) {
+		log_warnx("threat intel: %zu bad lines (above); the agent would skip them", bad);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -309,6 +309,9 @@ static int record(struct intel_build *b, struct zone *z, const struct zrec *r)
 	if (i >= r->n || i >= ZTOK_MAX)
 		return intel__bad(b, r->line, INTEL_SKIP_BAD_RECORD, "no record type");
 	type = i;
+	if (type + 1 >= r->n)
+		return intel__bad(b, r->line, INTEL_SKIP_BAD_RECORD, "%.*s record without data",
+				  (int)(r->tok[type].len > 16 ? 16 : r->tok[type].len), r->tok[type].p);
 	if (other_class) {
 		intel__skip(b, INTEL_SKIP_UNSUPPORTED); /* not IN: not RPZ data */
 		return 0;

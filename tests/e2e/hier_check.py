@@ -375,7 +375,10 @@ def malformed_and_huge_intel_files_are_refused_and_the_intel_before_stays():
                 "".join(f"bad..{i} CNAME .\n" for i in range(150)))
     with open(f"{bad}/huge.rpz", "w") as f:  # over the 1 GiB a file may be: sparse
         f.truncate(1100 << 20)
-    for name, want in (("broken.rpz", "broken.rpz:4: owner"), ("huge.rpz", "File too large")):
+    with open(f"{bad}/onebad.rpz", "w") as f:  # the agent would skip it; a check says so
+        f.write("$ORIGIN rpz.lab.\n@ SOA a. b. 1 2 3 4 5\nx.lab CNAME .\ny.lab CNAME\n")
+    for name, want in (("broken.rpz", "broken.rpz:4: owner"), ("huge.rpz", "File too large"),
+                       ("onebad.rpz", "onebad.rpz:4: CNAME record without data")):
         r = subprocess.run([args.agent, "--check", "--intel", f"{bad}/{name}"],
                            capture_output=True, text=True)
         if r.returncode == 0 or want not in r.stderr or name not in r.stderr:
