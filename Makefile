@@ -160,6 +160,7 @@ $(OUTPUT)/dnsvigil-collector: $(COLLECTOR_OBJS) $(LIBDV)
 #   test_foo_LINK := foo.o
 # and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries. A test
 # of collector/foo.c names collector/foo.o.
+test_activens_LINK := activens.o -lpthread
 test_call_LINK := call.o
 test_feed_LINK := -lz -ldeflate -lprotobuf-c
 test_frame_LINK := -lz -ldeflate
