@@ -183,7 +183,7 @@ test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
 PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
-	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o nsinfra.o \
+	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o activens.o nsinfra.o \
 	pdns.o -lpsl -lsqlite3
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
