@@ -100,11 +100,24 @@ struct activens *activens_new(const struct activens_opts *opts)
 	return a;
 }
 
+/* The network namespace of pid: an fd, -ESRCH when the process is gone, or -errno. */
+static int open_netns(const struct activens *a, int32_t pid)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d/ns/net", a->opts.proc_root, pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
+	return fd;
+}
+
 int activens_request(struct activens *a, const struct activens_request *r, uint64_t now_ns)
 {
+	struct activens_request *slot;
 	struct cached *c;
 	uint64_t h;
-	int err = 0;
+	int err = 0, ns;
 
 	pthread_mutex_lock(&a->lock);
 	c = cache_find(a, r->domain, &h);
@@ -113,12 +126,17 @@ int activens_request(struct activens *a, const struct activens_request *r, uint6
 	} else if (a->n_queued == a->opts.queue_max) {
 		a->stats.dropped++;
 		err = -ENOBUFS;
+	} else if ((ns = open_netns(a, r->pid)) < 0) {
+		a->stats.gone += ns == -ESRCH;
+		err = ns;
 	} else {
 		if (!c && (c = table_insert(a->cache, h, NULL, 0)))
 			strcpy(c->name, r->domain);
 		if (c) /* waiting: no second request; activens_done sets the real time */
 			c->until_ns = UINT64_MAX;
-		a->queue[(a->head + a->n_queued++) % a->opts.queue_max] = *r;
+		slot = &a->queue[(a->head + a->n_queued++) % a->opts.queue_max];
+		*slot = *r;
+		slot->ns_fd = ns;
 		a->stats.requests++;
 		pthread_cond_signal(&a->wake);
 	}
@@ -157,19 +175,13 @@ void activens_done(struct activens *a, const char *domain, int result, uint32_t 
 
 	pthread_mutex_lock(&a->lock);
 	c = cache_find(a, domain, &h);
-	if (result == -ESRCH) {
-		a->stats.gone++;
-		if (c) /* not the domain's fault: the next lookup asks again */
-			table_remove(a->cache, c);
-	} else {
-		if (result)
-			a->stats.failures++;
-		hold_s = result ? ACTIVENS_BACKOFF_S :
-		       ttl_s < ACTIVENS_TTL_MIN_S ? ACTIVENS_TTL_MIN_S :
-		       ttl_s > ACTIVENS_TTL_MAX_S ? ACTIVENS_TTL_MAX_S : ttl_s;
-		if (c)
-			c->until_ns = now_ns + hold_s * NS_PER_S;
-	}
+	if (result)
+		a->stats.failures++;
+	hold_s = result ? ACTIVENS_BACKOFF_S :
+	       ttl_s < ACTIVENS_TTL_MIN_S ? ACTIVENS_TTL_MIN_S :
+	       ttl_s > ACTIVENS_TTL_MAX_S ? ACTIVENS_TTL_MAX_S : ttl_s;
+	if (c)
+		c->until_ns = now_ns + hold_s * NS_PER_S;
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -258,25 +270,17 @@ static int exchange(struct activens *a, int fd, const char *name, uint16_t qtype
 	return -ETIMEDOUT;
 }
 
-/* A UDP socket in the network namespace of r's process, connected to r's server. The
- * thread goes back to the agent's namespace at once. The fd, -ESRCH for a process gone, or
- * a negative errno; -ENOTRECOVERABLE when the thread could not go back (it must stop). */
+/* A UDP socket in r's network namespace, connected to r's server. The thread goes back to
+ * the agent's namespace at once. The fd or a negative errno; -ENOTRECOVERABLE when the thread
+ * could not go back (it must stop). */
 static int probe_socket(struct activens *a, const struct activens_request *r)
 {
-	char path[4096];
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sl;
-	int ns, fd, err;
+	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%d/ns/net", a->opts.proc_root, r->pid);
-	if ((ns = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
-	if (setns(ns, CLONE_NEWNET)) {
-		err = -errno;
-		close(ns);
-		return err;
-	}
-	close(ns);
+	if (setns(r->ns_fd, CLONE_NEWNET))
+		return -errno;
 	fd = socket(r->family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	err = fd < 0 ? -errno : 0;
 	if (setns(a->self_ns, CLONE_NEWNET)) {
@@ -383,9 +387,10 @@ static void *worker(void *arg)
 			continue;
 		}
 		err = probe(a, &r, &ttl);
+		close(r.ns_fd);
 		if (err == -ENOTRECOVERABLE || err == -ECANCELED)
 			break;
-		if (err && err != -ESRCH)
+		if (err)
 			log_debug("active-ns: %s (pid %d): %s", r.domain, r.pid, strerror(-err));
 		activens_done(a, r.domain, err, ttl, clock_ns(CLOCK_MONOTONIC));
 	}
@@ -419,6 +424,8 @@ void activens_free(struct activens *a)
 			log_warn("active-ns: waking the worker");
 		pthread_join(a->thread, NULL);
 	}
+	for (; a->queue && a->n_queued; a->n_queued--, a->head = (a->head + 1) % a->opts.queue_max)
+		close(a->queue[a->head].ns_fd);
 	if (a->stop_fd >= 0)
 		close(a->stop_fd);
 	if (a->self_ns >= 0)

@@ -5,9 +5,10 @@
  *
  * The pipeline thread asks (activens_request) for a domain nsinfra has no NS set of; a
  * bounded queue (full: the request is dropped, counted) feeds one worker thread. The worker
- * takes requests at a rate of at most rate per second (a burst of rate), opens
- * /proc/PID/ns/net (the process gone: counted, skipped), enters that namespace with setns in
- * the worker thread only, creates a UDP socket there (a socket stays in the namespace it was
+ * takes requests at a rate of at most rate per second (a burst of rate), enters the
+ * process's network namespace (/proc/PID/ns/net, opened when the request is queued: clients
+ * like dig exit a moment after their answer; one gone by then is counted, skipped) with
+ * setns in the worker thread only, creates a UDP socket there (a socket stays in the namespace it was
  * made in), goes back, and connects it to the server the process asked (the kernel then
  * passes only that server's datagrams). It sends "DOMAIN NS" (RD set, a random id), waits
  * 2 s, retries once, then "NAME A" and "NAME AAAA" for up to ACTIVENS_MAX_NS of the names.
@@ -58,6 +59,7 @@ struct activens_request {
 	uint8_t server[16];
 	uint16_t port;
 	char domain[REGDOM_NAME_MAX + 1];
+	int ns_fd; /* activens_request opens it; the worker closes it */
 };
 
 /* Written by the worker, read by the stats registry without a lock: 64-bit counters, a value
@@ -81,18 +83,20 @@ int activens_start(struct activens *a);
 /* Stops the worker (a probe under way is abandoned) and frees. NULL is fine. */
 void activens_free(struct activens *a);
 
-/* Queues r at now_ns (CLOCK_MONOTONIC). 0: queued; -EALREADY: the domain was asked for
- * recently or is waiting; -ENOBUFS: the queue is full (counted in dropped). */
+/* Queues r (its ns_fd is set here) at now_ns (CLOCK_MONOTONIC). 0: queued; -EALREADY: the
+ * domain was asked for recently or is waiting; -ENOBUFS: the queue is full (counted in
+ * dropped); -ESRCH: the process is gone (counted); another negative errno when its namespace
+ * did not open. */
 int activens_request(struct activens *a, const struct activens_request *r, uint64_t now_ns);
 
 /* The worker's steps, apart so that they can be tested without it. */
 
-/* The next request the rate allows at now_ns into *out. 0; -ENOENT: none waits; -EAGAIN:
- * the rate allows the next in *wait_ns. */
+/* The next request the rate allows at now_ns into *out (the caller closes out->ns_fd). 0;
+ * -ENOENT: none waits; -EAGAIN: the rate allows the next in *wait_ns. */
 int activens_next(struct activens *a, uint64_t now_ns, struct activens_request *out,
 		  uint64_t *wait_ns);
-/* What a probe of domain came to: 0 and the NS RRset's ttl_s, -ESRCH (the process was gone),
- * or another negative errno (a failure). */
+/* What a probe of domain came to: 0 and the NS RRset's ttl_s, or a negative errno (a
+ * failure). */
 void activens_done(struct activens *a, const char *domain, int result, uint32_t ttl_s,
 		   uint64_t now_ns);
 

@@ -294,7 +294,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 
 	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvhi:", long_opts, NULL)) != -1) {
 		/* The shipping options other than --collector: they need one (check_ship_args). */
-		cfg->ship_flags |= strchr("ATKISMar", opt) != NULL;
+		/* strchr finds the NUL of a code over 255 */
+		cfg->ship_flags |= opt < 256 && strchr("ATKISMar", opt) != NULL;
 		switch (opt) {
 		case 'j':
 			cfg->jsonl_path = optarg;
