@@ -173,6 +173,7 @@ $(OUTPUT)/dnsvigil-collector: $(COLLECTOR_OBJS) $(LIBDV)
 #   test_foo_LINK := foo.o
 # and a test of lib/ alone (test_dns, test_json) needs no line, or only its libraries. A test
 # of collector/foo.c names collector/foo.o.
+test_activens_LINK := activens.o -lpthread
 test_call_LINK := call.o
 test_feed_LINK := -lz -ldeflate -lprotobuf-c
 test_frame_LINK := -lz -ldeflate
@@ -196,7 +197,7 @@ test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
 PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
-	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o nsinfra.o \
+	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o activens.o nsinfra.o \
 	pdns.o -lpsl -lsqlite3
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson

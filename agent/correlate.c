@@ -851,6 +851,12 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	response = m->qr && ev->net.direction == NET_INGRESS;
 	if (!query && !response)
 		return 0;
+	if (ev->agent_probe) { /* --active-ns: learned from, never a process's lookup */
+		if (response && c->nsinfra)
+			nsinfra_observe(c->nsinfra, ev, ev->ts_ns / 1000000000ull, NULL, 0,
+					&(size_t){ 0 }); /* a change is held, not judged */
+		return 0;
+	}
 	c->stats.judged++;
 	*who = ev->has_origin ? &ev->origin : &ev->process;
 	pk = key_of(*who);

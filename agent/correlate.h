@@ -45,7 +45,8 @@
  *
  * A lookup is judged where its process makes it: a query leaving a client socket, a response
  * arriving at one (the same exchange seen on a local server's sockets is not judged again).
- * The process is the message's, or the client a local stub forwards it for (origin). Names
+ * The process is the message's, or the client a local stub forwards it for (origin); the
+ * agent's own messages (agent_probe) are not judged, nsinfra learns from their responses. Names
  * under .arpa (reverse lookups: long, many, and benign) are left to the rules that are not
  * about names' shapes.
  *
@@ -59,6 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activens.h"
 #include "event.h"
 #include "intel.h"
 #include "nsinfra.h"
@@ -103,6 +105,7 @@ struct correlate_stage_opts {
 	const char *state_dir; /* NULL: no passive DNS; nameservers kept in memory only */
 	size_t pdns_max_rows;
 	struct nsinfra_opts ns;
+	const struct activens_opts *active_ns; /* NULL: no active NS lookups (activens.h) */
 };
 
 struct correlate_stats {

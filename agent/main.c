@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "activens.h"
 #include "array.h"
 #include "capture.h"
 #include "clock.h"
@@ -41,6 +42,8 @@
 #define MAX_LIB_ROOTS 16
 #define MAX_INTEL_PATHS 32
 #define MAX_WATCH 64
+/* long options without a short one */
+enum { OPT_ACTIVE_NS = 256, OPT_ACTIVE_NS_RATE };
 /* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
 #define POLL_MS 100
 
@@ -99,6 +102,11 @@ static const char usage[] =
 	"      --allow-resolver IP   a DNS server any process may ask (resolver.bypass judges\n"
 	"                            queries to servers outside a process's resolv.conf);\n"
 	"                            repeatable, at most 64\n"
+	"      --active-ns           look up the NS set, and its names' A and AAAA, of each new\n"
+	"                            registered domain a process's lookup names, at the server it\n"
+	"                            asked, from its network namespace; marked agent_probe in\n"
+	"                            events, never judged. Off by default\n"
+	"      --active-ns-rate N    at most N domains looked up per second (default 5)\n"
 	"      --watch DOMAIN        a registered domain whose delegation matters most (your own,\n"
 	"                            a critical supplier's): its ns.change is high or critical\n"
 	"                            (repeatable, at most 64)\n"
@@ -146,6 +154,8 @@ static const struct option long_opts[] = {
 	{ "ns-change-min-age", required_argument, NULL, 'G' },
 	{ "watch", required_argument, NULL, 'W' },
 	{ "allow-resolver", required_argument, NULL, 'Y' },
+	{ "active-ns", no_argument, NULL, OPT_ACTIVE_NS },
+	{ "active-ns-rate", required_argument, NULL, OPT_ACTIVE_NS_RATE },
 	{ "exec-hook", required_argument, NULL, 'E' },
 	{ "disable-feature", required_argument, NULL, 'F' },
 	{ "query-timeout", required_argument, NULL, 't' },
@@ -183,6 +193,8 @@ struct config {
 	size_t n_watch;
 	struct call_addr allowed_resolvers[MAX_WATCH];
 	size_t n_allowed_resolvers;
+	bool active_ns;
+	long active_ns_rate; /* 0: the default */
 	struct resolver_opts resolver;
 	struct wire_opts wire;
 	uint64_t query_timeout_ns;
@@ -283,7 +295,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 
 	while ((opt = getopt_long(argc, argv, "j:pP:t:s:nvhi:", long_opts, NULL)) != -1) {
 		/* The shipping options other than --collector: they need one (check_ship_args). */
-		cfg->ship_flags |= strchr("ATKISMar", opt) != NULL;
+		/* strchr finds the NUL of a code over 255 */
+		cfg->ship_flags |= opt < 256 && strchr("ATKISMar", opt) != NULL;
 		switch (opt) {
 		case 'j':
 			cfg->jsonl_path = optarg;
@@ -350,6 +363,13 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			cfg->n_allowed_resolvers++;
 			break;
 		}
+		case OPT_ACTIVE_NS:
+			cfg->active_ns = true;
+			break;
+		case OPT_ACTIVE_NS_RATE:
+			if (opt_parse_int(optarg, &cfg->active_ns_rate, 1, 1000))
+				fatalx("--active-ns-rate: expected domains per second, 1 to 1000");
+			break;
 		case 'W':
 			if (cfg->n_watch == MAX_WATCH)
 				fatalx("--watch: at most %d domains", MAX_WATCH);
@@ -575,6 +595,7 @@ static struct stage *new_correlate_stage(const struct config *cfg)
 		.pdns_max_rows = PDNS_DEFAULT_MAX_ROWS,
 		.ns = NSINFRA_DEFAULTS,
 	};
+	struct activens_opts active = ACTIVENS_DEFAULTS;
 
 	opts.rules.watch = cfg->watch;
 	opts.rules.n_watch = cfg->n_watch;
@@ -583,6 +604,11 @@ static struct stage *new_correlate_stage(const struct config *cfg)
 	opts.rules.n_allowed_resolvers = cfg->n_allowed_resolvers;
 	if (cfg->ns_change_min_age >= 0)
 		opts.ns.ns_change_min_age = cfg->ns_change_min_age;
+	active.proc_root = cfg->proc_root;
+	if (cfg->active_ns_rate)
+		active.rate = cfg->active_ns_rate;
+	if (cfg->active_ns)
+		opts.active_ns = &active;
 	return stage_correlate_new(&opts);
 }
 

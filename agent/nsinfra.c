@@ -485,7 +485,11 @@ static bool is_target(const struct nsinfra *n, const char *name)
 	return false;
 }
 
-static int collect_addrs(struct nsinfra *n, const struct dns_section *sec, uint64_t now)
+/* A and AAAA records of sec whose owner is an NS name of this response, or (known: an
+ * answer section) a name already in the host table: a stub's answer to "ns1.provider.net A",
+ * asked apart from the NS query, as --active-ns does and stub resolvers' clients do. */
+static int collect_addrs(struct nsinfra *n, const struct dns_section *sec, bool known,
+			 uint64_t now)
 {
 	char name[NAME_MAX_LEN + 1], text[INET6_ADDRSTRLEN];
 	int err = 0;
@@ -497,7 +501,9 @@ static int collect_addrs(struct nsinfra *n, const struct dns_section *sec, uint6
 
 		if ((rr->type != TYPE_A && rr->type != TYPE_AAAA) || !rr->addr ||
 		    (rr->addr_len != 4 && rr->addr_len != 16) ||
-		    pdns_name_norm(rr->name, name, sizeof(name)) || !is_target(n, name))
+		    pdns_name_norm(rr->name, name, sizeof(name)))
+			continue;
+		if (!is_target(n, name) && !(known && find(n->hosts, name, &(uint64_t){ 0 })))
 			continue;
 		if ((h = host_get(n, name)))
 			host_add(h, family, rr->addr);
@@ -526,10 +532,10 @@ int nsinfra_observe(struct nsinfra *n, const struct event *ev, uint64_t now_s,
 	n->n_owners = 0;
 	collect_ns(n, &m->an);
 	collect_ns(n, &m->ns);
+	err = collect_addrs(n, &m->an, true, now_s);
 	if (!n->n_owners)
-		return 0;
-	err = collect_addrs(n, &m->an, now_s) ?: err;
-	err = collect_addrs(n, &m->ar, now_s) ?: err;
+		return err;
+	err = collect_addrs(n, &m->ar, false, now_s) ?: err;
 	for (size_t i = 0; i < n->n_owners; i++) {
 		struct owner *o = &n->owners[i];
 		struct ns_set set;
@@ -545,6 +551,9 @@ int nsinfra_observe(struct nsinfra *n, const struct event *ev, uint64_t now_s,
 			n->stats.truncated++;
 		err = judge(n, domain, &set, now_s, *n_changes < max ? &changes[*n_changes] : NULL,
 			    n_changes) ?: err;
+		/* known from now on, so that their addresses count when asked for apart */
+		for (size_t j = 0; j < o->n; j++)
+			host_get(n, o->targets[j]);
 	}
 	return err;
 }
@@ -617,7 +626,7 @@ static int load_hosts(struct nsinfra *n, const struct domain *d)
 		if (err < 0)
 			break;
 		err = 0;
-		if (!l.n || !(h = host_get(n, names[i])))
+		if (!(h = host_get(n, names[i])))
 			continue;
 		while (l.n--) /* oldest first */
 			host_add(h, l.a[l.n].family, l.a[l.n].addr);

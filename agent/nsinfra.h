@@ -8,7 +8,9 @@
  * RRset's names, in lower case without trailing dot, sorted and deduplicated, at most
  * NSINFRA_MAX_NS, are the domain's NS set. A and AAAA records (glue in the additional section,
  * or answers) whose owner is an NS name of the same response are that name's addresses (at
- * most NSINFRA_MAX_ADDRS, the newest kept). Every NS and glue record also goes to the
+ * most NSINFRA_MAX_ADDRS, the newest kept), and so are A and AAAA answers of any later
+ * response whose owner is an NS name of a known set (a stub's answer to "ns1.provider.net A",
+ * asked apart). Every NS and glue record also goes to the
  * passive DNS store, rrname and rdata as above.
  *
  * A provider is the registered domain of an NS name (ns1.provider.net: provider.net).
@@ -23,7 +25,7 @@
  * With a passive DNS store, the domains, their sets and times and the providers' first
  * sightings live in tables of its file (ns_domain, ns_provider) and are loaded at open: the
  * judgement survives a restart. NS names' addresses are reloaded from the store's A and AAAA
- * rows. Bounded memory: max_domains, max_hosts (NS names with addresses) and max_providers,
+ * rows. Bounded memory: max_domains, max_hosts (NS names of the sets, with their addresses) and max_providers,
  * the least recently seen forgotten (counted in evicted; domains and providers leave the file
  * too, so that it mirrors memory). Not thread-safe. */
 #ifndef DNSVIGIL_NSINFRA_H

@@ -7,13 +7,19 @@
  *
  * The stage owns the threat intel: loaded at start (a load that fails stops the agent from
  * starting), loaded again on SIGHUP (the reload op) and when a file under the --intel paths
- * changes (looked at every INTEL_CHECK_NS). A load that fails keeps the intel it had. */
+ * changes (looked at every INTEL_CHECK_NS). A load that fails keeps the intel it had.
+ *
+ * A DNS message whose socket the agent itself owns is its own --active-ns probe: it is marked
+ * agent_probe and not judged. With --active-ns, a client's answer naming a registered domain
+ * nsinfra has no NS set of asks the worker (activens.h) to look it up at the server that
+ * answered, after nsinfra has seen the answer itself. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "correlate.h"
 #include "hash.h"
@@ -39,6 +45,8 @@ struct stage_correlate {
 	struct pdns *pdns;
 	struct nsinfra *nsinfra;
 	uint64_t next_flush_ns;
+	struct activens *active; /* NULL: no --active-ns */
+	int32_t self_pid;
 };
 
 static uint64_t fold_stat(uint64_t h, const char *path)
@@ -122,15 +130,44 @@ static void observe_answers(struct stage_correlate *s, const struct event *ev)
 	}
 }
 
+/* A client's NOERROR answer for a registered domain without a known NS set: the worker asks
+ * the server that answered, from the client's network namespace. */
+static void ask_active(struct stage_correlate *s, const struct event *ev)
+{
+	const struct dns_msg *m = ev->dns;
+	struct activens_request r = {
+		.pid = ev->process.pid,
+		.family = ev->net.family,
+		.port = ev->net.src_port,
+	};
+	size_t len, k;
+
+	if (!s->active || ev->type != EVENT_DNS || ev->agent_probe || !m ||
+	    !m->qr || m->malformed || m->rcode || !m->qname || ev->net.role != ROLE_CLIENT ||
+	    ev->net.direction != NET_INGRESS || r.pid <= 0 ||
+	    regdom_of(s->regdom, m->qname, r.domain, sizeof(r.domain)))
+		return;
+	len = strlen(r.domain);
+	if ((len >= 5 && !strcmp(r.domain + len - 5, ".arpa")) || /* reverse zones: no */
+	    nsinfra_ns_of(s->nsinfra, r.domain, NULL, 0, &k) != -ENOENT)
+		return;
+	memcpy(r.server, ev->net.src_ip, sizeof(r.server));
+	activens_request(s->active, &r, ev->mono_ns); /* recent or dropped: counted there */
+}
+
 static void correlate_on_event(struct stage *base, struct event *ev, const struct stage_out *out)
 {
 	struct stage_correlate *s = (struct stage_correlate *)base;
 	const struct finding *found;
 	const struct proc_info *who;
-	size_t n = correlate_event(s->correlate, ev, ev->mono_ns, &found, &who);
+	size_t n;
 	struct proc_info asker;
 
+	if (ev->type == EVENT_DNS && ev->process.pid == s->self_pid)
+		ev->agent_probe = true;
+	n = correlate_event(s->correlate, ev, ev->mono_ns, &found, &who);
 	observe_answers(s, ev);
+	ask_active(s, ev);
 	if (!n) {
 		stage_pass(out, ev);
 		return;
@@ -185,10 +222,12 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 {
 	/* without a state directory: zeros, so that every agent has the same counters */
 	static const struct pdns_stats no_pdns;
+	static const struct activens_stats no_active;
 	struct stage_correlate *s = (struct stage_correlate *)base;
 	const struct correlate_stats *cs = correlate_stats(s->correlate);
 	const struct pdns_stats *ps = s->pdns ? pdns_stats(s->pdns) : &no_pdns;
 	const struct nsinfra_stats *ns = nsinfra_stats(s->nsinfra);
+	const struct activens_stats *as = s->active ? activens_stats(s->active) : &no_active;
 
 	stats_u64(reg, "lookups_judged", &cs->judged);
 	stats_u64(reg, "findings", &cs->findings);
@@ -205,12 +244,20 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 	stats_u64(reg, "ns_changes", &ns->changes);
 	stats_u64(reg, "ns_changes_held", &ns->held);
 	stats_u64(reg, "ns_evicted", &ns->evicted);
+	stats_u64(reg, "active_ns_requests", &as->requests);
+	stats_u64(reg, "active_ns_queries", &as->queries);
+	stats_u64(reg, "active_ns_answers", &as->answers);
+	stats_u64(reg, "active_ns_failures", &as->failures);
+	stats_u64(reg, "active_ns_dropped", &as->dropped);
+	stats_u64(reg, "active_ns_gone", &as->gone);
+	stats_u64(reg, "active_ns_evicted", &as->evicted);
 }
 
 static void correlate_stage_free(struct stage *base)
 {
 	struct stage_correlate *s = (struct stage_correlate *)base;
 
+	activens_free(s->active); /* its worker first: it stops at once */
 	correlate_free(s->correlate);
 	intel_free(s->intel);
 	nsinfra_close(s->nsinfra); /* before its store */
@@ -237,6 +284,7 @@ struct stage *stage_correlate_new(const struct correlate_stage_opts *opts)
 	s->base.ops = &correlate_ops;
 	s->intel_paths = opts->intel_paths;
 	s->n_intel = opts->n_intel;
+	s->self_pid = getpid();
 	err = regdom_open(NULL, &s->regdom);
 	if (!err && !(s->correlate = correlate_new(&opts->rules, s->regdom)))
 		err = -errno;
@@ -251,6 +299,12 @@ struct stage *stage_correlate_new(const struct correlate_stage_opts *opts)
 		log_warnx("nameserver infrastructure: %s", strerror(-err));
 	if (!err)
 		correlate_set_nsinfra(s->correlate, s->nsinfra);
+	if (!err && opts->active_ns) {
+		if (!(s->active = activens_new(opts->active_ns)))
+			err = -errno;
+		else if ((err = activens_start(s->active)))
+			log_warnx("--active-ns: starting its worker: %s", strerror(-err));
+	}
 	if (err) {
 		correlate_stage_free(&s->base);
 		errno = -err;

@@ -173,6 +173,8 @@ struct event {
 	/* EVENT_DNS: the local client a stub resolver forwards this query for */
 	bool has_origin;
 	struct proc_info origin;
+	/* EVENT_DNS: the agent's own message (an --active-ns probe): not user traffic */
+	bool agent_probe;
 	void *owned; /* event_clone's allocation; NULL for a borrowed event */
 };
 

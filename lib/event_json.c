@@ -490,6 +490,10 @@ void event_json_render(struct event_json *j, struct jbuf *b, const struct event 
 				render_process_cached(j, b, &ev->origin);
 			else
 				jbuf_lit(b, "null");
+			if (ev->agent_probe) {
+				jbuf_key(b, "agent_probe", false);
+				jbuf_lit(b, "true");
+			}
 			if (ev->dns->malformed) {
 				jbuf_key(b, "malformed", false);
 				jbuf_str(b, ev->dns->malformed);

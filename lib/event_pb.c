@@ -518,6 +518,7 @@ int event_pb_encode(struct event_pb *pb, const struct event *ev, const uint8_t *
 			dns.latency_ns = ev->latency_ns;
 		}
 		dns.call_id = ev->call_id;
+		dns.agent_probe = ev->agent_probe;
 		if (ev->has_origin) {
 			put_process(&origin, &ev->origin);
 			dns.origin = &origin;
@@ -1078,6 +1079,7 @@ static struct event *get_event(struct arena *b, const PbEvent *m)
 		if (d->has_latency_ns_case)
 			e.latency_ns = d->latency_ns;
 		e.call_id = d->call_id;
+		e.agent_probe = d->agent_probe;
 		if (d->origin) {
 			e.has_origin = true;
 			get_process(b, d->origin, &e.origin);

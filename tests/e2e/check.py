@@ -62,7 +62,7 @@ def summary(e):
 # The agent watches the whole host: DNS traffic of anything else running here (a benchmark at
 # 20k qps, say) lands in the same file. Only lines that can concern the cases are parsed; the
 # others are counted and checked for the shape of a JSON object only.
-RELEVANT = (b"example.test", b'"type":"stats"', b'"malformed"', b'"type":"finding"')
+RELEVANT = (b"example.test", b"probed.test", b"nsprovider.test", b'"type":"stats"', b'"malformed"', b'"type":"finding"')
 
 
 class Events:
@@ -903,6 +903,54 @@ def intel_reloads_on_sighup_and_a_bad_file_keeps_the_intel_before():
     c.done()
 
 
+def active_ns_asks_the_clients_server_marked_and_teaches_the_ns_set():
+    """--active-ns: a stub answer (A, no NS) makes the agent ask the server dig asked, from
+    dig's namespace, for the domain's NS set and its names' addresses; those messages are the
+    agent's own (agent_probe), nothing is judged on them, and the store learns the set."""
+    # a client that lives on after its answer (dig exits before the agent has read it)
+    query = "7001" "0100" "0001" "0000" "0000" "0000" "03777777" "0670726f626564" "0474657374" \
+        "00" "0001" "0001"  # www.probed.test A, RD
+    pid, _ = in_ns("/usr/bin/python3", args.client, "udp-raw", "--linger", "3", "--server",
+                   args.server4, query)
+    c = Checks()
+    _, r = expect_exchange(c, pid=pid, comm="python3", qname="www.probed.test", qtype="A",
+                           transport="udp", family=4, server_ip=args.server4,
+                           answers=["192.0.2.100"], servers=[])
+    c.eq("dig's response: no NS records anywhere", [rr.get("type") for s in ("answers",
+         "authority") for rr in r["dns"].get(s) or [] if rr.get("type") == "NS"], [], r)
+    c.eq("dig's response agent_probe", r.get("agent_probe"), None, r)
+    # 127.53.0.1 is the lab namespace's: an answer from it means the socket was made there
+    q, pr = expect_exchange(c, pid=args.agent_pid, comm="dnsvigil", qname="probed.test",
+                            qtype="NS", transport="udp", family=4, server_ip=args.server4,
+                            answers=["ns1.probed.test.", "ns2.nsprovider.test."], servers=[])
+    for e in (q, pr):
+        c.eq("the probe's agent_probe", e.get("agent_probe"), True, e)
+        c.eq("the probe's findings", e.get("findings"), None, e)
+    c.true("the probe's query asks for recursion", "rd" in (q["dns"].get("flags") or []), q)
+    for name, qtype in (("ns1.probed.test", "A"), ("ns2.nsprovider.test", "AAAA")):
+        e = events.wait(f"the agent's {name} {qtype} response",
+                        lambda e: (dns(e, name, qtype) and pid_of(e) == args.agent_pid
+                                   and e["dns"].get("qr") and net(e, "role") == "client"),
+                        related=lambda e: dns(e, name))[0]
+        c.eq(f"{name} {qtype} agent_probe", e.get("agent_probe"), True, e)
+    time.sleep(1.5)  # a finding would follow its event at once; the store flushes each second
+    events.refresh()
+    own = [e for e in events.items if e.get("type") == "finding" and pid_of(e) == args.agent_pid]
+    c.eq("findings about the agent's own process", [summary(e) for e in own], [])
+    out = subprocess.run([args.agent_bin, "pdns", "--state-dir", args.state_dir],
+                         capture_output=True, text=True, timeout=10)
+    c.eq("dnsvigil pdns exit status", out.returncode, 0)
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    ns = sorted(row.get("rdata") for row in rows
+                if row.get("rrname") == "probed.test" and row.get("rrtype") == "NS")
+    c.eq("the NS set in the passive DNS export", ns, ["ns1.probed.test", "ns2.nsprovider.test"])
+    stats = events.wait("a stats event after the probe", lambda e: e.get("type") == "stats"
+                        and (e["stats"].get("active_ns_answers") or 0) >= 3)[-1]["stats"]
+    c.true(f"active_ns stats: {dict((k, v) for k, v in stats.items() if 'active' in k)}",
+           stats.get("active_ns_requests", 0) >= 1 and stats.get("active_ns_queries", 0) >= 5)
+    c.done()
+
+
 CASES = [
     udp4_a_query,
     tcp4_query,
@@ -926,6 +974,7 @@ CASES = [
     query_to_a_resolver_not_configured_is_a_bypass_finding,
     intel_listed_name_is_an_intel_qname_finding_and_passthru_is_not,
     intel_reloads_on_sighup_and_a_bad_file_keeps_the_intel_before,
+    active_ns_asks_the_clients_server_marked_and_teaches_the_ns_set,
     agent_exits_zero_on_sigterm,  # stops the agent: keep it after every case that needs it
     output_lines_are_json_events,
 ]
@@ -935,7 +984,8 @@ def main():
     global args, events
     parser = argparse.ArgumentParser(description=__doc__)
     for name in ("events", "netns", "tmp", "server4", "server6", "stub4", "stub-log",
-                 "agent-rc-file", "agent-log", "client", "cgroup-root"):
+                 "agent-rc-file", "agent-log", "client", "cgroup-root", "agent-bin",
+                 "state-dir"):
         parser.add_argument("--" + name, required=True)
     parser.add_argument("--held-addr", required=True)
     for name in ("unbound-pid", "agent-pid", "preopened-pid", "held-pid"):

@@ -14,9 +14,10 @@
       (its recvmsg hook) and so would sending: queries that arrive at this socket can be
       attributed only by the agent's scan for sockets older than itself.
 
-  client.py udp-raw --server IP HEX...
+  client.py udp-raw [--linger S] --server IP HEX...
       Sends each HEX string as one UDP datagram to IP:53 from one socket, waits up to 1 s for
-      whatever comes back, and prints "sent N, received M".
+      whatever comes back, and prints "sent N, received M"; with --linger stays S seconds more
+      (a long-lived client, whose /proc entry the agent can still read).
 """
 import argparse
 import os
@@ -94,6 +95,7 @@ def udp_raw(args):
     except socket.timeout:
         pass
     print(f"sent {len(args.payloads)}, received {received}")
+    time.sleep(args.linger)
     return 0
 
 
@@ -110,6 +112,7 @@ def main():
     p.add_argument("--dir", required=True)
     p = sub.add_parser("udp-raw")
     p.add_argument("--server", required=True)
+    p.add_argument("--linger", type=float, default=0)
     p.add_argument("payloads", nargs="+")
     args = parser.parse_args()
     commands = {"tcp-preopened": tcp_preopened, "udp-hold": udp_hold, "udp-raw": udp_raw}

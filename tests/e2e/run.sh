@@ -175,6 +175,17 @@ echo "e2e: lab namespace $ns; events and logs of this run will be kept in $build
 	echo 'local-data: "after-malformed.example.test. 300 IN A 192.0.2.12"'
 	# dgalab.: a made-up TLD, every name under it NXDOMAIN, for the correlation cases
 	echo 'local-zone: "dgalab." static'
+	# active_ns_...: a domain with NS records that answers for its names without them
+	echo 'local-zone: "probed.test." static'
+	echo 'local-data: "probed.test. 3600 IN SOA ns1.probed.test. hostmaster.probed.test. 1 3600 900 86400 300"'
+	echo 'local-data: "probed.test. 7200 IN NS ns1.probed.test."'
+	echo 'local-data: "probed.test. 7200 IN NS ns2.nsprovider.test."'
+	echo 'local-data: "ns1.probed.test. 300 IN A 192.0.2.101"'
+	echo 'local-data: "www.probed.test. 300 IN A 192.0.2.100"'
+	echo 'local-zone: "nsprovider.test." static'
+	echo 'local-data: "nsprovider.test. 3600 IN SOA ns2.nsprovider.test. hostmaster.nsprovider.test. 1 3600 900 86400 300"'
+	echo 'local-data: "ns2.nsprovider.test. 300 IN A 192.0.2.102"'
+	echo 'local-data: "ns2.nsprovider.test. 300 IN AAAA 2001:db8::102"'
 	echo 'local-zone: "via-stub.example.test." redirect'
 	echo 'local-data: "via-stub.example.test. 300 IN A 192.0.2.53"'
 	for i in $(seq -w 1 20); do
@@ -232,7 +243,8 @@ mkdir -p "$tmp/intel"
 
 # The agent, in the host namespace. A wrapper records its exit status for the SIGTERM case.
 {
-	"$agent_bin" --jsonl "$tmp/events.jsonl" -s 1 --intel "$tmp/intel" </dev/null \
+	"$agent_bin" --jsonl "$tmp/events.jsonl" -s 1 --intel "$tmp/intel" --active-ns \
+		--state-dir "$tmp/state" </dev/null \
 		>"$tmp/agent.stdout.log" 2>"$tmp/agent.log" &
 	echo $! >"$tmp/agent.pid"
 	wait $!
@@ -270,7 +282,7 @@ fi
 	--unbound-pid "$LAB_UNBOUND_PID" --agent-pid "$agent_pid" \
 	--agent-rc-file "$tmp/agent.rc" --agent-log "$tmp/agent.log" \
 	--preopened-pid "$preopened_pid" --held-pid "$held_pid" --held-addr "$held4" \
-	--client "$here/client.py" \
+	--client "$here/client.py" --agent-bin "$agent_bin" --state-dir "$tmp/state" \
 	--cgroup-root "$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)" </dev/null &
 check_pid=$!
 # In the background so that a SIGTERM/SIGINT to this script interrupts wait and cleans up.

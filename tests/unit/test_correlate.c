@@ -524,6 +524,40 @@ static void a_move_to_another_provider_after_min_age_is_an_ns_change(void **stat
 	nsinfra_close(ns);
 }
 
+static void the_agents_own_probes_teach_nsinfra_and_are_not_judged(void **state)
+{
+	static const char *const evil[] = { "ns1.evil-dns.net" }; /* in NSDNAME intel */
+	struct nsinfra_opts no = NSINFRA_DEFAULTS;
+	struct nsinfra_ns out[NSINFRA_MAX_NS];
+	struct nsinfra *ns;
+	struct correlate *c = new_correlate();
+	const struct finding *f;
+	struct dns_msg m, q;
+	struct dns_rr rrs[2];
+	struct event ev, axfr = lookup(&q, "corp.example.com", 252, false, 0);
+	size_t k;
+
+	(void)state;
+	assert_int_equal(nsinfra_open(NULL, regdom, &no, &ns), 0);
+	correlate_set_nsinfra(c, ns);
+	correlate_set_intel(c, intel);
+	ev = ns_response(&m, rrs, evil, 1, 1700000000);
+	ev.agent_probe = true;
+	axfr.agent_probe = true;
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	assert_int_equal(judge(c, &axfr, SEC, &f), 0);
+	assert_int_equal(correlate_stats(c)->judged, 0);
+	assert_int_equal(nsinfra_ns_of(ns, "example.com", out, NSINFRA_MAX_NS, &k), 0);
+	assert_int_equal(k, 1);
+	assert_string_equal(out[0].name, "ns1.evil-dns.net");
+	/* the same response to a process: judged */
+	ev.agent_probe = false;
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 1);
+	assert_string_equal(f[0].rule, "intel.nsdname");
+	correlate_free(c);
+	nsinfra_close(ns);
+}
+
 static void a_query_to_a_server_not_configured_is_a_bypass(void **state)
 {
 	struct correlate *c = new_correlate();
@@ -646,6 +680,7 @@ int main(void)
 		cmocka_unit_test(
 			a_nameserver_learned_from_a_resolvers_referral_is_judged_on_the_clients_lookup),
 		cmocka_unit_test(a_move_to_another_provider_after_min_age_is_an_ns_change),
+		cmocka_unit_test(the_agents_own_probes_teach_nsinfra_and_are_not_judged),
 		cmocka_unit_test(a_query_to_a_server_not_configured_is_a_bypass),
 		cmocka_unit_test(an_allowed_resolver_is_no_bypass),
 	};

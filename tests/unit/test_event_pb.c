@@ -125,6 +125,7 @@ static void dns_events_of_every_fixture_round_trip(void **state)
 					ev.has_origin = true;
 					ev.origin = some_process;
 					ev.origin.exe = NULL;
+					ev.agent_probe = true;
 				} else if (variant == 1) {
 					ev.process = proc_unknown;
 					ev.net.family = 6;
@@ -136,6 +137,7 @@ static void dns_events_of_every_fixture_round_trip(void **state)
 				assert_same_section(&msg.ns, &back->dns->ns);
 				assert_same_section(&msg.ar, &back->dns->ar);
 				assert_int_equal(back->process.cgroup_id, ev.process.cgroup_id);
+				assert_int_equal(back->agent_probe, ev.agent_probe);
 				if (variant == 2 || msg.malformed)
 					assert_bytes_equal(back->raw, back->raw_len, raw, len);
 				else

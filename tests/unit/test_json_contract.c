@@ -364,6 +364,8 @@ static void dns_events_render_every_listed_field(void **state)
 			ev.origin = some_process;
 			ev.findings = sample_findings;
 			ev.n_findings = ARRAY_LEN(sample_findings);
+		} else if (i == 3) { /* the agent's own NS probe's answer */
+			ev.agent_probe = true;
 		} else if (i == 2) { /* nobody known */
 			ev.process = proc_unknown;
 		}

@@ -232,6 +232,64 @@ static void an_ns_answer_and_its_addresses_are_learned(void **state)
 	pdns_close(p);
 }
 
+static void addresses_asked_apart_are_learned_for_known_ns_names_only(void **state)
+{
+	static const char *const names[] = { "ns1.provider.net", "ns2.provider.net", NULL };
+	struct pdns *p = open_store();
+	struct nsinfra *n = open_nsinfra(p, DAY);
+	struct nsinfra_ns ns[NSINFRA_MAX_NS];
+	struct nsinfra_change c[NSINFRA_MAX_CHANGES];
+	struct wire w;
+	struct event ev;
+	char text[INET6_ADDRSTRLEN];
+	size_t k;
+	int rows = 0;
+
+	(void)state;
+	assert_int_equal(see(n, "example.com", names, 1000, c), 0);
+	/* a stub's answers to "ns2.provider.net AAAA" and "NS1.Provider.net. A", asked apart */
+	begin(&w, "ns2.provider.net", TYPE_AAAA, 0);
+	rr(&w, AN, "ns2.provider.net", TYPE_AAAA, "2001:db8::2");
+	ev = response(&w);
+	assert_int_equal(observe(n, &ev, 1001, c), 0);
+	begin(&w, "NS1.Provider.net.", TYPE_A, 0);
+	rr(&w, AN, "NS1.Provider.net.", TYPE_A, "192.0.2.1");
+	ev = response(&w);
+	assert_int_equal(observe(n, &ev, 1002, c), 0);
+	/* an address of a name no set names, and one in an additional section, are not */
+	begin(&w, "www.example.com", TYPE_A, 0);
+	rr(&w, AN, "www.example.com", TYPE_A, "192.0.2.80");
+	rr(&w, AR, "ns2.provider.net", TYPE_A, "192.0.2.66");
+	ev = response(&w);
+	assert_int_equal(observe(n, &ev, 1003, c), 0);
+	assert_int_equal(nsinfra_ns_of(n, "example.com", ns, NSINFRA_MAX_NS, &k), 0);
+	assert_int_equal(k, 2);
+	assert_int_equal(ns[0].n_addrs, 1);
+	inet_ntop(AF_INET, ns[0].addrs[0].addr, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.1");
+	assert_int_equal(ns[1].n_addrs, 1);
+	assert_int_equal(ns[1].addrs[0].family, 6);
+	inet_ntop(AF_INET6, ns[1].addrs[0].addr, text, sizeof(text));
+	assert_string_equal(text, "2001:db8::2");
+	assert_int_equal(pdns_lookup(p, "ns1.provider.net", TYPE_A, count_rows, &rows), 0);
+	assert_int_equal(rows, 1);
+	rows = 0;
+	assert_int_equal(pdns_lookup(p, "www.example.com", TYPE_A, count_rows, &rows), 0);
+	assert_int_equal(rows, 0);
+	/* and they come back after a restart, the names without addresses known too */
+	nsinfra_close(n);
+	n = open_nsinfra(p, DAY);
+	begin(&w, "ns2.provider.net", TYPE_A, 0);
+	rr(&w, AN, "ns2.provider.net", TYPE_A, "192.0.2.2");
+	ev = response(&w);
+	assert_int_equal(observe(n, &ev, 2000, c), 0);
+	assert_int_equal(nsinfra_ns_of(n, "example.com", ns, NSINFRA_MAX_NS, &k), 0);
+	assert_int_equal(ns[0].n_addrs, 1);
+	assert_int_equal(ns[1].n_addrs, 2);
+	nsinfra_close(n);
+	pdns_close(p);
+}
+
 static void a_referral_with_glue_is_learned_and_sub_and_tld_delegations_are_not(void **state)
 {
 	struct nsinfra *n = open_nsinfra(NULL, DAY);
@@ -557,6 +615,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(an_ns_answer_and_its_addresses_are_learned),
+		TEST(addresses_asked_apart_are_learned_for_known_ns_names_only),
 		TEST(a_referral_with_glue_is_learned_and_sub_and_tld_delegations_are_not),
 		TEST(a_rename_within_one_provider_is_no_change),
 		TEST(a_provider_change_after_min_age_is_reported_once),
