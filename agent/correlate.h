@@ -69,7 +69,16 @@ struct correlate_opts {
 	uint64_t tunnel_window_ns;   /* ... under one registered domain, from one process */
 	unsigned nxdomain_domains;   /* dga.nxdomain: NXDOMAIN for this many registered domains */
 	uint64_t nxdomain_window_ns; /* ... to one process within this */
+	unsigned txt_names;          /* dns.tunnel: this many distinct TXT or NULL names under
+				      * one registered domain, from one process, in
+				      * tunnel_window_ns */
 	uint64_t dedup_window_ns;
+	uint32_t flux_ttl_max;       /* fastflux: answers with a TTL this low (seconds) count */
+	unsigned flux_score;         /* fastflux: fires at this score, in hundredths */
+	uint64_t flux_window_ns;     /* fastflux: addresses gathered over this */
+	size_t max_flux_domains;     /* fastflux: registered domains tracked */
+	uint64_t new_learning_ns;    /* domain.new: silent until the knowledge is this old */
+	size_t max_known;            /* domain.new: registered domains remembered */
 	size_t max_processes;  /* tracked for dga.nxdomain */
 	size_t max_pairs;      /* (process, registered domain) pairs tracked for dns.tunnel */
 	const char *const *watch; /* ns.change: registered domains that matter most (borrowed) */
@@ -84,7 +93,10 @@ struct correlate_opts {
 	{                                                                                     \
 		.tunnel_subdomain_min = 50, .tunnel_names = 15,                               \
 		.tunnel_window_ns = 300000000000ull, .nxdomain_domains = 20,                  \
-		.nxdomain_window_ns = 60000000000ull, .dedup_window_ns = 600000000000ull,     \
+		.nxdomain_window_ns = 60000000000ull, .txt_names = 10,                        \
+		.dedup_window_ns = 600000000000ull, .flux_ttl_max = 300, .flux_score = 14238, \
+		.flux_window_ns = 1800000000000ull, .max_flux_domains = 4096,                 \
+		.new_learning_ns = 86400000000000ull, .max_known = 65536,                     \
 		.max_processes = 4096, .max_pairs = 8192, .proc_root = "/proc",               \
 	}
 
