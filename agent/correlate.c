@@ -225,6 +225,11 @@ void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n)
 	c->nsinfra = n;
 }
 
+int correlate_set_store(struct correlate *c, struct pdns *p, uint64_t now_s, uint64_t now_ns)
+{
+	return known_set_store(c->known, p, c->opts.max_known, now_s, now_ns);
+}
+
 static bool is_doh_endpoint(const char *qname)
 {
 	if (!strcasecmp(qname, DOH_CANARY))

@@ -139,6 +139,12 @@ void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n);
 size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now_ns,
 		       const struct finding **out, const struct proc_info **who);
 
+/* Keeps domain.new's knowledge in the store p (pdns_known_open) from now on: the domains
+ * known there and when the learning began survive restarts. now_s: CLOCK_REALTIME seconds,
+ * now_ns: CLOCK_MONOTONIC. 0 or a negative errno (logged). */
+struct pdns;
+int correlate_set_store(struct correlate *c, struct pdns *p, uint64_t now_s, uint64_t now_ns);
+
 const struct correlate_stats *correlate_stats(const struct correlate *c);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "correlate.h"
+#include "pdns.h"
 
 #define SUMMARY_MAX 320
 #define EVIDENCE_MAX 8
@@ -53,6 +54,8 @@ void flux_judge(struct flux *f, struct correlate *c, const struct event *ev,
 struct known;
 struct known *known_new(const struct correlate_opts *opts, struct correlate *c);
 void known_free(struct known *k);
+int known_set_store(struct known *k, struct pdns *p, size_t max, uint64_t now_s,
+		    uint64_t now_ns);
 void known_judge(struct known *k, struct correlate *c, const struct event *ev,
 		 const char *domain, const struct proc_info *who, const struct process_key *pk,
 		 uint64_t now_ns);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "correlate.h"
 #include "hash.h"
 #include "intel.h"
@@ -202,6 +203,8 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 	stats_u64(reg, "pdns_rows", &ps->rows);
 	stats_u64(reg, "pdns_evicted", &ps->evicted);
 	stats_u64(reg, "pdns_errors", &ps->errors);
+	stats_u64(reg, "known_domains", &ps->known);
+	stats_u64(reg, "known_evicted", &ps->known_evicted);
 	stats_u64(reg, "ns_domains", &ns->domains);
 	stats_u64(reg, "ns_changes", &ns->changes);
 	stats_u64(reg, "ns_changes_held", &ns->held);
@@ -246,6 +249,9 @@ struct stage *stage_correlate_new(const struct correlate_stage_opts *opts)
 	if (!err && opts->state_dir) {
 		err = pdns_open(opts->state_dir, opts->pdns_max_rows, &s->pdns);
 		err = err ?: nsinfra_open(s->pdns, s->regdom, &opts->ns, &s->nsinfra);
+		err = err ?: correlate_set_store(s->correlate, s->pdns,
+						 clock_ns(CLOCK_REALTIME) / 1000000000ull,
+						 clock_ns(CLOCK_MONOTONIC));
 		if (err)
 			log_warnx("state in %s: %s", opts->state_dir, strerror(-err));
 		else

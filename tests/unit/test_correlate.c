@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "correlate.h"
+#include "pdns.h"
 #include "samples.h"
 
 #define SEC 1000000000ull
@@ -758,6 +759,88 @@ static void a_domain_first_resolved_after_learning_is_new_once(void **state)
 	correlate_free(c);
 }
 
+/* With a store, a restart neither forgets the known domains nor learns again. */
+static void known_domains_and_the_learning_start_survive_a_restart(void **state)
+{
+	static const uint8_t addr[4] = { 198, 51, 100, 7 };
+	char dir[] = "/tmp/test_correlate_known.XXXXXX", cmd[64];
+	const struct finding *f;
+	struct correlate *c;
+	struct pdns *store;
+	struct dns_msg m;
+	struct dns_rr rrs[1];
+	struct event ev = lookup(&m, "www.example.com", 1, true, 0);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	add_rr(&m.an, rrs, 1, "www.example.com", NULL, addr, 4);
+	/* the first run, learning from wall time 1000 for 100 s, learns example.com */
+	assert_int_equal(pdns_open(dir, 100, &store), 0);
+	c = new_correlate_learning(100 * SEC);
+	assert_int_equal(correlate_set_store(c, store, 1000, SEC), 0);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 0);
+	correlate_free(c);
+	pdns_close(store);
+	/* restarted 50 s later, its monotonic clock elsewhere: 50 s of learning are left */
+	assert_int_equal(pdns_open(dir, 100, &store), 0);
+	c = new_correlate_learning(100 * SEC);
+	assert_int_equal(correlate_set_store(c, store, 1050, 5000 * SEC), 0);
+	assert_int_equal(pdns_stats(store)->known, 1);
+	ev = lookup(&m, "www.example.org", 1, true, 0);
+	add_rr(&m.an, rrs, 1, "www.example.org", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 5040 * SEC, &f), 0); /* still learning */
+	ev = lookup(&m, "www.example.com", 1, true, 0);
+	add_rr(&m.an, rrs, 1, "www.example.com", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 5060 * SEC, &f), 0); /* known from the first run */
+	ev = lookup(&m, "www.example.net", 1, true, 0);
+	add_rr(&m.an, rrs, 1, "www.example.net", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 5061 * SEC, &f), 1);  /* learnt: new */
+	assert_string_equal(f[0].rule, "domain.new");
+	assert_string_equal(f[0].registered_domain, "example.net");
+	correlate_free(c);
+	pdns_close(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void the_store_of_known_domains_is_bounded(void **state)
+{
+	static const uint8_t addr[4] = { 198, 51, 100, 7 };
+	static const char *const names[] = { "a.example.com", "a.example.org", "a.example.net" };
+	char dir[] = "/tmp/test_correlate_known.XXXXXX", cmd[64];
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	const struct finding *f;
+	struct correlate *c;
+	struct pdns *store;
+	struct dns_msg m;
+	struct dns_rr rrs[1];
+	struct event ev;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	o.proc_root = proc_root;
+	o.new_learning_ns = 0;
+	o.max_known = 2;
+	assert_int_equal(pdns_open(dir, 100, &store), 0);
+	assert_non_null(c = correlate_new(&o, regdom));
+	assert_int_equal(correlate_set_store(c, store, 1000, SEC), 0);
+	for (size_t i = 0; i < 3; i++) {
+		ev = lookup(&m, names[i], 1, true, 0);
+		m.an = (struct dns_section){ 0 };
+		add_rr(&m.an, rrs, 1, names[i], NULL, addr, 4);
+		ev.ts_ns = (1000 + i) * SEC;
+		assert_int_equal(judge(c, &ev, (2 + i) * SEC, &f), 1);
+		assert_int_equal(evidence_u64(&f[0], "first_seen"), 1000 + i);
+	}
+	assert_int_equal(pdns_stats(store)->known, 2);
+	assert_int_equal(pdns_stats(store)->known_evicted, 1);
+	assert_int_equal(correlate_stats(c)->evicted, 1); /* the memory's, too */
+	correlate_free(c);
+	pdns_close(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -781,6 +864,8 @@ int main(void)
 		cmocka_unit_test(many_txt_names_under_one_domain_are_a_tunnel),
 		cmocka_unit_test(a_mail_servers_spf_and_dkim_lookups_are_no_tunnel),
 		cmocka_unit_test(a_domain_first_resolved_after_learning_is_new_once),
+		cmocka_unit_test(known_domains_and_the_learning_start_survive_a_restart),
+		cmocka_unit_test(the_store_of_known_domains_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
