@@ -52,6 +52,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "event.h"
 #include "intel.h"
@@ -99,6 +100,13 @@ struct correlate_opts {
 		.new_learning_ns = 86400000000000ull, .max_known = 65536,                     \
 		.max_processes = 4096, .max_pairs = 8192, .proc_root = "/proc",               \
 	}
+
+/* --threshold KEY=VALUE: sets the threshold KEY of o (keys and ranges: the usage below).
+ * 0; -ENOENT for an unknown key, -EINVAL for a value out of its range, with a sentence
+ * naming the key and what it accepts in why. */
+int correlate_threshold_set(struct correlate_opts *o, const char *arg, char *why, size_t size);
+/* Every key, what it sets, its default and range, for --help. */
+void correlate_threshold_usage(FILE *out);
 
 /* What stage_correlate (stage.h) is given: the rules' options, the intel it loads, and the
  * state directory its passive DNS store and nameserver infrastructure live in. */

@@ -841,6 +841,61 @@ static void the_store_of_known_domains_is_bounded(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void thresholds_are_set_by_key_and_refused_out_of_range(void **state)
+{
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	char why[160];
+
+	(void)state;
+	assert_int_equal(correlate_threshold_set(&o, "tunnel_window=60", why, sizeof(why)), 0);
+	assert_int_equal(o.tunnel_window_ns, 60 * SEC);
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_score=150.5", why, sizeof(why)), 0);
+	assert_int_equal(o.flux_score, 15050);
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_score=99", why, sizeof(why)), 0);
+	assert_int_equal(o.flux_score, 9900);
+	assert_int_equal(correlate_threshold_set(&o, "txt_names=4", why, sizeof(why)), 0);
+	assert_int_equal(o.txt_names, 4);
+	assert_int_equal(correlate_threshold_set(&o, "new_domain_learning=0", why, sizeof(why)),
+			 0);
+	assert_int_equal(o.new_learning_ns, 0);
+	/* a count a window cannot hold, a bad number, no value, an unknown key */
+	assert_int_equal(correlate_threshold_set(&o, "tunnel_names=33", why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "tunnel_names: expected tunnel_names=VALUE, VALUE in 1..32");
+	assert_int_equal(o.tunnel_names, 15);
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_score=1.234", why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "0.01..10000.00"));
+	assert_int_equal(correlate_threshold_set(&o, "dedup_window=10m", why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "dedup_window: expected dedup_window=VALUE, VALUE in 1..604800 "
+				 "seconds");
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_ttl", why, sizeof(why)), -EINVAL);
+	assert_int_equal(correlate_threshold_set(&o, "tunnel=5", why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "unknown key 'tunnel'"));
+}
+
+static void a_lower_txt_threshold_fires_sooner(void **state)
+{
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	const struct finding *f;
+	struct correlate *c;
+	struct dns_msg m;
+	struct event ev;
+	char why[64];
+
+	(void)state;
+	o.proc_root = proc_root;
+	assert_int_equal(correlate_threshold_set(&o, "txt_names=2", why, sizeof(why)), 0);
+	assert_non_null(c = correlate_new(&o, regdom));
+	ev = lookup(&m, "a.t.example.com", 10, false, 0);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	ev = lookup(&m, "b.t.example.com", 10, false, 0);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 1);
+	assert_string_equal(evidence_str(&f[0], "qtype"), "NULL");
+	assert_int_equal(evidence_u64(&f[0], "queries"), 2);
+	correlate_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -866,6 +921,8 @@ int main(void)
 		cmocka_unit_test(a_domain_first_resolved_after_learning_is_new_once),
 		cmocka_unit_test(known_domains_and_the_learning_start_survive_a_restart),
 		cmocka_unit_test(the_store_of_known_domains_is_bounded),
+		cmocka_unit_test(thresholds_are_set_by_key_and_refused_out_of_range),
+		cmocka_unit_test(a_lower_txt_threshold_fires_sooner),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
