@@ -6,9 +6,21 @@
  *                  Firefox's canary use-application-dns.net                T1572, info
  *   dns.tunnel     a query whose subdomain part (the name less its registered domain) is
  *                  long, or many distinct names under one registered domain from one
- *                  process in a short window                        T1071.004 T1048.003, medium
+ *                  process in a short window, or txt_names distinct TXT or NULL names
+ *                  there (distinct: an MTA's SPF and DKIM lookups repeat) T1071.004 T1048.003,
+ *                  medium
  *   dga.nxdomain   NXDOMAIN answers for many distinct registered domains to one process in
  *                  a short window                                          T1568.002, medium
+ *   fastflux       a registered domain whose NOERROR answers, to any process within
+ *                  flux_window_ns of its first such answer, gave A/AAAA records with a TTL
+ *                  of at most flux_ttl_max whose score 1.32 n_addr + 18.54 n_net (Holz et
+ *                  al., NDSS 2008, /24 and /48 networks in place of ASNs; addresses counted
+ *                  up to 64, so that three networks stay under the default 142.38) reaches
+ *                  flux_score; once a window, to the process that tipped it  T1568.001, medium
+ *   domain.new     the first NOERROR response with answers for a registered domain this
+ *                  host never resolved, after new_learning_ns of silent learning; once per
+ *                  domain per host (max_known remembered; with correlate_set_store in the
+ *                  store, across restarts)                                  T1583.001, info
  *   resolver.bypass  a query to port 53 of a server that is not one of the process's own
  *                  resolvers: the nameservers of /proc/PID/root/etc/resolv.conf (its mount
  *                  namespace's, looked at once a minute per process) and of systemd-
