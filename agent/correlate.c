@@ -1,5 +1,6 @@
 /* The traffic-only correlation rules: see correlate.h. */
 #include "correlate.h"
+#include "correlate_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,21 +14,17 @@
 #include "hash.h"
 #include "table.h"
 
+#define TYPE_NULL 10
+#define TYPE_TXT 16
 #define TYPE_IXFR 251
 #define TYPE_AXFR 252
 #define RCODE_NXDOMAIN 3
-#define SUMMARY_MAX 320
 
 /* Distinct hashes seen within a window: the sliding counts of the window rules. */
 struct window {
 	uint64_t hash[CORRELATE_WINDOW_MAX];
 	uint64_t ts[CORRELATE_WINDOW_MAX];
 	unsigned n;
-};
-
-struct process_key {
-	int32_t pid;
-	char comm[PROC_COMM_LEN];
 };
 
 struct process_state {
@@ -38,6 +35,7 @@ struct process_state {
 struct pair_state {
 	uint64_t key; /* hash of the process key and the registered domain */
 	struct window names;
+	struct window txt; /* distinct TXT and NULL names */
 };
 
 struct reported {
@@ -75,26 +73,13 @@ struct dns_server {
 	int32_t pid;
 };
 
-#define EVIDENCE_MAX 8
-#define TAGS_MAX 8
-
-/* One fired finding and the storage it points into. */
-struct slot {
-	struct finding f;
-	struct evidence evidence[EVIDENCE_MAX];
-	char summary[SUMMARY_MAX];
-	char text[INET6_ADDRSTRLEN];
-	char source[320]; /* file:line */
-	char nameserver[256]; /* intel.nsdname, intel.nsip: nsinfra's names change under it */
-	char tag_text[512];
-	const char *tags[TAGS_MAX];
-};
-
 struct correlate {
 	struct correlate_opts opts;
 	const struct regdom *regdom;
 	const struct intel *intel;
 	struct nsinfra *nsinfra;
+	struct flux *flux;
+	struct known *known;
 	struct table *processes, *pairs, *reported, *domains, *resolvers, *servers;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
@@ -157,7 +142,7 @@ static uint64_t name_hash(uint64_t seed, const char *name)
 	return hash_finish(h);
 }
 
-static void count_eviction(void *ctx, void *entry)
+void correlate__count_eviction(void *ctx, void *entry)
 {
 	(void)entry;
 	((struct correlate *)ctx)->stats.evicted++;
@@ -168,7 +153,8 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 	struct correlate *c;
 
 	if (!opts->tunnel_names || opts->tunnel_names > CORRELATE_WINDOW_MAX ||
-	    !opts->nxdomain_domains || opts->nxdomain_domains > CORRELATE_WINDOW_MAX) {
+	    !opts->nxdomain_domains || opts->nxdomain_domains > CORRELATE_WINDOW_MAX ||
+	    !opts->txt_names || opts->txt_names > CORRELATE_WINDOW_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -179,11 +165,11 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 	c->processes = table_new(&(struct table_opts){
 		.max_entries = opts->max_processes, .entry_size = sizeof(struct process_state),
 		.key_size = sizeof(struct process_key), .when_full = TABLE_EVICT,
-		.on_evict = count_eviction, .ctx = c, .ttl_ns = opts->nxdomain_window_ns });
+		.on_evict = correlate__count_eviction, .ctx = c, .ttl_ns = opts->nxdomain_window_ns });
 	c->pairs = table_new(&(struct table_opts){
 		.max_entries = opts->max_pairs, .entry_size = sizeof(struct pair_state),
 		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT,
-		.on_evict = count_eviction, .ctx = c, .ttl_ns = opts->tunnel_window_ns });
+		.on_evict = correlate__count_eviction, .ctx = c, .ttl_ns = opts->tunnel_window_ns });
 	c->reported = table_new(&(struct table_opts){
 		.max_entries = opts->max_pairs, .entry_size = sizeof(struct reported),
 		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT,
@@ -198,8 +184,10 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 	c->servers = table_new(&(struct table_opts){
 		.max_entries = SERVERS_MAX, .entry_size = sizeof(struct dns_server),
 		.key_size = sizeof(int32_t), .when_full = TABLE_EVICT, .ttl_ns = SERVERS_TTL_NS });
+	c->flux = flux_new(opts, c);
+	c->known = known_new(opts, c);
 	if (!c->processes || !c->pairs || !c->reported || !c->domains || !c->resolvers ||
-	    !c->servers) {
+	    !c->servers || !c->flux || !c->known) {
 		correlate_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -217,6 +205,8 @@ void correlate_free(struct correlate *c)
 	table_free(c->domains);
 	table_free(c->resolvers);
 	table_free(c->servers);
+	flux_free(c->flux);
+	known_free(c->known);
 	free(c);
 }
 
@@ -233,6 +223,11 @@ void correlate_set_intel(struct correlate *c, const struct intel *intel)
 void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n)
 {
 	c->nsinfra = n;
+}
+
+int correlate_set_store(struct correlate *c, struct pdns *p, uint64_t now_s, uint64_t now_ns)
+{
+	return known_set_store(c->known, p, c->opts.max_known, now_s, now_ns);
 }
 
 static bool is_doh_endpoint(const char *qname)
@@ -295,7 +290,7 @@ static bool reported_before(struct correlate *c, const char *rule, const struct 
 }
 
 /* A new finding of rule, or NULL when it was reported before (counted) or no slot is left. */
-static struct slot *fire(struct correlate *c, const char *rule, uint8_t severity,
+struct slot *fire(struct correlate *c, const char *rule, uint8_t severity,
 			 const char *const *attack, size_t n_attack, const char *qname,
 			 const char *domain, const char *dedup_domain, const struct process_key *pk,
 			 uint64_t now_ns)
@@ -323,22 +318,22 @@ static struct slot *fire(struct correlate *c, const char *rule, uint8_t severity
 	return s;
 }
 
-static void evidence_str(struct slot *s, const char *name, const char *value)
+void evidence_str(struct slot *s, const char *name, const char *value)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_STRING, value };
 }
 
-static void evidence_u64(struct slot *s, const char *name, uint64_t value)
+void evidence_u64(struct slot *s, const char *name, uint64_t value)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_U64, NULL, value };
 }
 
-static void evidence_list(struct slot *s, const char *name, const char *const *list, size_t n)
+void evidence_list(struct slot *s, const char *name, const char *const *list, size_t n)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_LIST, NULL, 0, list, n };
 }
 
-static const char *who_name(const struct proc_info *p)
+const char *who_name(const struct proc_info *p)
 {
 	return p->comm[0] ? p->comm : "an unknown process";
 }
@@ -552,6 +547,21 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 				 (unsigned long long)(c->opts.tunnel_window_ns / 1000000000ull));
 			evidence_str(s, "reason", "many names");
 			evidence_u64(s, "distinct_names", n);
+		}
+		/* distinct names: an MTA's repeated SPF and DKIM lookups of one sender are few */
+		if ((m->qtype == TYPE_TXT || m->qtype == TYPE_NULL) &&
+		    (n = window_add(&p->txt, name_hash(0, qname), now_ns,
+				    c->opts.tunnel_window_ns)) >= c->opts.txt_names &&
+		    (s = fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname, domain,
+			      domain, pk, now_ns))) {
+			snprintf(s->summary, sizeof(s->summary),
+				 "%s made %u %s queries for distinct names under %s within %llu s: "
+				 "TXT and NULL answers carry data into a tunnel.",
+				 who_name(who), n, m->qtype == TYPE_TXT ? "TXT" : "NULL", domain,
+				 (unsigned long long)(c->opts.tunnel_window_ns / 1000000000ull));
+			evidence_str(s, "reason", "txt volume");
+			evidence_str(s, "qtype", m->qtype == TYPE_TXT ? "TXT" : "NULL");
+			evidence_u64(s, "queries", n);
 		}
 	}
 }
@@ -868,6 +878,10 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 		judge_bypass(c, ev, &pk, now_ns);
 	} else {
 		judge_response(c, ev, *who, &pk, now_ns);
+		if (!under_arpa(m->qname)) {
+			flux_judge(c->flux, c, ev, c->domain, *who, &pk, now_ns);
+			known_judge(c->known, c, ev, c->domain, *who, &pk, now_ns);
+		}
 		if (c->nsinfra)
 			judge_infrastructure(c, ev, &pk, now_ns);
 	}

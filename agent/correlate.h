@@ -6,9 +6,21 @@
  *                  Firefox's canary use-application-dns.net                T1572, info
  *   dns.tunnel     a query whose subdomain part (the name less its registered domain) is
  *                  long, or many distinct names under one registered domain from one
- *                  process in a short window                        T1071.004 T1048.003, medium
+ *                  process in a short window, or txt_names distinct TXT or NULL names
+ *                  there (distinct: an MTA's SPF and DKIM lookups repeat) T1071.004 T1048.003,
+ *                  medium
  *   dga.nxdomain   NXDOMAIN answers for many distinct registered domains to one process in
  *                  a short window                                          T1568.002, medium
+ *   fastflux       a registered domain whose NOERROR answers, to any process within
+ *                  flux_window_ns of its first such answer, gave A/AAAA records with a TTL
+ *                  of at most flux_ttl_max whose score 1.32 n_addr + 18.54 n_net (Holz et
+ *                  al., NDSS 2008, /24 and /48 networks in place of ASNs; addresses counted
+ *                  up to 64, so that three networks stay under the default 142.38) reaches
+ *                  flux_score; once a window, to the process that tipped it  T1568.001, medium
+ *   domain.new     the first NOERROR response with answers for a registered domain this
+ *                  host never resolved, after new_learning_ns of silent learning; once per
+ *                  domain per host (max_known remembered; with correlate_set_store in the
+ *                  store, across restarts)                                  T1583.001, info
  *   resolver.bypass  a query to port 53 of a server that is not one of the process's own
  *                  resolvers: the nameservers of /proc/PID/root/etc/resolv.conf (its mount
  *                  namespace's, looked at once a minute per process) and of systemd-
@@ -59,6 +71,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "activens.h"
 #include "event.h"
@@ -77,7 +90,16 @@ struct correlate_opts {
 	uint64_t tunnel_window_ns;   /* ... under one registered domain, from one process */
 	unsigned nxdomain_domains;   /* dga.nxdomain: NXDOMAIN for this many registered domains */
 	uint64_t nxdomain_window_ns; /* ... to one process within this */
+	unsigned txt_names;          /* dns.tunnel: this many distinct TXT or NULL names under
+				      * one registered domain, from one process, in
+				      * tunnel_window_ns */
 	uint64_t dedup_window_ns;
+	uint32_t flux_ttl_max;       /* fastflux: answers with a TTL this low (seconds) count */
+	unsigned flux_score;         /* fastflux: fires at this score, in hundredths */
+	uint64_t flux_window_ns;     /* fastflux: addresses gathered over this */
+	size_t max_flux_domains;     /* fastflux: registered domains tracked */
+	uint64_t new_learning_ns;    /* domain.new: silent until the knowledge is this old */
+	size_t max_known;            /* domain.new: registered domains remembered */
 	size_t max_processes;  /* tracked for dga.nxdomain */
 	size_t max_pairs;      /* (process, registered domain) pairs tracked for dns.tunnel */
 	const char *const *watch; /* ns.change: registered domains that matter most (borrowed) */
@@ -92,9 +114,19 @@ struct correlate_opts {
 	{                                                                                     \
 		.tunnel_subdomain_min = 50, .tunnel_names = 15,                               \
 		.tunnel_window_ns = 300000000000ull, .nxdomain_domains = 20,                  \
-		.nxdomain_window_ns = 60000000000ull, .dedup_window_ns = 600000000000ull,     \
+		.nxdomain_window_ns = 60000000000ull, .txt_names = 10,                        \
+		.dedup_window_ns = 600000000000ull, .flux_ttl_max = 300, .flux_score = 14238, \
+		.flux_window_ns = 1800000000000ull, .max_flux_domains = 4096,                 \
+		.new_learning_ns = 86400000000000ull, .max_known = 65536,                     \
 		.max_processes = 4096, .max_pairs = 8192, .proc_root = "/proc",               \
 	}
+
+/* --threshold KEY=VALUE: sets the threshold KEY of o (keys and ranges: the usage below).
+ * 0; -ENOENT for an unknown key, -EINVAL for a value out of its range, with a sentence
+ * naming the key and what it accepts in why. */
+int correlate_threshold_set(struct correlate_opts *o, const char *arg, char *why, size_t size);
+/* Every key, what it sets, its default and range, for --help. */
+void correlate_threshold_usage(FILE *out);
 
 /* What stage_correlate (stage.h) is given: the rules' options, the intel it loads, and the
  * state directory its passive DNS store and nameserver infrastructure live in. */
@@ -135,6 +167,12 @@ void correlate_set_nsinfra(struct correlate *c, struct nsinfra *n);
  * number, at most CORRELATE_MAX_FINDINGS. *who is the process they concern. */
 size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now_ns,
 		       const struct finding **out, const struct proc_info **who);
+
+/* Keeps domain.new's knowledge in the store p (pdns_known_open) from now on: the domains
+ * known there and when the learning began survive restarts. now_s: CLOCK_REALTIME seconds,
+ * now_ns: CLOCK_MONOTONIC. 0 or a negative errno (logged). */
+struct pdns;
+int correlate_set_store(struct correlate *c, struct pdns *p, uint64_t now_s, uint64_t now_ns);
 
 const struct correlate_stats *correlate_stats(const struct correlate *c);
 

@@ -49,7 +49,7 @@ enum { OPT_ACTIVE_NS = 256, OPT_ACTIVE_NS_RATE };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
-static const char usage[] =
+static const char usage_head[] =
 	"Usage: dnsvigil [OPTIONS]\n"
 	"       dnsvigil pdns [--state-dir DIR]\n"
 	"Capture every DNS message on this host (UDP and TCP, IPv4 and IPv6, all network\n"
@@ -110,6 +110,10 @@ static const char usage[] =
 	"      --watch DOMAIN        a registered domain whose delegation matters most (your own,\n"
 	"                            a critical supplier's): its ns.change is high or critical\n"
 	"                            (repeatable, at most 64)\n"
+	"      --threshold KEY=VALUE  a rule's threshold, repeatable; KEY (times in s):\n";
+
+/* After the threshold keys (correlate_threshold_usage). */
+static const char usage_tail[] =
 	"Processing:\n"
 	"  -t, --query-timeout MS    a query unanswered this long becomes a timeout event\n"
 	"                            (default 5000)\n"
@@ -141,6 +145,13 @@ static const char usage[] =
 	"  dnsvigil --collector 10.0.0.5:7878 --collector 10.0.0.6:7878 --tls-ca ca.pem \\\n"
 	"           --tls-cert agent.pem --tls-key agent.key --jsonl /dev/null\n";
 
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	correlate_threshold_usage(out);
+	fputs(usage_tail, out);
+}
+
 static const struct option long_opts[] = {
 	{ "jsonl", required_argument, NULL, 'j' },
 	{ "pretty", no_argument, NULL, 'p' },
@@ -153,6 +164,7 @@ static const struct option long_opts[] = {
 	{ "state-dir", required_argument, NULL, 'D' },
 	{ "ns-change-min-age", required_argument, NULL, 'G' },
 	{ "watch", required_argument, NULL, 'W' },
+	{ "threshold", required_argument, NULL, 'H' },
 	{ "allow-resolver", required_argument, NULL, 'Y' },
 	{ "active-ns", no_argument, NULL, OPT_ACTIVE_NS },
 	{ "active-ns-rate", required_argument, NULL, OPT_ACTIVE_NS_RATE },
@@ -191,6 +203,7 @@ struct config {
 	long ns_change_min_age;   /* seconds; -1: the default */
 	const char *watch[MAX_WATCH];
 	size_t n_watch;
+	struct correlate_opts rules; /* --threshold's; the rest set when the stage is made */
 	struct call_addr allowed_resolvers[MAX_WATCH];
 	size_t n_allowed_resolvers;
 	bool active_ns;
@@ -271,7 +284,7 @@ static int pdns_command(int argc, char **argv)
 		if (opt == 'd') {
 			dir = optarg;
 		} else {
-			fputs(usage, opt == 'h' ? stdout : stderr);
+			print_usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -344,6 +357,13 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'D':
 			cfg->state_dir = optarg;
 			break;
+		case 'H': {
+			char why[160];
+
+			if (correlate_threshold_set(&cfg->rules, optarg, why, sizeof(why)))
+				fatalx("--threshold %s", why);
+			break;
+		}
 		case 'G':
 			if (opt_parse_int(optarg, &v, 0, 100L * 365 * 86400))
 				fatalx("--ns-change-min-age: expected seconds, 0 or more");
@@ -436,10 +456,10 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			log_verbose = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			print_usage(stdout);
 			exit(0);
 		default:
-			fputs(usage, stderr);
+			print_usage(stderr);
 			exit(2);
 		}
 	}
@@ -588,7 +608,7 @@ struct agent {
 static struct stage *new_correlate_stage(const struct config *cfg)
 {
 	struct correlate_stage_opts opts = {
-		.rules = CORRELATE_DEFAULTS,
+		.rules = cfg->rules,
 		.intel_paths = cfg->intel_paths,
 		.n_intel = cfg->n_intel,
 		.state_dir = cfg->state_dir,
@@ -755,6 +775,7 @@ int main(int argc, char **argv)
 	static struct config cfg = {
 		.nice = 10,
 		.ns_change_min_age = -1,
+		.rules = CORRELATE_DEFAULTS,
 		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
 		.resolver = { .exec_hook = EXECHOOK_AUTO },
 		.query_timeout_ns = MATCH_DEFAULT_TIMEOUT_NS,

@@ -72,6 +72,31 @@ static const char *const stmt_sql[N_STMTS] = {
 	[ST_COMMIT] = "COMMIT",
 };
 
+/* domain.new's memory (pdns_known_open): the registered domains this host resolved, and
+ * when its learning began (known_meta, key 'learning_start'). */
+static const char known_schema[] =
+	"CREATE TABLE IF NOT EXISTS known_domain (domain TEXT PRIMARY KEY,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS known_last_seen ON known_domain (last_seen);"
+	"CREATE TABLE IF NOT EXISTS known_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO known_meta VALUES ('learning_start', %llu);";
+
+enum known_stmt {
+	KS_FIND,
+	KS_ADD,
+	KS_EVICT,
+	N_KNOWN_STMTS,
+};
+
+static const char *const known_sql[N_KNOWN_STMTS] = {
+	[KS_FIND] = "UPDATE known_domain SET last_seen = max(last_seen, ?2) WHERE domain = ?1"
+		    " RETURNING first_seen",
+	[KS_ADD] = "INSERT OR IGNORE INTO known_domain VALUES (?1, ?2, ?2)",
+	[KS_EVICT] = "DELETE FROM known_domain WHERE domain IN (SELECT domain FROM known_domain"
+		     " ORDER BY last_seen LIMIT ?1)",
+};
+
 /* Observations of one record waiting for the next write: a name looked up again and again
  * costs a table lookup, and one upsert per batch. Records longer than this are written
  * at once. */
@@ -101,6 +126,8 @@ struct pdns {
 	uint64_t batch_obs; /* observations since the last commit */
 	uint64_t batch_ts;  /* time of the first */
 	struct pdns_stats stats;
+	sqlite3_stmt *known_stmts[N_KNOWN_STMTS]; /* NULL until pdns_known_open */
+	size_t known_max;
 };
 
 int pdns_errno(int rc)
@@ -593,6 +620,8 @@ void pdns_close(struct pdns *p)
 		pdns_flush(p);
 		for (int i = 0; i < N_STMTS; i++)
 			sqlite3_finalize(p->stmts[i]);
+		for (int i = 0; i < N_KNOWN_STMTS; i++)
+			sqlite3_finalize(p->known_stmts[i]);
 		sqlite3_close(p->db);
 	}
 	table_free(p->pending);
@@ -623,4 +652,74 @@ int pdns_open(const char *dir, size_t max_rows, struct pdns **out)
 int pdns_open_readonly(const char *dir, struct pdns **out)
 {
 	return open_store(dir, true, SIZE_MAX, out);
+}
+
+int pdns_known_open(struct pdns *p, size_t max, uint64_t now, uint64_t *learning_start)
+{
+	char sql[sizeof(known_schema) + 24];
+	int64_t start = 0, rows = 0;
+	int rc;
+
+	if (!max || max > INT64_MAX)
+		return -EINVAL;
+	if (p->readonly)
+		return -EROFS;
+	snprintf(sql, sizeof(sql), known_schema, (unsigned long long)now);
+	rc = sqlite3_exec(p->db, sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = query_int(p, "SELECT value FROM known_meta WHERE key = 'learning_start'",
+			       &start);
+	if (rc == SQLITE_OK)
+		rc = query_int(p, "SELECT count(*) FROM known_domain", &rows);
+	for (int i = 0; i < N_KNOWN_STMTS && rc == SQLITE_OK; i++)
+		if (!p->known_stmts[i])
+			rc = sqlite3_prepare_v3(p->db, known_sql[i], -1,
+						SQLITE_PREPARE_PERSISTENT, &p->known_stmts[i],
+						NULL);
+	if (rc != SQLITE_OK)
+		return fail(p, rc, "opening the known domains");
+	p->known_max = max;
+	p->stats.known = (uint64_t)rows;
+	*learning_start = (uint64_t)start;
+	return 0;
+}
+
+int pdns_known_seen(struct pdns *p, const char *domain, uint64_t ts, uint64_t *first_seen)
+{
+	sqlite3_stmt *st = p->known_stmts[KS_FIND];
+	char name[256];
+	bool found;
+	int rc, err;
+
+	if (!st)
+		return -EINVAL;
+	if ((err = pdns_name_norm(domain, name, sizeof(name))) || (err = pdns_begin(p)))
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)ts);
+	rc = sqlite3_step(st);
+	if ((found = rc == SQLITE_ROW))
+		*first_seen = (uint64_t)sqlite3_column_int64(st, 0);
+	while (rc == SQLITE_ROW) /* RETURNING: the update is done when the statement is */
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(p, rc, "looking up a known domain");
+	if (found)
+		return 1;
+	st = p->known_stmts[KS_ADD];
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)ts);
+	if ((err = step_done(p, st, "adding a known domain")))
+		return err;
+	*first_seen = ts;
+	if (++p->stats.known <= p->known_max)
+		return 0;
+	st = p->known_stmts[KS_EVICT];
+	sqlite3_bind_int64(st, 1, (int64_t)(p->stats.known - p->known_max));
+	if ((err = step_done(p, st, "evicting known domains")))
+		return err;
+	p->stats.known -= (uint64_t)sqlite3_changes(p->db);
+	p->stats.known_evicted += (uint64_t)sqlite3_changes(p->db);
+	return 0;
 }

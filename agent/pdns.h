@@ -32,7 +32,8 @@
 #define PDNS_DEFAULT_STATE_DIR "/var/lib/dnsvigil"
 #define PDNS_DEFAULT_MAX_ROWS 1000000
 /* PRAGMA user_version of the files this code reads and writes. Version 1: table rr, and
- * nsinfra's ns_domain and ns_provider (made by nsinfra when first opened). */
+ * nsinfra's ns_domain and ns_provider (made by nsinfra when first opened), known_domain and
+ * known_meta (made by pdns_known_open). */
 #define PDNS_SCHEMA_VERSION 1
 /* Distinct records pending at most: a batch is written when it has this many. */
 #define PDNS_BATCH 1024
@@ -45,6 +46,8 @@ struct pdns_stats {
 	uint64_t rows;     /* rows in the file, as of the last write */
 	uint64_t evicted;  /* rows removed to stay within max_rows (when a batch is written) */
 	uint64_t errors;   /* SQLite failures (each logged): those observations are lost */
+	uint64_t known;         /* rows of known_domain (pdns_known_open) */
+	uint64_t known_evicted; /* removed from it to stay within its bound */
 };
 
 /* One row, for pdns_lookup's callback and the export. Strings valid during the call. */
@@ -93,6 +96,16 @@ const struct pdns_stats *pdns_stats(const struct pdns *p);
  * makes sure the batch transaction is open, so that their writes commit with it. */
 struct sqlite3 *pdns_db(struct pdns *p);
 int pdns_begin(struct pdns *p);
+/* domain.new's memory in the file: table known_domain (domain, first_seen, last_seen), at
+ * most max rows, the least recently seen evicted (counted in known_evicted), and the time
+ * the host's learning began (known_meta), now when the file has none yet: into
+ * *learning_start. 0 or a negative errno (logged). */
+int pdns_known_open(struct pdns *p, size_t max, uint64_t now, uint64_t *learning_start);
+/* Whether domain (a registered domain) is known: 1 with its *first_seen (its last_seen
+ * raised to ts), or 0 when it is not, and is from now on, first seen at ts. Written with
+ * the batch's transaction. A negative errno on failure (logged). */
+int pdns_known_seen(struct pdns *p, const char *domain, uint64_t ts, uint64_t *first_seen);
+
 /* A negative errno for an SQLite result code. */
 int pdns_errno(int sqlite_rc);
 

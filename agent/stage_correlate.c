@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "correlate.h"
 #include "hash.h"
 #include "intel.h"
@@ -240,6 +241,8 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 	stats_u64(reg, "pdns_rows", &ps->rows);
 	stats_u64(reg, "pdns_evicted", &ps->evicted);
 	stats_u64(reg, "pdns_errors", &ps->errors);
+	stats_u64(reg, "known_domains", &ps->known);
+	stats_u64(reg, "known_evicted", &ps->known_evicted);
 	stats_u64(reg, "ns_domains", &ns->domains);
 	stats_u64(reg, "ns_changes", &ns->changes);
 	stats_u64(reg, "ns_changes_held", &ns->held);
@@ -294,9 +297,14 @@ struct stage *stage_correlate_new(const struct correlate_stage_opts *opts)
 	    (err = pdns_open(opts->state_dir, opts->pdns_max_rows, &s->pdns)))
 		log_warnx("state in %s: %s", opts->state_dir, strerror(-err));
 	/* Without a state directory the infrastructure lives in memory only: intel.nsdname and
-	 * intel.nsip need the NS sets a resolver's referrals showed, ns.change starts afresh. */
+	 * intel.nsip need the NS sets a resolver's referrals showed, ns.change starts afresh;
+	 * domain.new learns from the start. */
 	if (!err && (err = nsinfra_open(s->pdns, s->regdom, &opts->ns, &s->nsinfra)))
 		log_warnx("nameserver infrastructure: %s", strerror(-err));
+	if (!err && s->pdns &&
+	    (err = correlate_set_store(s->correlate, s->pdns, clock_ns(CLOCK_REALTIME) / 1000000000ull,
+				       clock_ns(CLOCK_MONOTONIC))))
+		log_warnx("state in %s: %s", opts->state_dir, strerror(-err));
 	if (!err)
 		correlate_set_nsinfra(s->correlate, s->nsinfra);
 	if (!err && opts->active_ns) {

@@ -819,6 +819,86 @@ def long_labels_are_a_tunnel_finding():
 
 
 
+def many_txt_queries_under_one_domain_are_a_tunnel_finding():
+    # one dig, 10 TXT queries for distinct names under tx.dgalab (NXDOMAIN: the queries count)
+    names = [f"c{i}.tx.dgalab" for i in range(10)]
+    pid, _ = dig(f"@{args.server4}", *[x for n in names for x in (n, "TXT")])
+    c = Checks()
+    f = expect_finding(c, pid, "dns.tunnel", "medium", ["T1071.004", "T1048.003"],
+                       "c9.tx.dgalab", "tx.dgalab")
+    ev = f["finding"]["evidence"]
+    c.eq("dns.tunnel evidence.reason", ev.get("reason"), "txt volume", f)
+    c.eq("dns.tunnel evidence.qtype", ev.get("qtype"), "TXT", f)
+    c.eq("dns.tunnel evidence.queries", ev.get("queries"), 10, f)
+    c.done()
+
+
+LEARNING_S = 3  # run.sh: --threshold new_domain_learning=3
+checks_started = time.monotonic()
+
+
+def wait_learning_over():
+    """domain.new's learning began with the first lookup the agent judged, at the latest the
+    first case's: over a second after its end."""
+    left = checks_started + LEARNING_S + 1 - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+
+
+def then_judged(pid):
+    """Waits until the agent has judged what pid did before its q1.example.test lookup (a
+    dig asks its names in order), then returns pid's findings."""
+    events.wait(f"the q1.example.test response to pid {pid}",
+                lambda e: (dns(e, "q1.example.test") and pid_of(e) == pid
+                           and net(e, "direction") == "ingress"))
+    time.sleep(0.3)
+    events.refresh()
+    return findings_of(pid)
+
+
+def a_domain_first_resolved_after_learning_is_a_domain_new_finding():
+    wait_learning_over()
+    pid, _ = dig(f"@{args.server4}", "a.flux.fluxlab")
+    c = Checks()
+    f = expect_finding(c, pid, "domain.new", "info", ["T1583.001"], "a.flux.fluxlab",
+                       "flux.fluxlab")
+    first = f["finding"]["evidence"].get("first_seen")
+    c.true(f"domain.new evidence.first_seen: expected about now, got {first!r}",
+           isinstance(first, int) and abs(first - time.time()) < 60, f)
+    # once per host: another process resolving it is told nothing
+    pid, _ = dig(f"@{args.server4}", "a.flux.fluxlab", "q1.example.test")
+    c.eq("findings for a later resolver of flux.fluxlab", then_judged(pid), [])
+    c.done()
+
+
+def low_ttl_answers_across_many_networks_are_a_fastflux_finding():
+    # a.flux.fluxlab: 4 addresses in 4 /24s (87.44); b.flux.fluxlab's 4 more tip it
+    in_ns("dig", "+time=3", "+tries=1", f"@{args.server4}", "a.flux.fluxlab")
+    pid, _ = dig(f"@{args.server4}", "b.flux.fluxlab")
+    c = Checks()
+    f = expect_finding(c, pid, "fastflux", "medium", ["T1568.001"], "b.flux.fluxlab",
+                       "flux.fluxlab")
+    ev = f["finding"]["evidence"]
+    c.eq("fastflux evidence.addresses", ev.get("addresses"), 8, f)
+    c.eq("fastflux evidence.networks", ev.get("networks"), 8, f)
+    c.eq("fastflux evidence.min_ttl", ev.get("min_ttl"), 60, f)
+    c.eq("fastflux evidence.score", ev.get("score"), "158.88", f)
+    # the domain's property, once a window: the next process to resolve it is told nothing
+    pid, _ = dig(f"@{args.server4}", "b.flux.fluxlab", "q1.example.test")
+    c.eq("findings for a later resolver of flux.fluxlab", then_judged(pid), [])
+    c.done()
+
+
+def a_cdn_answering_from_three_networks_is_no_fastflux():
+    wait_learning_over()
+    pid, out = dig(f"@{args.server4}", "img.cdn.cdnlab")
+    c = Checks()
+    c.eq("A records dig got for img.cdn.cdnlab", out.count("\tA\t"), 70)
+    # new to the host, so domain.new; 70 addresses at TTL 20, but in 3 /24s: no fastflux
+    expect_finding(c, pid, "domain.new", "info", ["T1583.001"], "img.cdn.cdnlab", "cdn.cdnlab")
+    c.done()
+
+
 def query_to_a_resolver_not_configured_is_a_bypass_finding():
     # The namespace's resolv.conf names unbound only; dnsmasq, the stub, is another server.
     # The rule reads the sender's resolv.conf through /proc when the agent gets to the query,
@@ -971,6 +1051,10 @@ CASES = [
     axfr_attempt_is_a_zone_transfer_finding,
     nxdomain_burst_over_many_domains_is_a_dga_finding,
     long_labels_are_a_tunnel_finding,
+    many_txt_queries_under_one_domain_are_a_tunnel_finding,
+    a_domain_first_resolved_after_learning_is_a_domain_new_finding,
+    low_ttl_answers_across_many_networks_are_a_fastflux_finding,
+    a_cdn_answering_from_three_networks_is_no_fastflux,
     query_to_a_resolver_not_configured_is_a_bypass_finding,
     intel_listed_name_is_an_intel_qname_finding_and_passthru_is_not,
     intel_reloads_on_sighup_and_a_bad_file_keeps_the_intel_before,

@@ -186,6 +186,16 @@ echo "e2e: lab namespace $ns; events and logs of this run will be kept in $build
 	echo 'local-data: "nsprovider.test. 3600 IN SOA ns2.nsprovider.test. hostmaster.nsprovider.test. 1 3600 900 86400 300"'
 	echo 'local-data: "ns2.nsprovider.test. 300 IN A 192.0.2.102"'
 	echo 'local-data: "ns2.nsprovider.test. 300 IN AAAA 2001:db8::102"'
+	# fluxlab., cdnlab.: the fastflux cases. flux.fluxlab's two names answer from 8 /24s at
+	# TTL 60, 4 each: the second tips the score (158.88); img.cdn.cdnlab has 70 addresses
+	# in 3 /24s at TTL 20, a CDN that must not.
+	echo 'local-zone: "fluxlab." static'
+	for i in 1 2 3 4; do echo "local-data: \"a.flux.fluxlab. 60 IN A 10.$i.0.1\""; done
+	for i in 5 6 7 8; do echo "local-data: \"b.flux.fluxlab. 60 IN A 10.$i.0.1\""; done
+	echo 'local-zone: "cdnlab." static'
+	for i in $(seq 0 69); do
+		echo "local-data: \"img.cdn.cdnlab. 20 IN A 10.200.$((i % 3)).$((i + 1))\""
+	done
 	echo 'local-zone: "via-stub.example.test." redirect'
 	echo 'local-data: "via-stub.example.test. 300 IN A 192.0.2.53"'
 	for i in $(seq -w 1 20); do
@@ -243,8 +253,9 @@ mkdir -p "$tmp/intel"
 
 # The agent, in the host namespace. A wrapper records its exit status for the SIGTERM case.
 {
+	# domain.new learns for 3 s (check.py's LEARNING_S), not a day
 	"$agent_bin" --jsonl "$tmp/events.jsonl" -s 1 --intel "$tmp/intel" --active-ns \
-		--state-dir "$tmp/state" </dev/null \
+		--state-dir "$tmp/state" --threshold new_domain_learning=3 </dev/null \
 		>"$tmp/agent.stdout.log" 2>"$tmp/agent.log" &
 	echo $! >"$tmp/agent.pid"
 	wait $!

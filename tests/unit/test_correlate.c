@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "correlate.h"
+#include "pdns.h"
 #include "samples.h"
 
 #define SEC 1000000000ull
@@ -662,6 +663,327 @@ static int teardown(void **state)
 	return system(path) ? -1 : 0;
 }
 
+/* A response for qname with n A records of the given TTL, addrs[i] being 10.(i / per_net)...:
+ * per_net addresses in each /24. */
+static struct event a_response(struct dns_msg *m, struct dns_rr *rrs, uint8_t (*addrs)[4],
+			       const char *qname, size_t n, uint32_t ttl)
+{
+	struct event ev = lookup(m, qname, 1, true, 0);
+
+	for (size_t i = 0; i < n; i++) {
+		add_rr(&m->an, rrs, 1, qname, NULL, addrs[i], 4);
+		rrs[i].ttl = ttl;
+	}
+	return ev;
+}
+
+static void low_ttl_answers_across_many_networks_are_fastflux(void **state)
+{
+	struct correlate *c = new_correlate();
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr rrs[4];
+	uint8_t addrs[8][4];
+	struct event ev;
+
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		memcpy(addrs[i], (uint8_t[4]){ 10, (uint8_t)i, 7, 1 }, 4); /* 8 /24s */
+	/* 4 addresses in 4 networks: 1.32 * 4 + 18.54 * 4 = 87.44, not yet */
+	ev = a_response(&m, rrs, addrs, "www.flux.example.com", 4, 120);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	/* 4 more in 4 more, TTL 60: 158.88, over 142.38 */
+	ev = a_response(&m, rrs, addrs + 4, "www.flux.example.com", 4, 60);
+	ev.process.pid = 101; /* another process tips it: the finding is its */
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 1);
+	assert_string_equal(f[0].rule, "fastflux");
+	assert_int_equal(f[0].severity, SEVERITY_MEDIUM);
+	assert_string_equal(f[0].attack[0], "T1568.001");
+	assert_string_equal(f[0].registered_domain, "example.com");
+	assert_int_equal(evidence_u64(&f[0], "addresses"), 8);
+	assert_int_equal(evidence_u64(&f[0], "networks"), 8);
+	assert_int_equal(evidence_u64(&f[0], "min_ttl"), 60);
+	assert_string_equal(evidence_str(&f[0], "score"), "158.88");
+	/* the domain's property: once a window, whoever resolves it next */
+	ev.process.pid = 100;
+	assert_int_equal(judge(c, &ev, 3 * SEC, &f), 0);
+	correlate_free(c);
+}
+
+static void a_cdn_in_few_networks_or_with_high_ttls_is_no_fastflux(void **state)
+{
+	struct correlate *c = new_correlate();
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr rrs[4];
+	uint8_t addrs[4][4];
+	struct event ev;
+
+	(void)state;
+	/* 100 distinct addresses, TTL 20, all in 3 /24s: at most 64 count, 140.1 */
+	for (int r = 0; r < 25; r++) {
+		for (int i = 0; i < 4; i++)
+			memcpy(addrs[i], (uint8_t[4]){ 203, 0, (uint8_t)(i % 3), (uint8_t)(r * 4 + i) },
+			       4);
+		ev = a_response(&m, rrs, addrs, "img.cdn.example.net", 4, 20);
+		assert_int_equal(judge(c, &ev, (1 + r) * SEC, &f), 0);
+	}
+	/* 8 networks, but TTLs of an hour: stable addresses */
+	for (int r = 0; r < 2; r++) {
+		for (int i = 0; i < 4; i++)
+			memcpy(addrs[i], (uint8_t[4]){ 10, (uint8_t)(r * 4 + i), 0, 1 }, 4);
+		ev = a_response(&m, rrs, addrs, "www.example.org", 4, 3600);
+		assert_int_equal(judge(c, &ev, (30 + r) * SEC, &f), 0);
+	}
+	/* 8 networks at low TTL, but 31 minutes apart: two windows of 87.44 */
+	for (int r = 0; r < 2; r++) {
+		for (int i = 0; i < 4; i++)
+			memcpy(addrs[i], (uint8_t[4]){ 10, (uint8_t)(r * 4 + i), 0, 1 }, 4);
+		ev = a_response(&m, rrs, addrs, "www.example.com", 4, 60);
+		assert_int_equal(judge(c, &ev, (40 + r * 1860) * SEC, &f), 0);
+	}
+	correlate_free(c);
+}
+
+static void many_txt_names_under_one_domain_are_a_tunnel(void **state)
+{
+	static const char *const names[] = { "a0.t.example.com", "a1.t.example.com",
+		"a2.t.example.com", "a3.t.example.com", "a4.t.example.com", "a5.t.example.com",
+		"a6.t.example.com", "a7.t.example.com", "a8.t.example.com", "a9.t.example.com" };
+	struct correlate *c = new_correlate();
+	const struct finding *f;
+	struct dns_msg m;
+	struct event ev;
+
+	(void)state;
+	for (size_t i = 0; i < 9; i++) {
+		ev = lookup(&m, names[i], 16, false, 0);
+		assert_int_equal(judge(c, &ev, (1 + i) * SEC, &f), 0);
+	}
+	ev = lookup(&m, names[9], 16, false, 0);
+	assert_int_equal(judge(c, &ev, 10 * SEC, &f), 1);
+	assert_string_equal(f[0].rule, "dns.tunnel");
+	assert_string_equal(f[0].attack[1], "T1048.003");
+	assert_string_equal(evidence_str(&f[0], "reason"), "txt volume");
+	assert_string_equal(evidence_str(&f[0], "qtype"), "TXT");
+	assert_int_equal(evidence_u64(&f[0], "queries"), 10);
+	correlate_free(c);
+}
+
+static void a_mail_servers_spf_and_dkim_lookups_are_no_tunnel(void **state)
+{
+	static const char *const senders[] = { "example.org", "example.net", "example.com",
+		"example.co.uk", "example.de", "example.fr", "example.nl", "example.it",
+		"example.es", "example.se", "example.be", "example.at" };
+	struct correlate *c = new_correlate();
+	const struct finding *f;
+	struct dns_msg m;
+	struct event ev;
+	char names[3][64];
+
+	(void)state;
+	/* 12 senders, 30 mails each: the SPF record, _spf and a DKIM key, asked again and again */
+	for (size_t i = 0; i < 12 * 30; i++) {
+		const char *d = senders[i % 12];
+
+		snprintf(names[0], sizeof(names[0]), "%s", d);
+		snprintf(names[1], sizeof(names[1]), "_spf.%s", d);
+		snprintf(names[2], sizeof(names[2]), "sel1._domainkey.%s", d);
+		for (int k = 0; k < 3; k++) {
+			ev = lookup(&m, names[k], 16, false, 0);
+			assert_int_equal(judge(c, &ev, SEC + i * (SEC / 2), &f), 0);
+		}
+	}
+	correlate_free(c);
+}
+
+static struct correlate *new_correlate_learning(uint64_t learning_ns)
+{
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	struct correlate *c;
+
+	o.proc_root = proc_root;
+	o.new_learning_ns = learning_ns;
+	c = correlate_new(&o, regdom);
+	assert_non_null(c);
+	return c;
+}
+
+static void a_domain_first_resolved_after_learning_is_new_once(void **state)
+{
+	static const uint8_t addr[4] = { 198, 51, 100, 7 };
+	struct correlate *c = new_correlate_learning(100 * SEC);
+	const struct finding *f;
+	struct dns_msg m;
+	struct dns_rr rrs[1];
+	struct event ev = lookup(&m, "www.example.com", 1, true, 0);
+
+	(void)state;
+	add_rr(&m.an, rrs, 1, "www.example.com", NULL, addr, 4);
+	/* learning: silent */
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	/* after it, a domain known from then is not new ... */
+	ev = lookup(&m, "mail.example.com", 1, true, 0);
+	m.an = (struct dns_section){ 0 };
+	add_rr(&m.an, rrs, 1, "mail.example.com", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 200 * SEC, &f), 0);
+	/* ... an NXDOMAIN or an empty answer is no domain that exists ... */
+	ev = lookup(&m, "qxzvbnrt.example.org", 1, true, 3);
+	assert_int_equal(judge(c, &ev, 201 * SEC, &f), 0);
+	ev = lookup(&m, "www.example.org", 1, true, 0);
+	assert_int_equal(judge(c, &ev, 202 * SEC, &f), 0);
+	/* ... one resolved is */
+	m.an = (struct dns_section){ 0 };
+	add_rr(&m.an, rrs, 1, "www.example.org", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 203 * SEC, &f), 1);
+	assert_string_equal(f[0].rule, "domain.new");
+	assert_int_equal(f[0].severity, SEVERITY_INFO);
+	assert_string_equal(f[0].attack[0], "T1583.001");
+	assert_string_equal(f[0].registered_domain, "example.org");
+	assert_int_equal(evidence_u64(&f[0], "first_seen"), 1700000000);
+	/* once per host: another process resolving it later is told nothing */
+	ev.process.pid = 101;
+	assert_int_equal(judge(c, &ev, 2000 * SEC, &f), 0);
+	correlate_free(c);
+}
+
+/* With a store, a restart neither forgets the known domains nor learns again. */
+static void known_domains_and_the_learning_start_survive_a_restart(void **state)
+{
+	static const uint8_t addr[4] = { 198, 51, 100, 7 };
+	char dir[] = "/tmp/test_correlate_known.XXXXXX", cmd[64];
+	const struct finding *f;
+	struct correlate *c;
+	struct pdns *store;
+	struct dns_msg m;
+	struct dns_rr rrs[1];
+	struct event ev = lookup(&m, "www.example.com", 1, true, 0);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	add_rr(&m.an, rrs, 1, "www.example.com", NULL, addr, 4);
+	/* the first run, learning from wall time 1000 for 100 s, learns example.com */
+	assert_int_equal(pdns_open(dir, 100, &store), 0);
+	c = new_correlate_learning(100 * SEC);
+	assert_int_equal(correlate_set_store(c, store, 1000, SEC), 0);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 0);
+	correlate_free(c);
+	pdns_close(store);
+	/* restarted 50 s later, its monotonic clock elsewhere: 50 s of learning are left */
+	assert_int_equal(pdns_open(dir, 100, &store), 0);
+	c = new_correlate_learning(100 * SEC);
+	assert_int_equal(correlate_set_store(c, store, 1050, 5000 * SEC), 0);
+	assert_int_equal(pdns_stats(store)->known, 1);
+	ev = lookup(&m, "www.example.org", 1, true, 0);
+	add_rr(&m.an, rrs, 1, "www.example.org", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 5040 * SEC, &f), 0); /* still learning */
+	ev = lookup(&m, "www.example.com", 1, true, 0);
+	add_rr(&m.an, rrs, 1, "www.example.com", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 5060 * SEC, &f), 0); /* known from the first run */
+	ev = lookup(&m, "www.example.net", 1, true, 0);
+	add_rr(&m.an, rrs, 1, "www.example.net", NULL, addr, 4);
+	assert_int_equal(judge(c, &ev, 5061 * SEC, &f), 1);  /* learnt: new */
+	assert_string_equal(f[0].rule, "domain.new");
+	assert_string_equal(f[0].registered_domain, "example.net");
+	correlate_free(c);
+	pdns_close(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void the_store_of_known_domains_is_bounded(void **state)
+{
+	static const uint8_t addr[4] = { 198, 51, 100, 7 };
+	static const char *const names[] = { "a.example.com", "a.example.org", "a.example.net" };
+	char dir[] = "/tmp/test_correlate_known.XXXXXX", cmd[64];
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	const struct finding *f;
+	struct correlate *c;
+	struct pdns *store;
+	struct dns_msg m;
+	struct dns_rr rrs[1];
+	struct event ev;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	o.proc_root = proc_root;
+	o.new_learning_ns = 0;
+	o.max_known = 2;
+	assert_int_equal(pdns_open(dir, 100, &store), 0);
+	assert_non_null(c = correlate_new(&o, regdom));
+	assert_int_equal(correlate_set_store(c, store, 1000, SEC), 0);
+	for (size_t i = 0; i < 3; i++) {
+		ev = lookup(&m, names[i], 1, true, 0);
+		m.an = (struct dns_section){ 0 };
+		add_rr(&m.an, rrs, 1, names[i], NULL, addr, 4);
+		ev.ts_ns = (1000 + i) * SEC;
+		assert_int_equal(judge(c, &ev, (2 + i) * SEC, &f), 1);
+		assert_int_equal(evidence_u64(&f[0], "first_seen"), 1000 + i);
+	}
+	assert_int_equal(pdns_stats(store)->known, 2);
+	assert_int_equal(pdns_stats(store)->known_evicted, 1);
+	assert_int_equal(correlate_stats(c)->evicted, 1); /* the memory's, too */
+	correlate_free(c);
+	pdns_close(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void thresholds_are_set_by_key_and_refused_out_of_range(void **state)
+{
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	char why[160];
+
+	(void)state;
+	assert_int_equal(correlate_threshold_set(&o, "tunnel_window=60", why, sizeof(why)), 0);
+	assert_int_equal(o.tunnel_window_ns, 60 * SEC);
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_score=150.5", why, sizeof(why)), 0);
+	assert_int_equal(o.flux_score, 15050);
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_score=99", why, sizeof(why)), 0);
+	assert_int_equal(o.flux_score, 9900);
+	assert_int_equal(correlate_threshold_set(&o, "txt_names=4", why, sizeof(why)), 0);
+	assert_int_equal(o.txt_names, 4);
+	assert_int_equal(correlate_threshold_set(&o, "new_domain_learning=0", why, sizeof(why)),
+			 0);
+	assert_int_equal(o.new_learning_ns, 0);
+	/* a count a window cannot hold, a bad number, no value, an unknown key */
+	assert_int_equal(correlate_threshold_set(&o, "tunnel_names=33", why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "tunnel_names: expected tunnel_names=VALUE, VALUE in 1..32");
+	assert_int_equal(o.tunnel_names, 15);
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_score=1.234", why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "0.01..10000.00"));
+	assert_int_equal(correlate_threshold_set(&o, "dedup_window=10m", why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "dedup_window: expected dedup_window=VALUE, VALUE in 1..604800 "
+				 "seconds");
+	assert_int_equal(correlate_threshold_set(&o, "fastflux_ttl", why, sizeof(why)), -EINVAL);
+	assert_int_equal(correlate_threshold_set(&o, "tunnel=5", why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "unknown key 'tunnel'"));
+}
+
+static void a_lower_txt_threshold_fires_sooner(void **state)
+{
+	struct correlate_opts o = CORRELATE_DEFAULTS;
+	const struct finding *f;
+	struct correlate *c;
+	struct dns_msg m;
+	struct event ev;
+	char why[64];
+
+	(void)state;
+	o.proc_root = proc_root;
+	assert_int_equal(correlate_threshold_set(&o, "txt_names=2", why, sizeof(why)), 0);
+	assert_non_null(c = correlate_new(&o, regdom));
+	ev = lookup(&m, "a.t.example.com", 10, false, 0);
+	assert_int_equal(judge(c, &ev, SEC, &f), 0);
+	ev = lookup(&m, "b.t.example.com", 10, false, 0);
+	assert_int_equal(judge(c, &ev, 2 * SEC, &f), 1);
+	assert_string_equal(evidence_str(&f[0], "qtype"), "NULL");
+	assert_int_equal(evidence_u64(&f[0], "queries"), 2);
+	correlate_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +1005,15 @@ int main(void)
 		cmocka_unit_test(the_agents_own_probes_teach_nsinfra_and_are_not_judged),
 		cmocka_unit_test(a_query_to_a_server_not_configured_is_a_bypass),
 		cmocka_unit_test(an_allowed_resolver_is_no_bypass),
+		cmocka_unit_test(low_ttl_answers_across_many_networks_are_fastflux),
+		cmocka_unit_test(a_cdn_in_few_networks_or_with_high_ttls_is_no_fastflux),
+		cmocka_unit_test(many_txt_names_under_one_domain_are_a_tunnel),
+		cmocka_unit_test(a_mail_servers_spf_and_dkim_lookups_are_no_tunnel),
+		cmocka_unit_test(a_domain_first_resolved_after_learning_is_new_once),
+		cmocka_unit_test(known_domains_and_the_learning_start_survive_a_restart),
+		cmocka_unit_test(the_store_of_known_domains_is_bounded),
+		cmocka_unit_test(thresholds_are_set_by_key_and_refused_out_of_range),
+		cmocka_unit_test(a_lower_txt_threshold_fires_sooner),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -316,6 +316,20 @@ static const struct evidence sample_ns_change_evidence[] = {
 static const struct evidence sample_dga_evidence[] = {
 	{ .name = "distinct_domains", .kind = EVIDENCE_U64, .u64 = 20 },
 };
+static const struct evidence sample_txt_evidence[] = {
+	{ .name = "reason", .kind = EVIDENCE_STRING, .str = "txt volume" },
+	{ .name = "qtype", .kind = EVIDENCE_STRING, .str = "TXT" },
+	{ .name = "queries", .kind = EVIDENCE_U64, .u64 = 10 },
+};
+static const struct evidence sample_flux_evidence[] = {
+	{ .name = "addresses", .kind = EVIDENCE_U64, .u64 = 8 },
+	{ .name = "networks", .kind = EVIDENCE_U64, .u64 = 8 },
+	{ .name = "min_ttl", .kind = EVIDENCE_U64, .u64 = 60 },
+	{ .name = "score", .kind = EVIDENCE_STRING, .str = "158.88" },
+};
+static const struct evidence sample_new_evidence[] = {
+	{ .name = "first_seen", .kind = EVIDENCE_U64, .u64 = 1700000000 },
+};
 #define SAMPLE(r, sev, ev) { .rule = r, .severity = sev, .attack = sample_attack, .n_attack = 1, \
 			     .summary = "s", .qname = "x.example.com",                          \
 			     .registered_domain = "example.com", .evidence = ev,                \
@@ -328,6 +342,9 @@ static const struct finding sample_findings[] = {
 	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_tunnel_evidence),
 	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_names_evidence),
 	SAMPLE("dga.nxdomain", SEVERITY_LOW, sample_dga_evidence),
+	SAMPLE("dns.tunnel", SEVERITY_MEDIUM, sample_txt_evidence),
+	SAMPLE("fastflux", SEVERITY_MEDIUM, sample_flux_evidence),
+	SAMPLE("domain.new", SEVERITY_INFO, sample_new_evidence),
 	SAMPLE("ns.change", SEVERITY_HIGH, sample_ns_change_evidence),
 	{ .rule = "intel.qname", .severity = SEVERITY_HIGH, .attack = sample_attack, .n_attack = 1,
 	  .summary = "A name in threat intel was looked up.", .qname = "x.bad.example",
