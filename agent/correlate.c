@@ -43,8 +43,9 @@ struct reported {
 };
 
 /* libpsl takes about a microsecond per name, and names repeat: the registered domains of
- * recent names (and whether they are DoH endpoints) are kept, by a seeded 64-bit hash of the name (a collision, 2^-64 for any two
- * names, would cost one name its registered domain; a sender cannot aim at one). */
+ * recent names (and whether they are DoH endpoints) are kept, by a seeded 64-bit hash of the
+ * name (a collision, 2^-64 for any two names, would cost one name its registered domain; a
+ * sender cannot aim at one). */
 struct domain_entry {
 	uint64_t name;
 	bool doh; /* a DoH endpoint or Firefox's canary: doh_endpoints[] looked through once */
@@ -290,10 +291,10 @@ static bool reported_before(struct correlate *c, const char *rule, const struct 
 }
 
 /* A new finding of rule, or NULL when it was reported before (counted) or no slot is left. */
-struct slot *fire(struct correlate *c, const char *rule, uint8_t severity,
-			 const char *const *attack, size_t n_attack, const char *qname,
-			 const char *domain, const char *dedup_domain, const struct process_key *pk,
-			 uint64_t now_ns)
+struct slot *correlate__fire(struct correlate *c, const char *rule, uint8_t severity,
+			     const char *const *attack, size_t n_attack, const char *qname,
+			     const char *domain, const char *dedup_domain,
+			     const struct process_key *pk, uint64_t now_ns)
 {
 	struct slot *s;
 
@@ -318,22 +319,22 @@ struct slot *fire(struct correlate *c, const char *rule, uint8_t severity,
 	return s;
 }
 
-void evidence_str(struct slot *s, const char *name, const char *value)
+void correlate__evidence_str(struct slot *s, const char *name, const char *value)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_STRING, value };
 }
 
-void evidence_u64(struct slot *s, const char *name, uint64_t value)
+void correlate__evidence_u64(struct slot *s, const char *name, uint64_t value)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_U64, NULL, value };
 }
 
-void evidence_list(struct slot *s, const char *name, const char *const *list, size_t n)
+void correlate__evidence_list(struct slot *s, const char *name, const char *const *list, size_t n)
 {
 	s->evidence[s->f.n_evidence++] = (struct evidence){ name, EVIDENCE_LIST, NULL, 0, list, n };
 }
 
-const char *who_name(const struct proc_info *p)
+const char *correlate__who_name(const struct proc_info *p)
 {
 	return p->comm[0] ? p->comm : "an unknown process";
 }
@@ -454,8 +455,8 @@ static void judge_bypass(struct correlate *c, const struct event *ev,
 		char server[INET6_ADDRSTRLEN];
 
 		inet_ntop(n->family == 4 ? AF_INET : AF_INET6, n->dst_ip, server, sizeof(server));
-		s = fire(c, "resolver.bypass", SEVERITY_MEDIUM, attack_c2, 1, ev->dns->qname,
-			 c->domain, server, pk, now_ns);
+		s = correlate__fire(c, "resolver.bypass", SEVERITY_MEDIUM, attack_c2, 1,
+				    ev->dns->qname, c->domain, server, pk, now_ns);
 		if (!s)
 			return;
 		memcpy(s->text, server, sizeof(server));
@@ -463,9 +464,9 @@ static void judge_bypass(struct correlate *c, const struct event *ev,
 	snprintf(s->summary, sizeof(s->summary),
 		 "%s sent a DNS query for %s to %s, which is not one of its configured "
 		 "resolvers: DNS that goes around the resolver escapes its filtering and logs.",
-		 who_name(p), ev->dns->qname, s->text);
-	evidence_str(s, "server", s->text);
-	evidence_list(s, "configured", r->names, r->n);
+		 correlate__who_name(p), ev->dns->qname, s->text);
+	correlate__evidence_str(s, "server", s->text);
+	correlate__evidence_list(s, "configured", r->names, r->n);
 }
 
 static void judge_query(struct correlate *c, const struct event *ev, const struct proc_info *who,
@@ -477,33 +478,34 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 	struct slot *s;
 
 	if (m->qtype == TYPE_AXFR || m->qtype == TYPE_IXFR) {
-		s = fire(c, "zone.transfer", SEVERITY_MEDIUM, attack_recon, 1, qname, domain,
-			 domain, pk, now_ns);
+		s = correlate__fire(c, "zone.transfer", SEVERITY_MEDIUM, attack_recon, 1, qname,
+				    domain, domain, pk, now_ns);
 		if (s) {
 			inet_ntop(ev->net.family == 4 ? AF_INET : AF_INET6, ev->net.dst_ip, s->text,
 				  sizeof(s->text));
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s asked %s for a zone transfer (%s) of %s: a whole zone's names "
 				 "are reconnaissance.",
-				 who_name(who), s->text, m->qtype == TYPE_AXFR ? "AXFR" : "IXFR",
+				 correlate__who_name(who), s->text, m->qtype == TYPE_AXFR ? "AXFR" : "IXFR",
 				 qname);
-			evidence_str(s, "qtype", m->qtype == TYPE_AXFR ? "AXFR" : "IXFR");
-			evidence_str(s, "server", s->text);
+			correlate__evidence_str(s, "qtype",
+						m->qtype == TYPE_AXFR ? "AXFR" : "IXFR");
+			correlate__evidence_str(s, "server", s->text);
 		}
 	}
 	if (c->doh) {
 		bool canary = !strcasecmp(qname, DOH_CANARY);
 
-		s = fire(c, "doh.endpoint", SEVERITY_INFO, attack_protocol_tunnel, 1, qname, domain,
-			 domain, pk, now_ns);
+		s = correlate__fire(c, "doh.endpoint", SEVERITY_INFO, attack_protocol_tunnel, 1,
+				    qname, domain, domain, pk, now_ns);
 		if (s) {
 			snprintf(s->summary, sizeof(s->summary),
 				 canary ? "%s looked up %s, Firefox's canary: the browser is about to "
 					  "decide whether to send its lookups over HTTPS instead." :
 					  "%s looked up the DNS-over-HTTPS endpoint %s: lookups sent "
 					  "there bypass this host's resolver and this agent.",
-				 who_name(who), qname);
-			evidence_str(s, "endpoint", qname);
+				 correlate__who_name(who), qname);
+			correlate__evidence_str(s, "endpoint", qname);
 		}
 	}
 	if (!domain[0] || under_arpa(qname))
@@ -511,15 +513,15 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 	sub_len = strlen(qname) - strlen(domain);
 	sub_len -= sub_len > 0; /* the dot before the registered domain */
 	if (sub_len >= c->opts.tunnel_subdomain_min) {
-		s = fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname, domain, domain,
-			 pk, now_ns);
+		s = correlate__fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname,
+				    domain, domain, pk, now_ns);
 		if (s) {
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s looked up a %zu-character name under %s: data can be carried "
 				 "out in the labels of DNS queries.",
-				 who_name(who), sub_len, domain);
-			evidence_str(s, "reason", "long subdomain");
-			evidence_u64(s, "subdomain_length", sub_len);
+				 correlate__who_name(who), sub_len, domain);
+			correlate__evidence_str(s, "reason", "long subdomain");
+			correlate__evidence_u64(s, "subdomain_length", sub_len);
 		}
 	} else {
 		uint64_t key = name_hash(hash_bytes(table_seed(c->pairs), pk, sizeof(*pk)), domain);
@@ -538,30 +540,30 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 		table_touch(c->pairs, p, now_ns);
 		n = window_add(&p->names, name_hash(0, qname), now_ns, c->opts.tunnel_window_ns);
 		if (n >= c->opts.tunnel_names &&
-		    (s = fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname, domain,
-			      domain, pk, now_ns))) {
+		    (s = correlate__fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname,
+					 domain, domain, pk, now_ns))) {
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s looked up %u distinct names under %s within %llu s: data can "
 				 "be carried out in the labels of DNS queries.",
-				 who_name(who), n, domain,
+				 correlate__who_name(who), n, domain,
 				 (unsigned long long)(c->opts.tunnel_window_ns / 1000000000ull));
-			evidence_str(s, "reason", "many names");
-			evidence_u64(s, "distinct_names", n);
+			correlate__evidence_str(s, "reason", "many names");
+			correlate__evidence_u64(s, "distinct_names", n);
 		}
 		/* distinct names: an MTA's repeated SPF and DKIM lookups of one sender are few */
 		if ((m->qtype == TYPE_TXT || m->qtype == TYPE_NULL) &&
 		    (n = window_add(&p->txt, name_hash(0, qname), now_ns,
 				    c->opts.tunnel_window_ns)) >= c->opts.txt_names &&
-		    (s = fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname, domain,
-			      domain, pk, now_ns))) {
+		    (s = correlate__fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname,
+					 domain, domain, pk, now_ns))) {
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s made %u %s queries for distinct names under %s within %llu s: "
 				 "TXT and NULL answers carry data into a tunnel.",
-				 who_name(who), n, m->qtype == TYPE_TXT ? "TXT" : "NULL", domain,
+				 correlate__who_name(who), n, m->qtype == TYPE_TXT ? "TXT" : "NULL", domain,
 				 (unsigned long long)(c->opts.tunnel_window_ns / 1000000000ull));
-			evidence_str(s, "reason", "txt volume");
-			evidence_str(s, "qtype", m->qtype == TYPE_TXT ? "TXT" : "NULL");
-			evidence_u64(s, "queries", n);
+			correlate__evidence_str(s, "reason", "txt volume");
+			correlate__evidence_str(s, "qtype", m->qtype == TYPE_TXT ? "TXT" : "NULL");
+			correlate__evidence_u64(s, "queries", n);
 		}
 	}
 }
@@ -588,15 +590,15 @@ static void judge_response(struct correlate *c, const struct event *ev,
 	n = window_add(&p->nxdomains, name_hash(0, c->domain), now_ns, c->opts.nxdomain_window_ns);
 	if (n < c->opts.nxdomain_domains)
 		return;
-	s = fire(c, "dga.nxdomain", SEVERITY_MEDIUM, attack_dga, 1, m->qname, c->domain, "", pk,
-		 now_ns);
+	s = correlate__fire(c, "dga.nxdomain", SEVERITY_MEDIUM, attack_dga, 1, m->qname, c->domain,
+			    "", pk, now_ns);
 	if (s) {
 		snprintf(s->summary, sizeof(s->summary),
 			 "%s got NXDOMAIN for %u distinct registered domains within %llu s: "
 			 "malware looking for its generated rendezvous domain does that.",
-			 who_name(who), n,
+			 correlate__who_name(who), n,
 			 (unsigned long long)(c->opts.nxdomain_window_ns / 1000000000ull));
-		evidence_u64(s, "distinct_domains", n);
+		correlate__evidence_u64(s, "distinct_domains", n);
 	}
 }
 
@@ -627,18 +629,19 @@ static struct slot *fire_intel(struct correlate *c, const char *rule, const char
 			       const struct intel_hit *hit, const char *qname,
 			       const struct process_key *pk, uint64_t now_ns)
 {
-	struct slot *s = fire(c, rule, severity_of(hit), attack, 1, qname, c->domain, c->domain,
-			      pk, now_ns);
+	struct slot *s = correlate__fire(c, rule, severity_of(hit), attack, 1, qname, c->domain,
+					 c->domain, pk, now_ns);
 
 	if (!s)
 		return NULL;
 	snprintf(s->source, sizeof(s->source), "%s:%u", hit->source, hit->line);
-	evidence_str(s, "indicator", hit->trigger);
-	evidence_str(s, "kind", intel_kind_name(hit->kind));
-	evidence_str(s, "source", s->source);
-	evidence_str(s, "action", hit->action == INTEL_LISTED ? NULL : intel_action_name(hit->action));
-	evidence_list(s, "tags", s->tags, split_tags(s, hit));
-	evidence_u64(s, "confidence", hit->confidence);
+	correlate__evidence_str(s, "indicator", hit->trigger);
+	correlate__evidence_str(s, "kind", intel_kind_name(hit->kind));
+	correlate__evidence_str(s, "source", s->source);
+	correlate__evidence_str(s, "action",
+				hit->action == INTEL_LISTED ? NULL : intel_action_name(hit->action));
+	correlate__evidence_list(s, "tags", s->tags, split_tags(s, hit));
+	correlate__evidence_u64(s, "confidence", hit->confidence);
 	return s;
 }
 
@@ -665,9 +668,9 @@ static bool judge_nsdname(struct correlate *c, const struct dns_msg *m, const ch
 	snprintf(s->nameserver, sizeof(s->nameserver), "%s", name);
 	snprintf(s->summary, sizeof(s->summary),
 		 "%s looked up %s, served by the nameserver %s, which threat intel lists (%s).",
-		 who_name(who), m->qname, name, hit.trigger);
-	evidence_str(s, "nameserver", s->nameserver);
-	evidence_str(s, "seen_in", seen_in);
+		 correlate__who_name(who), m->qname, name, hit.trigger);
+	correlate__evidence_str(s, "nameserver", s->nameserver);
+	correlate__evidence_str(s, "seen_in", seen_in);
 	return true;
 }
 
@@ -689,10 +692,10 @@ static bool judge_nsip(struct correlate *c, const struct dns_msg *m, const char 
 	snprintf(s->nameserver, sizeof(s->nameserver), "%s", name);
 	snprintf(s->summary, sizeof(s->summary),
 		 "%s looked up %s, whose nameserver %s has the address %s in threat intel (%s).",
-		 who_name(who), m->qname, name, s->text, hit.trigger);
-	evidence_str(s, "nameserver", s->nameserver);
-	evidence_str(s, "address", s->text);
-	evidence_str(s, "seen_in", seen_in);
+		 correlate__who_name(who), m->qname, name, s->text, hit.trigger);
+	correlate__evidence_str(s, "nameserver", s->nameserver);
+	correlate__evidence_str(s, "address", s->text);
+	correlate__evidence_str(s, "seen_in", seen_in);
 	return true;
 }
 
@@ -755,7 +758,7 @@ static void judge_intel(struct correlate *c, const struct event *ev, const struc
 		if (listed && (s = fire_intel(c, "intel.qname", attack_c2, &hit, m->qname, pk,
 					      now_ns)))
 			snprintf(s->summary, sizeof(s->summary),
-				 "%s looked up %s, which threat intel lists (%s).", who_name(who),
+				 "%s looked up %s, which threat intel lists (%s).", correlate__who_name(who),
 				 m->qname, hit.trigger);
 		return;
 	}
@@ -773,8 +776,8 @@ static void judge_intel(struct correlate *c, const struct event *ev, const struc
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s looked up %s and got the address %s, which threat intel lists "
 				 "(%s).",
-				 who_name(who), m->qname, s->text, hit.trigger);
-			evidence_str(s, "address", s->text);
+				 correlate__who_name(who), m->qname, s->text, hit.trigger);
+			correlate__evidence_str(s, "address", s->text);
 		}
 		break; /* one per response */
 	}
@@ -805,8 +808,8 @@ static void judge_ns_change(struct correlate *c, const struct nsinfra_change *ch
 	severity = !(watch || ch->new_provider_recent || listed) ? SEVERITY_MEDIUM :
 		   watch && (ch->new_provider_recent || listed)   ? SEVERITY_CRITICAL :
 								    SEVERITY_HIGH;
-	s = fire(c, "ns.change", severity, attack_dns_server, 1, qname, ch->domain, ch->domain, pk,
-		 now_ns);
+	s = correlate__fire(c, "ns.change", severity, attack_dns_server, 1, qname, ch->domain,
+			    ch->domain, pk, now_ns);
 	if (!s)
 		return;
 	snprintf(s->summary, sizeof(s->summary),
@@ -822,12 +825,12 @@ static void judge_ns_change(struct correlate *c, const struct nsinfra_change *ch
 		s->tags[n++] = "new provider first seen recently";
 	if (listed)
 		s->tags[n++] = "new nameserver in intel";
-	evidence_list(s, "old_ns", ch->old_ns, ch->n_old_ns);
-	evidence_list(s, "new_ns", ch->new_ns, ch->n_new_ns);
-	evidence_list(s, "old_providers", ch->old_providers, ch->n_old_providers);
-	evidence_list(s, "new_providers", ch->new_providers, ch->n_new_providers);
-	evidence_u64(s, "stable_s", ch->stable_s);
-	evidence_list(s, "reasons", s->tags, n);
+	correlate__evidence_list(s, "old_ns", ch->old_ns, ch->n_old_ns);
+	correlate__evidence_list(s, "new_ns", ch->new_ns, ch->n_new_ns);
+	correlate__evidence_list(s, "old_providers", ch->old_providers, ch->n_old_providers);
+	correlate__evidence_list(s, "new_providers", ch->new_providers, ch->n_new_providers);
+	correlate__evidence_u64(s, "stable_s", ch->stable_s);
+	correlate__evidence_list(s, "reasons", s->tags, n);
 }
 
 /* What the response teaches nsinfra, and the delegation changes it shows. */

@@ -114,8 +114,8 @@ void flux_judge(struct flux *f, struct correlate *c, const struct event *ev, con
 	if (!d || d->fired || (score = score_of(d)) < f->score)
 		return;
 	d->fired = true; /* the domain's property: once a window, to the process that tipped it */
-	s = fire(c, "fastflux", SEVERITY_MEDIUM, attack_flux, 1, m->qname, domain, domain, pk,
-		 now_ns);
+	s = correlate__fire(c, "fastflux", SEVERITY_MEDIUM, attack_flux, 1, m->qname, domain,
+			    domain, pk, now_ns);
 	if (!s)
 		return;
 	snprintf(s->text, sizeof(s->text), "%u.%02u", score / 100, score % 100);
@@ -123,9 +123,9 @@ void flux_judge(struct flux *f, struct correlate *c, const struct event *ev, con
 		 "%s resolved %s, whose answers gave %u addresses in %u networks with TTLs down to "
 		 "%u s (flux score %s): fast-flux networks hide a server behind many short-lived "
 		 "compromised hosts.",
-		 who_name(who), m->qname, d->n_addr, d->n_net, d->min_ttl, s->text);
-	evidence_u64(s, "addresses", d->n_addr);
-	evidence_u64(s, "networks", d->n_net);
-	evidence_u64(s, "min_ttl", d->min_ttl);
-	evidence_str(s, "score", s->text);
+		 correlate__who_name(who), m->qname, d->n_addr, d->n_net, d->min_ttl, s->text);
+	correlate__evidence_u64(s, "addresses", d->n_addr);
+	correlate__evidence_u64(s, "networks", d->n_net);
+	correlate__evidence_u64(s, "min_ttl", d->min_ttl);
+	correlate__evidence_str(s, "score", s->text);
 }

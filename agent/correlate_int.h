@@ -33,13 +33,14 @@ struct slot {
 };
 
 /* A new finding of rule, or NULL when it was reported before (counted) or no slot is left. */
-struct slot *fire(struct correlate *c, const char *rule, uint8_t severity,
-		  const char *const *attack, size_t n_attack, const char *qname, const char *domain,
-		  const char *dedup_domain, const struct process_key *pk, uint64_t now_ns);
-void evidence_str(struct slot *s, const char *name, const char *value);
-void evidence_u64(struct slot *s, const char *name, uint64_t value);
-void evidence_list(struct slot *s, const char *name, const char *const *list, size_t n);
-const char *who_name(const struct proc_info *p);
+struct slot *correlate__fire(struct correlate *c, const char *rule, uint8_t severity,
+			     const char *const *attack, size_t n_attack, const char *qname,
+			     const char *domain, const char *dedup_domain,
+			     const struct process_key *pk, uint64_t now_ns);
+void correlate__evidence_str(struct slot *s, const char *name, const char *value);
+void correlate__evidence_u64(struct slot *s, const char *name, uint64_t value);
+void correlate__evidence_list(struct slot *s, const char *name, const char *const *list, size_t n);
+const char *correlate__who_name(const struct proc_info *p);
 /* Counts an entry a full table evicted (ctx: the correlate). */
 void correlate__count_eviction(void *ctx, void *entry);
 

@@ -105,13 +105,13 @@ void known_judge(struct known *k, struct correlate *c, const struct event *ev,
 		return;
 	if (now_ns < k->learned_ns)
 		return; /* learning: what a host resolves in its first day is its normal */
-	s = fire(c, "domain.new", SEVERITY_INFO, attack_acquired, 1, m->qname, domain, domain, pk,
-		 now_ns);
+	s = correlate__fire(c, "domain.new", SEVERITY_INFO, attack_acquired, 1, m->qname, domain,
+			    domain, pk, now_ns);
 	if (!s)
 		return;
 	snprintf(s->summary, sizeof(s->summary),
 		 "%s resolved %s, under %s, a registered domain this host had never resolved "
 		 "before: attackers' domains are new where they are used.",
-		 who_name(who), m->qname, domain);
-	evidence_u64(s, "first_seen", first_seen);
+		 correlate__who_name(who), m->qname, domain);
+	correlate__evidence_u64(s, "first_seen", first_seen);
 }
