@@ -314,6 +314,7 @@ static _Noreturn void append_forever(void)
 	}
 }
 
+/* Whole batches: a .tmp- file is one being written, which a reopen removes. */
 static size_t count_batches(void)
 {
 	struct dirent *de;
@@ -322,7 +323,7 @@ static size_t count_batches(void)
 
 	assert_non_null(d);
 	while ((de = readdir(d)))
-		n += strstr(de->d_name, ".batch") != NULL;
+		n += de->d_name[0] != '.' && strstr(de->d_name, ".batch") != NULL;
 	closedir(d);
 	return n;
 }
