@@ -339,7 +339,8 @@ $(OUTPUT)/bench_pdns: tests/bench/bench_pdns.c $(OUTPUT)/agent/pdns.o $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lsqlite3 -lpsl -o $@
 
-# The DGA score on the committed benign test names and DGA samples (data/dga).
+# The DGA score on the committed lists (data/dga): the threshold rule on the validation
+# names, then the benign test names and DGA samples at the threshold.
 $(OUTPUT)/bench_dga: tests/bench/bench_dga.c $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $^ -lm -o $@
