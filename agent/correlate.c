@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "array.h"
+#include "dgascore.h"
 #include "hash.h"
 #include "table.h"
 
@@ -30,6 +31,7 @@ struct window {
 struct process_state {
 	struct process_key key;
 	struct window nxdomains; /* registered domains answered NXDOMAIN */
+	struct window generated; /* those of them whose label looks generated (dgascore.h) */
 };
 
 struct pair_state {
@@ -111,7 +113,8 @@ static const char *const doh_endpoints[] = {
 };
 #define DOH_CANARY "use-application-dns.net"
 
-static unsigned window_add(struct window *w, uint64_t hash, uint64_t now_ns, uint64_t span_ns)
+/* Forgets what fell out of the window; whether hash (0: none) is in it, renewed. */
+static bool window_prune(struct window *w, uint64_t hash, uint64_t now_ns, uint64_t span_ns)
 {
 	unsigned kept = 0;
 	bool seen = false;
@@ -119,7 +122,7 @@ static unsigned window_add(struct window *w, uint64_t hash, uint64_t now_ns, uin
 	for (unsigned i = 0; i < w->n; i++) {
 		if (now_ns - w->ts[i] >= span_ns)
 			continue; /* out of the window */
-		if (w->hash[i] == hash) {
+		if (hash && w->hash[i] == hash) {
 			w->ts[i] = now_ns;
 			seen = true;
 		}
@@ -127,7 +130,18 @@ static unsigned window_add(struct window *w, uint64_t hash, uint64_t now_ns, uin
 		w->ts[kept++] = w->ts[i];
 	}
 	w->n = kept;
-	if (!seen && w->n < CORRELATE_WINDOW_MAX) {
+	return seen;
+}
+
+static unsigned window_count(struct window *w, uint64_t now_ns, uint64_t span_ns)
+{
+	window_prune(w, 0, now_ns, span_ns);
+	return w->n;
+}
+
+static unsigned window_add(struct window *w, uint64_t hash, uint64_t now_ns, uint64_t span_ns)
+{
+	if (!window_prune(w, hash, now_ns, span_ns) && w->n < CORRELATE_WINDOW_MAX) {
 		w->hash[w->n] = hash;
 		w->ts[w->n++] = now_ns;
 	}
@@ -575,30 +589,40 @@ static void judge_response(struct correlate *c, const struct event *ev,
 	const struct dns_msg *m = ev->dns;
 	uint64_t h = table_hash(c->processes, pk, sizeof(*pk));
 	struct process_state *p;
+	unsigned n, generated;
+	uint64_t domain_hash;
 	struct slot *s;
-	unsigned n;
 
 	if (m->rcode != RCODE_NXDOMAIN || !c->domain[0] || under_arpa(m->qname))
 		return;
 	table_expire(c->processes, now_ns, NULL, NULL);
 	p = table_find(c->processes, h, pk);
 	if (!p && (p = table_insert(c->processes, h, pk, now_ns)))
-		memset(&p->nxdomains, 0, sizeof(p->nxdomains));
+		memset((char *)p + sizeof(p->key), 0, sizeof(*p) - sizeof(p->key));
 	if (!p)
 		return;
 	table_touch(c->processes, p, now_ns);
-	n = window_add(&p->nxdomains, name_hash(0, c->domain), now_ns, c->opts.nxdomain_window_ns);
+	domain_hash = name_hash(0, c->domain);
+	n = window_add(&p->nxdomains, domain_hash, now_ns, c->opts.nxdomain_window_ns);
+	/* the registered label: "example" of example.co.uk */
+	generated = dgascore_generated(dgascore_label(c->domain, strcspn(c->domain, "."))) ?
+			    window_add(&p->generated, domain_hash, now_ns, c->opts.nxdomain_window_ns) :
+			    window_count(&p->generated, now_ns, c->opts.nxdomain_window_ns);
 	if (n < c->opts.nxdomain_domains)
 		return;
-	s = correlate__fire(c, "dga.nxdomain", SEVERITY_MEDIUM, attack_dga, 1, m->qname, c->domain,
-			    "", pk, now_ns);
+	/* Half the names or more look machine-made: what a DGA's burst looks like, and what a
+	 * mistyped or stale list of real names does not. */
+	s = correlate__fire(c, "dga.nxdomain", 2 * generated >= n ? SEVERITY_HIGH : SEVERITY_MEDIUM,
+			    attack_dga, 1, m->qname, c->domain, "", pk, now_ns);
 	if (s) {
 		snprintf(s->summary, sizeof(s->summary),
-			 "%s got NXDOMAIN for %u distinct registered domains within %llu s: "
-			 "malware looking for its generated rendezvous domain does that.",
+			 "%s got NXDOMAIN for %u distinct registered domains within %llu s, %u of "
+			 "them looking generated: malware looking for its generated rendezvous "
+			 "domain does that.",
 			 correlate__who_name(who), n,
-			 (unsigned long long)(c->opts.nxdomain_window_ns / 1000000000ull));
+			 (unsigned long long)(c->opts.nxdomain_window_ns / 1000000000ull), generated);
 		correlate__evidence_u64(s, "distinct_domains", n);
+		correlate__evidence_u64(s, "generated_domains", generated);
 	}
 }
 

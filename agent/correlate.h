@@ -10,7 +10,9 @@
  *                  there (distinct: an MTA's SPF and DKIM lookups repeat) T1071.004 T1048.003,
  *                  medium
  *   dga.nxdomain   NXDOMAIN answers for many distinct registered domains to one process in
- *                  a short window                                          T1568.002, medium
+ *                  a short window                                          T1568.002, medium;
+ *                  high when half of them or more have a label that looks generated
+ *                  (dgascore.h)
  *   fastflux       a registered domain whose NOERROR answers, to any process within
  *                  flux_window_ns of its first such answer, gave A/AAAA records with a TTL
  *                  of at most flux_ttl_max whose score 1.32 n_addr + 18.54 n_net (Holz et

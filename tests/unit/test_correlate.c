@@ -225,10 +225,39 @@ static void an_nxdomain_burst_over_many_domains_is_dga(void **state)
 	assert_string_equal(f[0].rule, "dga.nxdomain");
 	assert_string_equal(f[0].attack[0], "T1568.002");
 	assert_int_equal(evidence_u64(&f[0], "distinct_domains"), 20);
+	/* qx0zv..qx9zv are too short to judge, qx10zv..qx19zv look generated: half */
+	assert_int_equal(evidence_u64(&f[0], "generated_domains"), 10);
+	assert_int_equal(f[0].severity, SEVERITY_HIGH);
 	/* more of the burst: one finding per window, not one per domain */
 	ev = lookup(&m, "www.qx20zv.com", 1, true, 3);
 	assert_int_equal(judge(c, &ev, 31 * SEC, &f), 0);
 	assert_int_equal(correlate_stats(c)->suppressed, 1);
+	correlate_free(c);
+}
+
+/* A burst of names people chose (a stale list, a mistyped config) is still a burst, but not
+ * what a DGA makes: medium, and the evidence says how few look generated. */
+static void an_nxdomain_burst_of_human_names_is_dga_at_medium(void **state)
+{
+	static const char *const words[] = { "printer", "office", "backup", "mail", "storage" };
+	struct correlate *c = new_correlate();
+	const struct finding *f = NULL;
+	struct dns_msg m;
+	char name[64];
+	struct event ev;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "%s-%s%d.com", words[i % 5], words[(i + 1) % 5], i);
+		ev = lookup(&m, name, 1, true, 3);
+		n = judge(c, &ev, SEC + (uint64_t)i * SEC, &f);
+	}
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].rule, "dga.nxdomain");
+	assert_int_equal(f[0].severity, SEVERITY_MEDIUM);
+	assert_int_equal(evidence_u64(&f[0], "distinct_domains"), 20);
+	assert_int_equal(evidence_u64(&f[0], "generated_domains"), 0);
 	correlate_free(c);
 }
 
@@ -993,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(many_names_under_one_domain_from_one_process_is_a_tunnel),
 		cmocka_unit_test(names_spread_over_more_than_the_window_are_no_tunnel),
 		cmocka_unit_test(an_nxdomain_burst_over_many_domains_is_dga),
+		cmocka_unit_test(an_nxdomain_burst_of_human_names_is_dga_at_medium),
 		cmocka_unit_test(a_stubs_upstream_lookup_is_judged_for_its_client),
 		cmocka_unit_test(window_counts_over_the_bound_are_refused),
 		cmocka_unit_test(a_listed_name_is_an_intel_qname_finding_with_its_source),

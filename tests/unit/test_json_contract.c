@@ -315,6 +315,7 @@ static const struct evidence sample_ns_change_evidence[] = {
 };
 static const struct evidence sample_dga_evidence[] = {
 	{ .name = "distinct_domains", .kind = EVIDENCE_U64, .u64 = 20 },
+	{ .name = "generated_domains", .kind = EVIDENCE_U64, .u64 = 12 },
 };
 static const struct evidence sample_txt_evidence[] = {
 	{ .name = "reason", .kind = EVIDENCE_STRING, .str = "txt volume" },
