@@ -990,11 +990,22 @@ def active_ns_asks_the_clients_server_marked_and_teaches_the_ns_set():
     """--active-ns: a stub answer (A, no NS) makes the agent ask the server dig asked, from
     dig's namespace, for the domain's NS set and its names' addresses; those messages are the
     agent's own (agent_probe), nothing is judged on them, and the store learns the set."""
-    # a client that lives on after its answer (dig exits before the agent has read it)
+    # a client that lives on after its answer (dig exits before the agent has read it), until
+    # the agent has opened its namespace: the probe's query is on the wire
     query = "7001" "0100" "0001" "0000" "0000" "0000" "03777777" "0670726f626564" "0474657374" \
         "00" "0001" "0001"  # www.probed.test A, RD
-    pid, _ = in_ns("/usr/bin/python3", args.client, "udp-raw", "--linger", "3", "--server",
-                   args.server4, query)
+    client = subprocess.Popen(["ip", "netns", "exec", args.netns, "/usr/bin/python3",
+                               args.client, "udp-raw", "--linger", "20", "--server",
+                               args.server4, query], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = client.pid
+    try:
+        events.wait("the agent's probed.test NS query",
+                    lambda e: dns(e, "probed.test", "NS") and pid_of(e) == args.agent_pid,
+                    timeout=3 * WAIT_S)
+    finally:
+        client.kill()
+        client.wait()
     c = Checks()
     _, r = expect_exchange(c, pid=pid, comm="python3", qname="www.probed.test", qtype="A",
                            transport="udp", family=4, server_ip=args.server4,
