@@ -180,8 +180,8 @@ test_frame_LINK := -lz -ldeflate
 test_tls_LINK := -lssl -lcrypto
 test_regdom_LINK := -lpsl
 test_dgascore_LINK := -lm
-test_correlate_LINK := correlate.o correlate_flux.o correlate_new.o correlate_opts.o nsinfra.o pdns.o \
-	-lpsl -lsqlite3 -lm
+test_correlate_LINK := correlate.o correlate_bypass.o correlate_flux.o correlate_new.o \
+	correlate_opts.o nsinfra.o pdns.o -lpsl -lsqlite3 -lm
 test_pdns_LINK := pdns.o -lsqlite3 -ljansson
 test_nsinfra_LINK := nsinfra.o pdns.o -lsqlite3 -lpsl
 test_libc_LINK := libc.o proc.o -lelf
@@ -198,8 +198,9 @@ test_event_pb_LINK := -lprotobuf-c
 test_wire_LINK := wire.o kernel_features.o uprobe_multi.o mountinfo.o
 # capture, the pipeline and the stages the agent runs, without the kernel side
 PIPELINE_LINK := capture.o chunks.o tcpre.o call.o pipeline.o stage_owner.o stage_match.o \
-	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o correlate_flux.o \
-	correlate_new.o activens.o nsinfra.o pdns.o -lpsl -lsqlite3 -lm
+	match.o stage_origin.o origin.o stage_proc.o proc.o stage_correlate.o correlate.o \
+	correlate_bypass.o correlate_flux.o correlate_new.o activens.o nsinfra.o pdns.o -lpsl \
+	-lsqlite3 -lm
 test_pipeline_LINK := $(PIPELINE_LINK)
 test_json_contract_LINK := $(PIPELINE_LINK) -ljansson
 test_journal_LINK := collector/journal.o collector/ofile.o collector/store.o collector/output.o \

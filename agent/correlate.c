@@ -55,27 +55,6 @@ struct domain_entry {
 };
 #define DOMAIN_CACHE 4096
 
-/* The resolvers a process is configured to use, read from its view of etc/resolv.conf and
- * of systemd-resolved's upstream list, again after RESOLVERS_TTL_NS. Kept per process (pid
- * and comm): a mount namespace's inode number is reused once it is gone, so it cannot
- * name one namespace for a minute. */
-#define RESOLVERS_MAX 8
-#define RESOLVERS_TTL_NS 60000000000ull
-struct resolvers {
-	struct process_key key;
-	unsigned n;
-	struct call_addr addrs[RESOLVERS_MAX];
-	char text[RESOLVERS_MAX][64];
-	const char *names[RESOLVERS_MAX];
-};
-
-/* Processes that served DNS on this host: their queries are their own upstream ones. */
-#define SERVERS_MAX 256
-#define SERVERS_TTL_NS 3600000000000ull
-struct dns_server {
-	int32_t pid;
-};
-
 struct correlate {
 	struct correlate_opts opts;
 	const struct regdom *regdom;
@@ -83,7 +62,8 @@ struct correlate {
 	struct nsinfra *nsinfra;
 	struct flux *flux;
 	struct known *known;
-	struct table *processes, *pairs, *reported, *domains, *resolvers, *servers;
+	struct table *processes, *pairs, *reported, *domains;
+	struct bypass *bypass;
 	struct correlate_stats stats;
 	struct slot slots[CORRELATE_MAX_FINDINGS];
 	struct finding out[CORRELATE_MAX_FINDINGS];
@@ -96,7 +76,7 @@ static const char *const attack_recon[] = { "T1590.002" };
 static const char *const attack_protocol_tunnel[] = { "T1572" };
 static const char *const attack_tunnel[] = { "T1071.004", "T1048.003" };
 static const char *const attack_dga[] = { "T1568.002" };
-static const char *const attack_c2[] = { "T1071.004" };
+const char *const correlate__attack_c2[] = { "T1071.004" };
 static const char *const attack_dns_server[] = { "T1584.002" };
 
 /* DNS-over-HTTPS endpoints of the public resolvers browsers and tools offer: a process that
@@ -192,17 +172,11 @@ struct correlate *correlate_new(const struct correlate_opts *opts, const struct 
 	c->domains = table_new(&(struct table_opts){
 		.max_entries = DOMAIN_CACHE, .entry_size = sizeof(struct domain_entry),
 		.key_size = sizeof(uint64_t), .when_full = TABLE_EVICT });
-	c->resolvers = table_new(&(struct table_opts){
-		.max_entries = opts->max_processes, .entry_size = sizeof(struct resolvers),
-		.key_size = sizeof(struct process_key), .when_full = TABLE_EVICT,
-		.ttl_ns = RESOLVERS_TTL_NS });
-	c->servers = table_new(&(struct table_opts){
-		.max_entries = SERVERS_MAX, .entry_size = sizeof(struct dns_server),
-		.key_size = sizeof(int32_t), .when_full = TABLE_EVICT, .ttl_ns = SERVERS_TTL_NS });
+	c->bypass = bypass_new(&c->opts);
 	c->flux = flux_new(opts, c);
 	c->known = known_new(opts, c);
-	if (!c->processes || !c->pairs || !c->reported || !c->domains || !c->resolvers ||
-	    !c->servers || !c->flux || !c->known) {
+	if (!c->processes || !c->pairs || !c->reported || !c->domains || !c->bypass ||
+	    !c->flux || !c->known) {
 		correlate_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -218,8 +192,7 @@ void correlate_free(struct correlate *c)
 	table_free(c->pairs);
 	table_free(c->reported);
 	table_free(c->domains);
-	table_free(c->resolvers);
-	table_free(c->servers);
+	bypass_free(c->bypass);
 	flux_free(c->flux);
 	known_free(c->known);
 	free(c);
@@ -277,7 +250,7 @@ static void find_domain(struct correlate *c, const char *qname)
 	}
 }
 
-static struct process_key key_of(const struct proc_info *p)
+struct process_key correlate__key_of(const struct proc_info *p)
 {
 	struct process_key k = { .pid = p->pid };
 
@@ -358,129 +331,6 @@ static bool under_arpa(const char *qname)
 	size_t n = strlen(qname);
 
 	return n >= 4 && !strcasecmp(qname + n - 4, "arpa") && (n == 4 || qname[n - 5] == '.');
-}
-
-/* The nameserver lines of path into r (up to RESOLVERS_MAX in all). */
-static void read_nameservers(struct resolvers *r, const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char line[512];
-
-	while (f && fgets(line, sizeof(line), f) && r->n < RESOLVERS_MAX) {
-		char addr[INET6_ADDRSTRLEN + 8], *pct;
-		struct call_addr *a = &r->addrs[r->n];
-
-		if (sscanf(line, " nameserver %53s", addr) != 1)
-			continue;
-		if ((pct = strchr(addr, '%'))) /* fe80::1%eth0 */
-			*pct = '\0';
-		if (inet_pton(AF_INET, addr, a->addr) == 1)
-			a->family = 4;
-		else if (inet_pton(AF_INET6, addr, a->addr) == 1)
-			a->family = 6;
-		else
-			continue;
-		snprintf(r->text[r->n], sizeof(r->text[r->n]), "%s", addr);
-		r->names[r->n] = r->text[r->n];
-		r->n++;
-	}
-	if (f)
-		fclose(f);
-}
-
-/* The resolvers of process p, read at most once a TTL (none when its /proc entry is gone:
- * then nothing is judged). */
-static const struct resolvers *resolvers_of(struct correlate *c, const struct proc_info *p,
-					    uint64_t now_ns)
-{
-	struct process_key key = key_of(p);
-	uint64_t h = table_hash(c->resolvers, &key, sizeof(key));
-	struct resolvers *r;
-	char path[256];
-
-	table_expire(c->resolvers, now_ns, NULL, NULL);
-	if ((r = table_find(c->resolvers, h, &key)))
-		return r;
-	if (!(r = table_insert(c->resolvers, h, &key, now_ns)))
-		return NULL;
-	r->n = 0;
-	snprintf(path, sizeof(path), "%s/%d/root/etc/resolv.conf", c->opts.proc_root, p->pid);
-	read_nameservers(r, path);
-	/* 127.0.0.53 is systemd-resolved's stub: its upstreams are configured too */
-	snprintf(path, sizeof(path), "%s/%d/root/run/systemd/resolve/resolv.conf",
-		 c->opts.proc_root, p->pid);
-	read_nameservers(r, path);
-	return r;
-}
-
-static bool same_addr(const struct call_addr *a, uint8_t family, const uint8_t *addr)
-{
-	return a->family == family && !memcmp(a->addr, addr, net_addr_len(family));
-}
-
-static bool is_multicast(uint8_t family, const uint8_t *addr)
-{
-	return family == 4 ? (addr[0] & 0xf0) == 0xe0 : addr[0] == 0xff;
-}
-
-/* A process whose socket answers DNS queries serves DNS here. */
-static void note_server(struct correlate *c, const struct event *ev, uint64_t now_ns)
-{
-	int32_t pid = ev->process.pid;
-	uint64_t h;
-	struct dns_server *d;
-
-	if (pid < 0)
-		return;
-	h = table_hash(c->servers, &pid, sizeof(pid));
-	if ((d = table_find(c->servers, h, &pid)))
-		table_touch(c->servers, d, now_ns);
-	else if ((d = table_insert(c->servers, h, &pid, now_ns)))
-		d->pid = pid;
-}
-
-static bool serves_dns(struct correlate *c, int32_t pid, uint64_t now_ns)
-{
-	table_expire(c->servers, now_ns, NULL, NULL);
-	return table_find(c->servers, table_hash(c->servers, &pid, sizeof(pid)), &pid);
-}
-
-/* A query to a server the sending process is not configured to use. */
-static void judge_bypass(struct correlate *c, const struct event *ev,
-			 const struct process_key *pk, uint64_t now_ns)
-{
-	const struct net_info *n = &ev->net;
-	const struct proc_info *p = &ev->process; /* who sent it: a stub, for its client */
-	const struct resolvers *r;
-	struct slot *s;
-
-	if (n->dst_port != 53 || p->pid < 0 || is_multicast(n->family, n->dst_ip) ||
-	    serves_dns(c, p->pid, now_ns))
-		return;
-	for (size_t i = 0; i < c->opts.n_allowed_resolvers; i++)
-		if (same_addr(&c->opts.allowed_resolvers[i], n->family, n->dst_ip))
-			return;
-	if (!(r = resolvers_of(c, p, now_ns)) || !r->n)
-		return; /* no resolv.conf: nothing says what is configured */
-	for (unsigned i = 0; i < r->n; i++)
-		if (same_addr(&r->addrs[i], n->family, n->dst_ip))
-			return;
-	{
-		char server[INET6_ADDRSTRLEN];
-
-		inet_ntop(n->family == 4 ? AF_INET : AF_INET6, n->dst_ip, server, sizeof(server));
-		s = correlate__fire(c, "resolver.bypass", SEVERITY_MEDIUM, attack_c2, 1,
-				    ev->dns->qname, c->domain, server, pk, now_ns);
-		if (!s)
-			return;
-		memcpy(s->text, server, sizeof(server));
-	}
-	snprintf(s->summary, sizeof(s->summary),
-		 "%s sent a DNS query for %s to %s, which is not one of its configured "
-		 "resolvers: DNS that goes around the resolver escapes its filtering and logs.",
-		 correlate__who_name(p), ev->dns->qname, s->text);
-	correlate__evidence_str(s, "server", s->text);
-	correlate__evidence_list(s, "configured", r->names, r->n);
 }
 
 static void judge_query(struct correlate *c, const struct event *ev, const struct proc_info *who,
@@ -776,14 +626,14 @@ static void judge_intel(struct correlate *c, const struct event *ev, const struc
 		return; /* allowlisted: no intel rule applies to this lookup */
 	/* A server's own upstream lookups repeat its clients' (with origin, for the same
 	 * process): the client's lookup is judged, once; the referrals teach nsinfra. */
-	if (serves_dns(c, ev->process.pid, now_ns))
+	if (bypass_serves_dns(c->bypass, ev->process.pid, now_ns))
 		return;
 	if (!m->qr) {
-		if (listed && (s = fire_intel(c, "intel.qname", attack_c2, &hit, m->qname, pk,
-					      now_ns)))
+		if (listed && (s = fire_intel(c, "intel.qname", correlate__attack_c2, &hit,
+					      m->qname, pk, now_ns)))
 			snprintf(s->summary, sizeof(s->summary),
-				 "%s looked up %s, which threat intel lists (%s).", correlate__who_name(who),
-				 m->qname, hit.trigger);
+				 "%s looked up %s, which threat intel lists (%s).",
+				 correlate__who_name(who), m->qname, hit.trigger);
 		return;
 	}
 	for (size_t i = 0; i < m->an.n; i++) {
@@ -793,7 +643,7 @@ static void judge_intel(struct correlate *c, const struct event *ev, const struc
 						  rr->addr, &hit) ||
 		    hit.action == INTEL_PASSTHRU)
 			continue;
-		s = fire_intel(c, "intel.ip", attack_c2, &hit, m->qname, pk, now_ns);
+		s = fire_intel(c, "intel.ip", correlate__attack_c2, &hit, m->qname, pk, now_ns);
 		if (s) {
 			inet_ntop(rr->addr_len == 4 ? AF_INET : AF_INET6, rr->addr, s->text,
 				  sizeof(s->text));
@@ -880,7 +730,7 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	c->n_out = 0;
 	if (ev->type == EVENT_DNS && m && !m->qr && ev->net.role == ROLE_SERVER &&
 	    ev->net.direction == NET_INGRESS)
-		note_server(c, ev, now_ns);
+		bypass_note_server(c->bypass, ev, now_ns);
 	if (ev->type != EVENT_DNS || !m || m->malformed || !m->has_question || !m->qname ||
 	    ev->net.role != ROLE_CLIENT)
 		return 0;
@@ -896,13 +746,13 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	}
 	c->stats.judged++;
 	*who = ev->has_origin ? &ev->origin : &ev->process;
-	pk = key_of(*who);
+	pk = correlate__key_of(*who);
 	find_domain(c, m->qname);
 	if (c->intel)
 		judge_intel(c, ev, *who, &pk, now_ns);
 	if (query) {
 		judge_query(c, ev, *who, &pk, now_ns);
-		judge_bypass(c, ev, &pk, now_ns);
+		bypass_judge(c->bypass, c, ev, c->domain, &pk, now_ns);
 	} else {
 		judge_response(c, ev, *who, &pk, now_ns);
 		if (!under_arpa(m->qname)) {
