@@ -524,9 +524,10 @@ static struct slot *fire_intel(struct correlate *c, const char *rule, const char
  * referrals, an NS answer before). */
 static const char seen_in_response[] = "this response";
 static const char seen_in_infrastructure[] = "learned infrastructure";
+static const char seen_in_active[] = "active lookup";
 
 /* intel.nsdname on the nameserver name; false when it is not listed (or allowlisted). */
-static bool judge_nsdname(struct correlate *c, const struct dns_msg *m, const char *name,
+static bool judge_nsdname(struct correlate *c, const char *qname, const char *name,
 			  const char *seen_in, const struct proc_info *who,
 			  const struct process_key *pk, uint64_t now_ns)
 {
@@ -536,20 +537,20 @@ static bool judge_nsdname(struct correlate *c, const struct dns_msg *m, const ch
 	if (intel_match_name(c->intel, INTEL_NSDNAME, name, &hit) ||
 	    hit.action == INTEL_PASSTHRU)
 		return false;
-	s = fire_intel(c, "intel.nsdname", attack_dns_server, &hit, m->qname, pk, now_ns);
+	s = fire_intel(c, "intel.nsdname", attack_dns_server, &hit, qname, pk, now_ns);
 	if (!s)
 		return true;
 	snprintf(s->nameserver, sizeof(s->nameserver), "%s", name);
 	snprintf(s->summary, sizeof(s->summary),
 		 "%s looked up %s, served by the nameserver %s, which threat intel lists (%s).",
-		 correlate__who_name(who), m->qname, name, hit.trigger);
+		 correlate__who_name(who), qname, name, hit.trigger);
 	correlate__evidence_str(s, "nameserver", s->nameserver);
 	correlate__evidence_str(s, "seen_in", seen_in);
 	return true;
 }
 
 /* intel.nsip on an address (family 4 or 6) of the nameserver name; false when not listed. */
-static bool judge_nsip(struct correlate *c, const struct dns_msg *m, const char *name,
+static bool judge_nsip(struct correlate *c, const char *qname, const char *name,
 		       uint8_t family, const uint8_t *addr, const char *seen_in,
 		       const struct proc_info *who, const struct process_key *pk, uint64_t now_ns)
 {
@@ -559,18 +560,38 @@ static bool judge_nsip(struct correlate *c, const struct dns_msg *m, const char 
 	if (intel_match_addr(c->intel, INTEL_NSIP, family, addr, &hit) ||
 	    hit.action == INTEL_PASSTHRU)
 		return false;
-	s = fire_intel(c, "intel.nsip", attack_dns_server, &hit, m->qname, pk, now_ns);
+	s = fire_intel(c, "intel.nsip", attack_dns_server, &hit, qname, pk, now_ns);
 	if (!s)
 		return true;
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, s->text, sizeof(s->text));
 	snprintf(s->nameserver, sizeof(s->nameserver), "%s", name);
 	snprintf(s->summary, sizeof(s->summary),
 		 "%s looked up %s, whose nameserver %s has the address %s in threat intel (%s).",
-		 correlate__who_name(who), m->qname, name, s->text, hit.trigger);
+		 correlate__who_name(who), qname, name, s->text, hit.trigger);
 	correlate__evidence_str(s, "nameserver", s->nameserver);
 	correlate__evidence_str(s, "address", s->text);
 	correlate__evidence_str(s, "seen_in", seen_in);
 	return true;
+}
+
+/* The nameservers nsinfra learned for c->domain matched against NSDNAME and NSIP intel, for
+ * the rules not yet fired (named, addressed) on this lookup of qname. */
+static void judge_learned(struct correlate *c, const char *qname, const char *seen_in,
+			  bool named, bool addressed, const struct proc_info *who,
+			  const struct process_key *pk, uint64_t now_ns)
+{
+	struct nsinfra_ns learned[NSINFRA_MAX_NS];
+	size_t n_learned = 0;
+
+	if (!c->nsinfra || !c->domain[0] ||
+	    nsinfra_ns_of(c->nsinfra, c->domain, learned, ARRAY_LEN(learned), &n_learned))
+		return;
+	for (size_t i = 0; i < n_learned; i++) {
+		named = named || judge_nsdname(c, qname, learned[i].name, seen_in, who, pk, now_ns);
+		for (size_t j = 0; j < learned[i].n_addrs && !addressed; j++)
+			addressed = judge_nsip(c, qname, learned[i].name, learned[i].addrs[j].family,
+					       learned[i].addrs[j].addr, seen_in, who, pk, now_ns);
+	}
 }
 
 /* The nameservers of the lookup's domain matched against NSDNAME and NSIP intel, one
@@ -583,34 +604,24 @@ static void judge_nameservers(struct correlate *c, const struct dns_msg *m,
 			      uint64_t now_ns)
 {
 	const struct dns_section *sections[] = { &m->an, &m->ns };
-	struct nsinfra_ns learned[NSINFRA_MAX_NS];
 	bool named = false, addressed = false;
-	size_t n_learned = 0;
 
 	for (size_t k = 0; k < ARRAY_LEN(sections) && !named; k++)
 		for (size_t i = 0; i < sections[k]->n && !named; i++) {
 			const struct dns_rr *rr = &sections[k]->rrs[i];
 
 			named = rr->type == 2 /* NS */ && rr->target &&
-				judge_nsdname(c, m, rr->target, seen_in_response, who, pk, now_ns);
+				judge_nsdname(c, m->qname, rr->target, seen_in_response, who, pk,
+					      now_ns);
 		}
 	for (size_t i = 0; i < m->ar.n && !addressed; i++) {
 		const struct dns_rr *rr = &m->ar.rrs[i];
 
-		addressed = rr->addr && judge_nsip(c, m, rr->name, rr->addr_len == 4 ? 4 : 6,
+		addressed = rr->addr && judge_nsip(c, m->qname, rr->name, rr->addr_len == 4 ? 4 : 6,
 						   rr->addr, seen_in_response, who, pk, now_ns);
 	}
-	if ((named && addressed) || !c->nsinfra || !c->domain[0] ||
-	    nsinfra_ns_of(c->nsinfra, c->domain, learned, ARRAY_LEN(learned), &n_learned))
-		return;
-	for (size_t i = 0; i < n_learned; i++) {
-		named = named || judge_nsdname(c, m, learned[i].name, seen_in_infrastructure, who,
-					       pk, now_ns);
-		for (size_t j = 0; j < learned[i].n_addrs && !addressed; j++)
-			addressed = judge_nsip(c, m, learned[i].name, learned[i].addrs[j].family,
-					       learned[i].addrs[j].addr, seen_in_infrastructure,
-					       who, pk, now_ns);
-	}
+	if (!(named && addressed))
+		judge_learned(c, m->qname, seen_in_infrastructure, named, addressed, who, pk, now_ns);
 }
 
 /* The intel rules on one lookup. */
@@ -762,6 +773,23 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 		if (c->nsinfra)
 			judge_infrastructure(c, ev, &pk, now_ns);
 	}
+	for (size_t i = 0; i < c->n_out; i++)
+		c->out[i] = c->slots[i].f;
+	*out = c->out;
+	return c->n_out;
+}
+
+size_t correlate_infrastructure(struct correlate *c, const char *domain, const char *qname,
+				const struct proc_info *who, uint64_t now_ns,
+				const struct finding **out)
+{
+	struct process_key pk = correlate__key_of(who);
+
+	c->n_out = 0;
+	if (!c->intel || strlen(domain) >= sizeof(c->domain))
+		return 0;
+	memcpy(c->domain, domain, strlen(domain) + 1);
+	judge_learned(c, qname, seen_in_active, false, false, who, &pk, now_ns);
 	for (size_t i = 0; i < c->n_out; i++)
 		c->out[i] = c->slots[i].f;
 	*out = c->out;

@@ -176,6 +176,14 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 struct pdns;
 int correlate_set_store(struct correlate *c, struct pdns *p, uint64_t now_s, uint64_t now_ns);
 
+/* The nameservers nsinfra has learned for domain (a registered domain) judged against NSDNAME
+ * and NSIP intel for who's lookup of qname, which passed before they were known: what
+ * --active-ns learned after it (evidence seen_in "active lookup"). Findings as
+ * correlate_event's, deduplicated with them. */
+size_t correlate_infrastructure(struct correlate *c, const char *domain, const char *qname,
+				const struct proc_info *who, uint64_t now_ns,
+				const struct finding **out);
+
 const struct correlate_stats *correlate_stats(const struct correlate *c);
 
 #endif

@@ -33,6 +33,18 @@
 #define INTEL_CHECK_NS 2000000000ull
 #define PDNS_FLUSH_NS 1000000000ull
 
+/* A lookup --active-ns asked about passed before its domain's nameservers were known: it is
+ * judged again (correlate_infrastructure) once the probe has had time to teach nsinfra: the
+ * NS query's two tries and its names' addresses. */
+#define RECHECK_AFTER_NS 5000000000ull
+#define RECHECK_MAX 96 /* the worker's queue and more: a full array is counted */
+struct recheck {
+	uint64_t due_ns; /* 0: free */
+	char domain[REGDOM_NAME_MAX + 1];
+	char qname[1024];
+	struct proc_info who; /* identity only: the strings it pointed to are not ours to keep */
+};
+
 struct stage_correlate {
 	struct stage base;
 	struct correlate *correlate;
@@ -47,6 +59,8 @@ struct stage_correlate {
 	struct nsinfra *nsinfra;
 	uint64_t next_flush_ns;
 	struct activens *active; /* NULL: no --active-ns */
+	struct recheck rechecks[RECHECK_MAX];
+	uint64_t rechecks_dropped;
 	int32_t self_pid;
 };
 
@@ -131,6 +145,57 @@ static void observe_answers(struct stage_correlate *s, const struct event *ev)
 	}
 }
 
+static void recheck_later(struct stage_correlate *s, const struct activens_request *r,
+			  const struct event *ev)
+{
+	const struct proc_info *who = ev->has_origin ? &ev->origin : &ev->process;
+
+	for (size_t i = 0; i < RECHECK_MAX; i++) {
+		struct recheck *c = &s->rechecks[i];
+
+		if (c->due_ns)
+			continue;
+		c->due_ns = ev->mono_ns + RECHECK_AFTER_NS;
+		memcpy(c->domain, r->domain, sizeof(c->domain));
+		snprintf(c->qname, sizeof(c->qname), "%s", ev->dns->qname);
+		c->who = (struct proc_info){ .pid = who->pid, .tid = who->tid, .ppid = who->ppid,
+					     .uid = who->uid, .gid = who->gid,
+					     .cgroup_id = who->cgroup_id };
+		memcpy(c->who.comm, who->comm, sizeof(c->who.comm));
+		return;
+	}
+	s->rechecks_dropped++;
+}
+
+/* The findings of the lookups --active-ns has learned about since (all of them at exit). */
+static void recheck_due(struct stage_correlate *s, uint64_t now_ns, bool at_exit,
+			const struct stage_out *out)
+{
+	for (size_t i = 0; i < RECHECK_MAX; i++) {
+		struct recheck *c = &s->rechecks[i];
+		const struct finding *found;
+		size_t n;
+
+		if (!c->due_ns || (now_ns < c->due_ns && !at_exit))
+			continue;
+		c->due_ns = 0;
+		n = correlate_infrastructure(s->correlate, c->domain, c->qname, &c->who, now_ns,
+					     &found);
+		for (size_t k = 0; k < n; k++) {
+			struct event finding = {
+				.type = EVENT_FINDING,
+				.ts_ns = clock_ns(CLOCK_REALTIME),
+				.mono_ns = now_ns,
+				.process = c->who,
+				.latency_ns = -1,
+				.finding = &found[k],
+			};
+
+			stage_pass(out, &finding);
+		}
+	}
+}
+
 /* A client's NOERROR answer for a registered domain without a known NS set: the worker asks
  * the server that answered, from the client's network namespace. */
 static void ask_active(struct stage_correlate *s, const struct event *ev)
@@ -153,7 +218,8 @@ static void ask_active(struct stage_correlate *s, const struct event *ev)
 	    nsinfra_ns_of(s->nsinfra, r.domain, NULL, 0, &k) != -ENOENT)
 		return;
 	memcpy(r.server, ev->net.src_ip, sizeof(r.server));
-	activens_request(s->active, &r, ev->mono_ns); /* recent or dropped: counted there */
+	if (!activens_request(s->active, &r, ev->mono_ns) && s->intel) /* else: counted there */
+		recheck_later(s, &r, ev);
 }
 
 static void correlate_on_event(struct stage *base, struct event *ev, const struct stage_out *out)
@@ -199,7 +265,8 @@ static void correlate_tick(struct stage *base, uint64_t now_ns, bool at_exit,
 {
 	struct stage_correlate *s = (struct stage_correlate *)base;
 
-	(void)out;
+	if (s->active)
+		recheck_due(s, now_ns, at_exit, out);
 	if (s->pdns && (at_exit || now_ns >= s->next_flush_ns)) {
 		s->next_flush_ns = now_ns + PDNS_FLUSH_NS;
 		pdns_flush(s->pdns); /* failures: counted by pdns, logged */
@@ -254,6 +321,7 @@ static void correlate_stats_declare(struct stage *base, struct stats_registry *r
 	stats_u64(reg, "active_ns_dropped", &as->dropped);
 	stats_u64(reg, "active_ns_gone", &as->gone);
 	stats_u64(reg, "active_ns_evicted", &as->evicted);
+	stats_u64(reg, "active_ns_rechecks_dropped", &s->rechecks_dropped);
 }
 
 static void correlate_stage_free(struct stage *base)

@@ -1038,6 +1038,16 @@ def active_ns_asks_the_clients_server_marked_and_teaches_the_ns_set():
     ns = sorted(row.get("rdata") for row in rows
                 if row.get("rrname") == "probed.test" and row.get("rrtype") == "NS")
     c.eq("the NS set in the passive DNS export", ns, ["ns1.probed.test", "ns2.nsprovider.test"])
+    # the client's lookup passed before its nameservers were known: judged again once the
+    # probe taught them (5 s after), its finding attributed to the client, not the agent
+    f = events.wait("intel.nsdname on the client's lookup, after the probe",
+                    lambda e: (e.get("type") == "finding" and pid_of(e) == pid
+                               and e["finding"].get("rule") == "intel.nsdname"),
+                    timeout=4 * WAIT_S)[0]["finding"]
+    c.eq("the rechecked finding's nameserver and seen_in",
+         (f["evidence"].get("nameserver"), f["evidence"].get("seen_in"),
+          f.get("registered_domain")),
+         ("ns2.nsprovider.test", "active lookup", "probed.test"), f)
     # the probe's five answers (NS, then A and AAAA of its two names) counted; a stats event
     # written between two of its lookups has fewer
     stats = events.wait("a stats event after the probe", lambda e: e.get("type") == "stats"

@@ -249,6 +249,7 @@ mkdir -p "$tmp/intel"
 	echo 'listed.example.test CNAME .'
 	echo '*.listed.example.test CNAME .'
 	echo 'ok.listed.example.test CNAME rpz-passthru.'
+	echo 'ns2.nsprovider.test.rpz-nsdname CNAME .' # active_ns_...: only --active-ns learns it
 } >"$tmp/intel/lab.rpz"
 
 # The agent, in the host namespace. A wrapper records its exit status for the SIGTERM case.
