@@ -21,9 +21,6 @@
 #include "log.h"
 #include "table.h"
 
-#define TYPE_A 1
-#define TYPE_NS 2
-#define TYPE_AAAA 28
 #define NS_PER_S 1000000000ull
 /* a probe's whole answer is read; NS sets with glue fit in far less */
 #define RESPONSE_MAX 4096
@@ -325,12 +322,12 @@ static int probe(struct activens *a, const struct activens_request *r, uint32_t 
 
 	if (fd < 0)
 		return fd;
-	err = exchange(a, fd, r->domain, TYPE_NS, &m);
+	err = exchange(a, fd, r->domain, DNS_TYPE_NS, &m);
 	*ttl_s = UINT32_MAX;
 	for (size_t i = 0; !err && i < m.an.n; i++) {
 		const struct dns_rr *rr = &m.an.rrs[i];
 
-		if (rr->type != TYPE_NS || !rr->target || !dns_name_equal(rr->name, r->domain))
+		if (rr->type != DNS_TYPE_NS || !rr->target || !dns_name_equal(rr->name, r->domain))
 			continue;
 		if (rr->ttl < *ttl_s)
 			*ttl_s = rr->ttl;
@@ -341,8 +338,8 @@ static int probe(struct activens *a, const struct activens_request *r, uint32_t 
 		err = -ENODATA;
 	/* the addresses are nsinfra's to learn from the capture; only stopping ends this */
 	for (size_t i = 0; !err && i < n; i++)
-		if (exchange(a, fd, names[i], TYPE_A, &m) == -ECANCELED ||
-		    exchange(a, fd, names[i], TYPE_AAAA, &m) == -ECANCELED)
+		if (exchange(a, fd, names[i], DNS_TYPE_A, &m) == -ECANCELED ||
+		    exchange(a, fd, names[i], DNS_TYPE_AAAA, &m) == -ECANCELED)
 			err = -ECANCELED;
 	close(fd);
 	return err;

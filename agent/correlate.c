@@ -15,11 +15,6 @@
 #include "hash.h"
 #include "table.h"
 
-#define TYPE_NULL 10
-#define TYPE_TXT 16
-#define TYPE_IXFR 251
-#define TYPE_AXFR 252
-#define RCODE_NXDOMAIN 3
 
 /* Distinct hashes seen within a window: the sliding counts of the window rules. */
 struct window {
@@ -341,7 +336,7 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 	size_t sub_len;
 	struct slot *s;
 
-	if (m->qtype == TYPE_AXFR || m->qtype == TYPE_IXFR) {
+	if (m->qtype == DNS_TYPE_AXFR || m->qtype == DNS_TYPE_IXFR) {
 		s = correlate__fire(c, "zone.transfer", SEVERITY_MEDIUM, attack_recon, 1, qname,
 				    domain, domain, pk, now_ns);
 		if (s) {
@@ -350,10 +345,10 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s asked %s for a zone transfer (%s) of %s: a whole zone's names "
 				 "are reconnaissance.",
-				 correlate__who_name(who), s->text, m->qtype == TYPE_AXFR ? "AXFR" : "IXFR",
-				 qname);
+				 correlate__who_name(who), s->text,
+				 m->qtype == DNS_TYPE_AXFR ? "AXFR" : "IXFR", qname);
 			correlate__evidence_str(s, "qtype",
-						m->qtype == TYPE_AXFR ? "AXFR" : "IXFR");
+						m->qtype == DNS_TYPE_AXFR ? "AXFR" : "IXFR");
 			correlate__evidence_str(s, "server", s->text);
 		}
 	}
@@ -415,7 +410,7 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 			correlate__evidence_u64(s, "distinct_names", n);
 		}
 		/* distinct names: an MTA's repeated SPF and DKIM lookups of one sender are few */
-		if ((m->qtype == TYPE_TXT || m->qtype == TYPE_NULL) &&
+		if ((m->qtype == DNS_TYPE_TXT || m->qtype == DNS_TYPE_NULL) &&
 		    (n = window_add(&p->txt, name_hash(0, qname), now_ns,
 				    c->opts.tunnel_window_ns)) >= c->opts.txt_names &&
 		    (s = correlate__fire(c, "dns.tunnel", SEVERITY_MEDIUM, attack_tunnel, 2, qname,
@@ -423,10 +418,12 @@ static void judge_query(struct correlate *c, const struct event *ev, const struc
 			snprintf(s->summary, sizeof(s->summary),
 				 "%s made %u %s queries for distinct names under %s within %llu s: "
 				 "TXT and NULL answers carry data into a tunnel.",
-				 correlate__who_name(who), n, m->qtype == TYPE_TXT ? "TXT" : "NULL", domain,
+				 correlate__who_name(who), n,
+				 m->qtype == DNS_TYPE_TXT ? "TXT" : "NULL", domain,
 				 (unsigned long long)(c->opts.tunnel_window_ns / 1000000000ull));
 			correlate__evidence_str(s, "reason", "txt volume");
-			correlate__evidence_str(s, "qtype", m->qtype == TYPE_TXT ? "TXT" : "NULL");
+			correlate__evidence_str(s, "qtype",
+						m->qtype == DNS_TYPE_TXT ? "TXT" : "NULL");
 			correlate__evidence_u64(s, "queries", n);
 		}
 	}
@@ -443,7 +440,7 @@ static void judge_response(struct correlate *c, const struct event *ev,
 	uint64_t domain_hash;
 	struct slot *s;
 
-	if (m->rcode != RCODE_NXDOMAIN || !c->domain[0] || under_arpa(m->qname))
+	if (m->rcode != DNS_RCODE_NXDOMAIN || !c->domain[0] || under_arpa(m->qname))
 		return;
 	table_expire(c->processes, now_ns, NULL, NULL);
 	p = table_find(c->processes, h, pk);
@@ -610,7 +607,7 @@ static void judge_nameservers(struct correlate *c, const struct dns_msg *m,
 		for (size_t i = 0; i < sections[k]->n && !named; i++) {
 			const struct dns_rr *rr = &sections[k]->rrs[i];
 
-			named = rr->type == 2 /* NS */ && rr->target &&
+			named = rr->type == DNS_TYPE_NS && rr->target &&
 				judge_nsdname(c, m->qname, rr->target, seen_in_response, who, pk,
 					      now_ns);
 		}

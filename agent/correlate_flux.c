@@ -7,9 +7,6 @@
 #include "correlate_int.h"
 #include "table.h"
 
-#define TYPE_A 1
-#define TYPE_AAAA 28
-#define RCODE_NOERROR 0
 /* Addresses counted per domain: with 64 at most, three networks score 1.32 * 64 + 18.54 * 3
  * = 140.1, under the threshold, so a CDN answering from a few /24s never fires however many
  * addresses it rotates; four or more networks are needed. */
@@ -87,7 +84,7 @@ void flux_judge(struct flux *f, struct correlate *c, const struct event *ev, con
 	struct slot *s;
 	unsigned score;
 
-	if (m->rcode != RCODE_NOERROR || !domain[0])
+	if (m->rcode != DNS_RCODE_NOERROR || !domain[0])
 		return;
 	key = hash_finish(hash_bytes(seed, domain, strlen(domain)));
 	h = table_hash(f->domains, &key, sizeof(key));
@@ -96,7 +93,7 @@ void flux_judge(struct flux *f, struct correlate *c, const struct event *ev, con
 		const struct dns_rr *rr = &m->an.rrs[i];
 		size_t net_len = rr->addr_len == 4 ? 3 : 6; /* /24, /48 */
 
-		if ((rr->type != TYPE_A && rr->type != TYPE_AAAA) || !rr->addr ||
+		if ((rr->type != DNS_TYPE_A && rr->type != DNS_TYPE_AAAA) || !rr->addr ||
 		    rr->ttl > f->ttl_max)
 			continue; /* a stable address: not flux */
 		if (!d && !(d = table_find(f->domains, h, &key))) {

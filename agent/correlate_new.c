@@ -9,7 +9,6 @@
 #include "pdns.h"
 #include "table.h"
 
-#define RCODE_NOERROR 0
 
 static const char *const attack_acquired[] = { "T1583.001" };
 
@@ -100,7 +99,7 @@ void known_judge(struct known *k, struct correlate *c, const struct event *ev,
 		k->learned_ns = now_ns + k->learning_ns;
 	}
 	/* an NXDOMAIN or an empty answer is no domain that exists: a DGA burst stays out */
-	if (m->rcode != RCODE_NOERROR || !m->an.n || !domain[0] ||
+	if (m->rcode != DNS_RCODE_NOERROR || !m->an.n || !domain[0] ||
 	    known_before(k, domain, ev->ts_ns / 1000000000ull, &first_seen))
 		return;
 	if (now_ns < k->learned_ns)

@@ -12,9 +12,6 @@
 #include "log.h"
 #include "table.h"
 
-#define TYPE_A 1
-#define TYPE_NS 2
-#define TYPE_AAAA 28
 /* A name here is at most this long in presentation form (escapes included); longer NS names
  * are left out (counted), as regdom refuses them anyway. */
 #define NAME_MAX_LEN REGDOM_NAME_MAX
@@ -464,7 +461,7 @@ static void collect_ns(struct nsinfra *n, const struct dns_section *sec)
 		const struct dns_rr *rr = &sec->rrs[i];
 		struct owner *o;
 
-		if (rr->type != TYPE_NS || !rr->target || !(o = owner_of(n, rr->name)))
+		if (rr->type != DNS_TYPE_NS || !rr->target || !(o = owner_of(n, rr->name)))
 			continue;
 		if (o->n == NSINFRA_MAX_NS ||
 		    pdns_name_norm(rr->target, o->text[o->n], sizeof(o->text[o->n]))) {
@@ -499,7 +496,7 @@ static int collect_addrs(struct nsinfra *n, const struct dns_section *sec, bool 
 		uint8_t family = rr->addr_len == 4 ? 4 : 6;
 		struct host *h;
 
-		if ((rr->type != TYPE_A && rr->type != TYPE_AAAA) || !rr->addr ||
+		if ((rr->type != DNS_TYPE_A && rr->type != DNS_TYPE_AAAA) || !rr->addr ||
 		    (rr->addr_len != 4 && rr->addr_len != 16) ||
 		    pdns_name_norm(rr->name, name, sizeof(name)))
 			continue;
@@ -541,7 +538,8 @@ int nsinfra_observe(struct nsinfra *n, const struct event *ev, uint64_t now_s,
 		struct ns_set set;
 
 		for (size_t j = 0; n->store && j < o->n; j++)
-			err = pdns_observe(n->store, o->name, TYPE_NS, o->targets[j], now_s) ?: err;
+			err = pdns_observe(n->store, o->name, DNS_TYPE_NS, o->targets[j], now_s) ?:
+			      err;
 		/* the apex of a registered domain only: a sub-delegation has NS sets of its
 		 * own, and a TLD's are no domain's */
 		if (regdom_of(n->regdom, o->name, domain, sizeof(domain)) ||
@@ -602,7 +600,7 @@ static int load_addr(void *ctx, const struct pdns_row *row)
 	struct addr_load *l = ctx;
 	struct nsinfra_addr *a = &l->a[l->n];
 
-	a->family = row->rrtype == TYPE_A ? 4 : 6;
+	a->family = row->rrtype == DNS_TYPE_A ? 4 : 6;
 	if (inet_pton(a->family == 4 ? AF_INET : AF_INET6, row->rdata, a->addr) == 1)
 		l->n++;
 	return l->n == NSINFRA_MAX_ADDRS; /* rows come newest first */
@@ -618,11 +616,11 @@ static int load_hosts(struct nsinfra *n, const struct domain *d)
 		struct addr_load l = { .n = 0 };
 		struct host *h;
 
-		err = pdns_lookup(n->store, names[i], TYPE_A, load_addr, &l);
+		err = pdns_lookup(n->store, names[i], DNS_TYPE_A, load_addr, &l);
 		if (err < 0)
 			break;
 		err = l.n < NSINFRA_MAX_ADDRS ?
-			      pdns_lookup(n->store, names[i], TYPE_AAAA, load_addr, &l) : 0;
+			      pdns_lookup(n->store, names[i], DNS_TYPE_AAAA, load_addr, &l) : 0;
 		if (err < 0)
 			break;
 		err = 0;

@@ -15,10 +15,6 @@
 #include "log.h"
 #include "table.h"
 
-#define TYPE_NS 2
-#define TYPE_CNAME 5
-#define TYPE_PTR 12
-#define TYPE_DNAME 39
 /* A reader waits this long for a writer's checkpoint rather than fail at once. */
 #define BUSY_TIMEOUT_MS 2000
 /* rdata longer than this is not a record worth keeping (a TXT blob): refused, not cut. */
@@ -193,7 +189,8 @@ int pdns_name_norm(const char *s, char *buf, size_t size)
 
 static bool rdata_is_name(uint16_t type)
 {
-	return type == TYPE_NS || type == TYPE_CNAME || type == TYPE_PTR || type == TYPE_DNAME;
+	return type == DNS_TYPE_NS || type == DNS_TYPE_CNAME || type == DNS_TYPE_PTR ||
+	       type == DNS_TYPE_DNAME;
 }
 
 /* Runs one statement that returns at most one integer (a pragma, a count) into *out. */

@@ -139,7 +139,7 @@ static void observe_answers(struct stage_correlate *s, const struct event *ev)
 	for (size_t i = 0; i < m->an.n; i++) {
 		const struct dns_rr *rr = &m->an.rrs[i];
 
-		if (rr->type != 2 /* NS */ && rr->name && rr->data)
+		if (rr->type != DNS_TYPE_NS && rr->name && rr->data)
 			pdns_observe(s->pdns, rr->name, rr->type, rr->data,
 				     ev->ts_ns / 1000000000ull); /* failures: counted by pdns */
 	}

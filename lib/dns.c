@@ -28,7 +28,6 @@
 /* Smallest RR: root owner (1) + type, class, TTL, rdlength (10). */
 #define MIN_RR_LEN 11
 
-#define TYPE_OPT 41
 /* Recently decoded names; responses point back at the question name again and again. */
 #define NAME_CACHE 8
 
@@ -1239,7 +1238,7 @@ static int parse_rr(struct dns_parser *p, size_t *pos, struct dns_section *sec, 
 	rr.rdata = p->msg + *pos;
 	rr.rdlength = rdlen;
 
-	if (rr.type == TYPE_OPT) {
+	if (rr.type == DNS_TYPE_OPT) {
 		if (!additional)
 			return bad(p, "OPT outside additional section");
 		if (strcmp(rr.name, "."))

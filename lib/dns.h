@@ -19,6 +19,26 @@
 #define DNS_FLAG_AD (1 << 4)
 #define DNS_FLAG_CD (1 << 5)
 
+/* The RR types and rcodes the agent's modules name (RFC 1035, 3596, 6672, 1995, 6891). */
+enum dns_type {
+	DNS_TYPE_A = 1,
+	DNS_TYPE_NS = 2,
+	DNS_TYPE_CNAME = 5,
+	DNS_TYPE_NULL = 10,
+	DNS_TYPE_PTR = 12,
+	DNS_TYPE_TXT = 16,
+	DNS_TYPE_AAAA = 28,
+	DNS_TYPE_DNAME = 39,
+	DNS_TYPE_OPT = 41,
+	DNS_TYPE_IXFR = 251,
+	DNS_TYPE_AXFR = 252,
+};
+
+enum dns_rcode {
+	DNS_RCODE_NOERROR = 0,
+	DNS_RCODE_NXDOMAIN = 3,
+};
+
 struct dns_rr {
 	const char *name; /* presentation format, no trailing dot; "." for the root */
 	uint16_t type;
