@@ -736,6 +736,7 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 	struct process_key pk;
 
 	c->n_out = 0;
+	c->domain[0] = '\0'; /* until find_domain: correlate_registered_domain's "none" */
 	if (ev->type == EVENT_DNS && m && !m->qr && ev->net.role == ROLE_SERVER &&
 	    ev->net.direction == NET_INGRESS)
 		bypass_note_server(c->bypass, ev, now_ns);
@@ -791,4 +792,9 @@ size_t correlate_infrastructure(struct correlate *c, const char *domain, const c
 		c->out[i] = c->slots[i].f;
 	*out = c->out;
 	return c->n_out;
+}
+
+const char *correlate_registered_domain(const struct correlate *c)
+{
+	return c->domain;
 }

@@ -176,6 +176,10 @@ size_t correlate_event(struct correlate *c, const struct event *ev, uint64_t now
 struct pdns;
 int correlate_set_store(struct correlate *c, struct pdns *p, uint64_t now_s, uint64_t now_ns);
 
+/* The registered domain of the lookup correlate_event last judged (lower case, from its cache
+ * of libpsl's answers), "" when it judged none or the name has none. */
+const char *correlate_registered_domain(const struct correlate *c);
+
 /* The nameservers nsinfra has learned for domain (a registered domain) judged against NSDNAME
  * and NSIP intel for who's lookup of qname, which passed before they were known: what
  * --active-ns learned after it (evidence seen_in "active lookup"). Findings as

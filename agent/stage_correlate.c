@@ -206,13 +206,14 @@ static void ask_active(struct stage_correlate *s, const struct event *ev)
 		.family = ev->net.family,
 		.port = ev->net.src_port,
 	};
+	const char *domain = correlate_registered_domain(s->correlate); /* ev's, just judged */
 	size_t len, k;
 
 	if (!s->active || ev->type != EVENT_DNS || ev->agent_probe || !m ||
 	    !m->qr || m->malformed || m->rcode || !m->qname || ev->net.role != ROLE_CLIENT ||
-	    ev->net.direction != NET_INGRESS || r.pid <= 0 ||
-	    regdom_of(s->regdom, m->qname, r.domain, sizeof(r.domain)))
+	    ev->net.direction != NET_INGRESS || r.pid <= 0 || !domain[0])
 		return;
+	memcpy(r.domain, domain, strlen(domain) + 1); /* both REGDOM_NAME_MAX + 1 */
 	len = strlen(r.domain);
 	if ((len >= 5 && !strcmp(r.domain + len - 5, ".arpa")) || /* reverse zones: no */
 	    nsinfra_ns_of(s->nsinfra, r.domain, NULL, 0, &k) != -ENOENT)
