@@ -31,7 +31,8 @@
 # Tunables (environment, defaults in brackets): BENCH_QPS [20000], BENCH_FIXED_S [10],
 # BENCH_SAT_S [5], BENCH_ROUNDS [3], BENCH_CLIENTS [4], BENCH_OUTSTANDING [200];
 # BENCH_TMPDIR [/tmp]: where the agent's JSONL and dnscap's pcap go (hundreds of MB, deleted
-# after each run; /dev/shm takes disk writeback out of the picture); BENCH_OTHERS_WAIT_S [120]:
+# after each run; /dev/shm takes disk writeback out of the picture); BENCH_AGENT_ARGS []: more
+# agent options, e.g. "--nice 0"; BENCH_OTHERS_WAIT_S [120]:
 # how long to wait for another running dnsvigil to exit before giving up. With the defaults a
 # run takes about 1.5 minutes.
 set -uo pipefail
@@ -175,7 +176,8 @@ run_dnsperf() {
 # namespace), stats every second; waits for "ready" and sets agent_pid.
 agent_start() {
 	local jsonl=$1 log=$2 i
-	"$agent_bin" --jsonl "$jsonl" -s 1 </dev/null >/dev/null 2>"$log" &
+	# shellcheck disable=SC2086 # BENCH_AGENT_ARGS is a list of options
+	"$agent_bin" --jsonl "$jsonl" -s 1 ${BENCH_AGENT_ARGS:-} </dev/null >/dev/null 2>"$log" &
 	agent_pid=$!
 	for ((i = 0; i < 200; i++)); do # 20 s
 		grep -q ready "$log" 2>/dev/null && return 0
