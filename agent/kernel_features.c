@@ -53,7 +53,7 @@
 	MOV_REG(BPF_REG_3, BPF_REG_7),               \
 	CALL(BPF_FUNC_probe_read_kernel_str)
 
-/* And what sender_is_current() (bpf/wire.bpf.c) does: skb->sk as a tcp_sock, read through its
+/* And what tcp_sender_is_current() (bpf/wire.bpf.c) does: skb->sk as a tcp_sock, read through its
  * BTF pointer (sk_lock.owned there). */
 #define TCP_SOCK_READ                                                     \
 	LOAD(BPF_DW, BPF_REG_1, BPF_REG_6, offsetof(struct __sk_buff, sk)), \

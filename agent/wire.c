@@ -28,6 +28,9 @@
 
 /* on_record's way to end a batch; no libbpf error has this value. */
 #define BATCH_FULL (-ECANCELED)
+/* The ring's backlog at which the consumer is woken: see wakeup_bytes_per_cpu(). */
+#define WAKEUP_BACKLOG (256u << 10)
+#define WAKEUP_MIN_PER_CPU (64u << 10)
 
 /* Where we mount cgroup2 on hosts that have none mounted. */
 #define OWN_CGROUP2_MOUNT "/run/dnsvigil/cgroup2"
@@ -93,6 +96,21 @@ static void set_ports(volatile __u16 *dst, const uint16_t *ports)
 		dst[i] = ports[i];
 }
 
+/* Each CPU wakes the consumer once per this many bytes of its records (bpf/wire.bpf.c): all
+ * together by WAKEUP_BACKLOG, each by at least WAKEUP_MIN_PER_CPU lest a many-CPU host wake the
+ * agent every few records, and all together by a quarter of the ring at most, which the
+ * consumer then drains before it can fill. */
+static uint32_t wakeup_bytes_per_cpu(size_t ringbuf_bytes, int ncpus)
+{
+	size_t n = WAKEUP_BACKLOG / ncpus;
+
+	if (n < WAKEUP_MIN_PER_CPU)
+		n = WAKEUP_MIN_PER_CPU;
+	if (n > ringbuf_bytes / 4 / ncpus)
+		n = ringbuf_bytes / 4 / ncpus;
+	return n;
+}
+
 /* The capture programs in the variant of the kernel's features; with the task helpers in
  * cgroup_skb the egress program attributes packets of sockets no socket hook saw. */
 static int load_wire(struct wire *w, const struct wire_opts *opts)
@@ -106,6 +124,7 @@ static int load_wire(struct wire *w, const struct wire_opts *opts)
 	set_ports(w->wire_skel->rodata->dns_ports, opts->ports);
 	w->wire_skel->rodata->have_task_helpers = task;
 	w->wire_skel->rodata->egress_task_owner = task;
+	w->wire_skel->rodata->wakeup_bytes_per_cpu = wakeup_bytes_per_cpu(opts->ringbuf_bytes, w->ncpus);
 	err = bpf_map__set_max_entries(w->wire_skel->maps.events, opts->ringbuf_bytes);
 	if (err)
 		return err;
@@ -144,6 +163,11 @@ static int load_owner(struct wire *w, const struct wire_opts *opts)
 		return -errno;
 	set_ports(w->owner_skel->rodata->dns_ports, opts->ports);
 	w->owner_skel->rodata->have_task_helpers = task;
+	/* With the task helpers in cgroup_skb the egress program records a UDP sender itself. */
+	if (opts->features->has[FEATURE_SKB_TASK_HELPERS]) {
+		bpf_program__set_autoload(w->owner_skel->progs.sendmsg4, false);
+		bpf_program__set_autoload(w->owner_skel->progs.sendmsg6, false);
+	}
 	err = wire_share_maps(w, w->owner_skel->obj);
 	if (err)
 		return err;
@@ -219,6 +243,12 @@ int wire_open(const struct wire_opts *opts, struct wire **out)
 		goto cleanup;
 	}
 
+	w->ncpus = libbpf_num_possible_cpus();
+	if (w->ncpus < 0) {
+		err = w->ncpus;
+		log_warnx("counting the possible CPUs: %s", strerror(-err));
+		goto cleanup;
+	}
 	err = load_wire(w, opts);
 	if (err) {
 		log_warnx("loading the wire programs: %s", strerror(-err));
@@ -229,11 +259,10 @@ int wire_open(const struct wire_opts *opts, struct wire **out)
 		log_warnx("loading the socket owner programs: %s", strerror(-err));
 		goto cleanup;
 	}
-	w->ncpus = libbpf_num_possible_cpus();
 
 	/* Owner hooks first, so that sockets are attributed by the time packets flow. */
 	bpf_object__for_each_program(prog, w->owner_skel->obj)
-		if ((err = attach(w, prog)))
+		if (bpf_program__autoload(prog) && (err = attach(w, prog)))
 			goto cleanup;
 	bpf_object__for_each_program(prog, w->wire_skel->obj)
 		if ((err = attach(w, prog)))

@@ -9,10 +9,11 @@
 
 #define DV_COMM_LEN 16
 /* Payload bytes carried by one ring-buffer record; bigger payloads take several records.
- * Payloads of at most DV_SHORT_CHUNK_LEN bytes go in a record cut short after them: a
- * dv_pkt record is sizeof(struct dv_pkt_hdr) + chunk capacity bytes long. */
+ * Payloads of at most DV_TINY_CHUNK_LEN or DV_SHORT_CHUNK_LEN bytes go in a record cut short
+ * after them: a dv_pkt record is sizeof(struct dv_pkt_hdr) + chunk capacity bytes long. */
 #define DV_CHUNK_LEN 512
 #define DV_SHORT_CHUNK_LEN 128
+#define DV_TINY_CHUNK_LEN 64
 /* A GSO TCP skb can carry 64 KiB; 128 chunks of 512 cover it. Beyond that: DV_PKT_TRUNCATED. */
 #define DV_MAX_CHUNKS 128
 #define DV_MAX_PORTS 4

@@ -46,8 +46,9 @@ static __always_inline void announce_owner(__u64 cookie, const struct dv_owner *
 	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
 }
 
-/* announce: the socket is known to talk DNS, so its process is worth reading at once. */
-static __always_inline void record_owner(__u64 cookie, __u32 source, bool announce)
+/* announce: the socket is known to talk DNS, so its process is worth reading at once.
+ * Returns the socket's owner as now recorded (NULL only when the map refused it). */
+static __always_inline struct dv_owner *record_owner(__u64 cookie, __u32 source, bool announce)
 {
 	__u64 pid_tgid = 0, call_id = 0;
 	struct dv_owner *known, owner = {};
@@ -64,7 +65,7 @@ static __always_inline void record_owner(__u64 cookie, __u32 source, bool announ
 	    known->uid == (__u32)uid_gid && (known->announced || !announce)) {
 		if (known->call_id != call_id)
 			known->call_id = call_id;
-		return;
+		return known;
 	}
 
 	owner.tgid = pid_tgid >> 32;
@@ -85,6 +86,7 @@ static __always_inline void record_owner(__u64 cookie, __u32 source, bool announ
 	bpf_map_update_elem(&sock_owner, &cookie, &owner, BPF_ANY);
 	if (owner.announced)
 		announce_owner(cookie, &owner);
+	return bpf_map_lookup_elem(&sock_owner, &cookie);
 }
 
 #endif

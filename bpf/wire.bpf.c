@@ -24,9 +24,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the agent once the kernel accepted cgroup_skb programs calling the task helpers and
  * bpf_skc_to_tcp_sock (5.9+); older kernels get programs without (see owner.bpf.h). */
 const volatile bool egress_task_owner = false;
-/* Records are submitted without waking the consumer (it polls on a short timeout) until this
- * many bytes wait in the ring: one wakeup per batch instead of one per packet. */
-const volatile __u32 wakeup_bytes = 256 << 10;
+/* Records are submitted without waking the consumer (it polls on a short timeout) until a
+ * CPU has submitted this many bytes since it last woke it: one wakeup per batch instead of one
+ * per packet. The agent sets it to its backlog target divided among the CPUs. */
+const volatile __u32 wakeup_bytes_per_cpu = 128 << 10;
 
 struct l4 {
 	__u32 payload_off;
@@ -143,18 +144,16 @@ static __always_inline int parse_l4(void *data, void *end, struct dv_pkt_hdr *h,
 	return 0;
 }
 
-/* Whether the current task is the one sending this egress packet. A UDP send always runs in
- * the sender's context. TCP also transmits from softirq (retransmits, window updates), but
- * then never while a process holds the socket lock: with the lock owned, the current task
- * is the one using the socket (tcp_sendmsg, or backlog work in release_sock). This covers
- * accepted sockets, for which no socket hook runs. */
-static __always_inline bool sender_is_current(struct __sk_buff *skb, const struct dv_pkt_hdr *h)
+/* Whether the current task is the one sending this egress TCP segment. (A UDP send always
+ * runs in the sender's context.) TCP also transmits from softirq (retransmits, window
+ * updates), but then never while a process holds the socket lock: with the lock owned, the
+ * current task is the one using the socket (tcp_sendmsg, or backlog work in release_sock).
+ * This covers accepted sockets, for which no socket hook runs. */
+static __always_inline bool tcp_sender_is_current(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
 
-	if (h->l4proto == IPPROTO_UDP)
-		return true;
 	sk = skb->sk;
 	if (!sk)
 		return false;
@@ -164,18 +163,26 @@ static __always_inline bool sender_is_current(struct __sk_buff *skb, const struc
 
 static __always_inline void attribute(struct __sk_buff *skb, struct dv_pkt_hdr *h)
 {
-	struct dv_owner *owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
+	struct dv_owner *owner;
 
-	if (!owner && egress_task_owner && h->direction == DV_EGRESS &&
-	    sender_is_current(skb, h)) {
-		record_owner(h->cookie, DV_OWNER_EGRESS, true);
+	if (egress_task_owner && h->direction == DV_EGRESS && h->l4proto == IPPROTO_UDP) {
+		/* A UDP send runs in the sender's context: the owner is checked (and stamped
+		 * with the call in progress) here, which makes the sendmsg hooks redundant. The
+		 * agent does not attach them on such kernels: one program run per send less. */
+		owner = record_owner(h->cookie, DV_OWNER_EGRESS, true);
+	} else {
 		owner = bpf_map_lookup_elem(&sock_owner, &h->cookie);
-	} else if (owner && owner->call_id && h->direction == DV_EGRESS &&
-		   h->l4proto == IPPROTO_UDP) {
-		/* A connected UDP socket sends without passing a socket hook: once the call that
-		 * stamped it has returned (a socket kept open across calls), later datagrams must
-		 * not carry its id. Only stamped sockets pay this lookup. */
-		owner->call_id = active_call_id((__u64)owner->tgid << 32 | owner->pid);
+		if (!owner && egress_task_owner && h->direction == DV_EGRESS &&
+		    tcp_sender_is_current(skb)) {
+			owner = record_owner(h->cookie, DV_OWNER_EGRESS, true);
+		} else if (owner && owner->call_id && h->direction == DV_EGRESS &&
+			   h->l4proto == IPPROTO_UDP) {
+			/* Without the task helpers here the sendmsg hooks stamp the call. A
+			 * connected UDP socket sends without passing them: once the call that
+			 * stamped it has returned (a socket kept open across calls), later
+			 * datagrams must not carry its id. Only stamped sockets pay this lookup. */
+			owner->call_id = active_call_id((__u64)owner->tgid << 32 | owner->pid);
+		}
 	}
 	if (owner) {
 		h->owner = *owner;
@@ -185,32 +192,42 @@ static __always_inline void attribute(struct __sk_buff *skb, struct dv_pkt_hdr *
 	}
 }
 
-/* The packet being captured. Per-CPU scratch rather than stack: the chunk loop below reads it
- * from a global function, which the verifier checks once instead of once per parse path. */
+/* The packet being captured, and what this CPU submitted since it last woke the consumer.
+ * Per-CPU scratch rather than stack: the chunk loop below reads it from a global function,
+ * which the verifier checks once instead of once per parse path. */
+struct capture_scratch {
+	struct dv_pkt_hdr hdr;
+	__u64 unannounced_bytes;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct dv_pkt_hdr);
+	__type(value, struct capture_scratch);
 } scratch SEC(".maps");
 
-/* Wakes the consumer only for the record that takes the backlog past wakeup_bytes. Waking it
- * for every record past that point would cost each packet a wakeup (~700 ns) exactly when
- * the agent is already behind. A sleeping consumer also wakes on its poll timeout. */
-static __always_inline __u64 wakeup_flag(__u64 rec_size)
+/* Wakes the consumer once per wakeup_bytes_per_cpu of this CPU's records. Counting per CPU
+ * rather than asking the ring for its backlog (bpf_ringbuf_query) keeps the hot path off the
+ * consumer position, a cache line the agent writes from another CPU. Waking for every record
+ * once a backlog is there would cost each packet a wakeup (~700 ns) exactly when the agent is
+ * already behind. A sleeping consumer also wakes on its poll timeout. */
+static __always_inline __u64 wakeup_flag(struct capture_scratch *s, __u64 rec_size)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA); /* includes this record */
-
-	return avail >= wakeup_bytes && avail < wakeup_bytes + rec_size ? BPF_RB_FORCE_WAKEUP :
-									   BPF_RB_NO_WAKEUP;
+	s->unannounced_bytes += rec_size;
+	if (s->unannounced_bytes < wakeup_bytes_per_cpu)
+		return BPF_RB_NO_WAKEUP;
+	s->unannounced_bytes = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /* One record: the payload bytes from off on, at most cap of them (cap is a constant after
  * inlining: the ring takes constant sizes). Most DNS messages fit a short record whole, which
  * keeps the ring's footprint per packet small; longer ones are cut in DV_CHUNK_LEN chunks. */
-static __always_inline void emit_record(struct __sk_buff *skb, const struct dv_pkt_hdr *h,
+static __always_inline void emit_record(struct __sk_buff *skb, struct capture_scratch *s,
 					__u32 payload_off, __u32 off, const __u32 cap)
 {
+	const struct dv_pkt_hdr *h = &s->hdr;
 	struct dv_pkt *rec = bpf_ringbuf_reserve(&events, sizeof(struct dv_pkt_hdr) + cap, 0);
 	__u64 len; /* 64-bit: a u32 would be checked in one register and passed in another */
 
@@ -232,7 +249,7 @@ static __always_inline void emit_record(struct __sk_buff *skb, const struct dv_p
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	bpf_ringbuf_submit(rec, wakeup_flag(sizeof(struct dv_pkt_hdr) + cap));
+	bpf_ringbuf_submit(rec, wakeup_flag(s, sizeof(struct dv_pkt_hdr) + cap));
 }
 
 /* Copies the payload into ring-buffer records of DV_CHUNK_LEN bytes each. Global (not
@@ -241,13 +258,13 @@ static __always_inline void emit_record(struct __sk_buff *skb, const struct dv_p
 __noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
 {
 	__u32 zero = 0;
-	struct dv_pkt_hdr *h = bpf_map_lookup_elem(&scratch, &zero);
+	struct capture_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 
-	if (!h)
+	if (!s)
 		return 0;
-	for (__u32 off = 0; off < h->payload_len && off < DV_MAX_CHUNKS * DV_CHUNK_LEN;
+	for (__u32 off = 0; off < s->hdr.payload_len && off < DV_MAX_CHUNKS * DV_CHUNK_LEN;
 	     off += DV_CHUNK_LEN)
-		emit_record(skb, h, payload_off, off, DV_CHUNK_LEN);
+		emit_record(skb, s, payload_off, off, DV_CHUNK_LEN);
 	return 0;
 }
 
@@ -256,11 +273,13 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	__u32 zero = 0;
-	struct dv_pkt_hdr *h = bpf_map_lookup_elem(&scratch, &zero);
+	struct capture_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct dv_pkt_hdr *h;
 	struct l4 l4;
 
-	if (!h)
+	if (!s)
 		return SKB_PASS;
+	h = &s->hdr;
 	__builtin_memset(h, 0, sizeof(*h));
 	if (parse_l3(skb, data, end, h, &l4) < 0)
 		return SKB_PASS;
@@ -290,10 +309,13 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	h->ts_ns = bpf_ktime_get_ns();
 	h->cookie = bpf_get_socket_cookie(skb);
 	attribute(skb, h);
-	if (h->payload_len <= DV_SHORT_CHUNK_LEN)
-		emit_record(skb, h, l4.payload_off, 0, DV_SHORT_CHUNK_LEN);
+	/* A typical query fits the tiny record and a typical answer the short one. */
+	if (h->payload_len <= DV_TINY_CHUNK_LEN)
+		emit_record(skb, s, l4.payload_off, 0, DV_TINY_CHUNK_LEN);
+	else if (h->payload_len <= DV_SHORT_CHUNK_LEN)
+		emit_record(skb, s, l4.payload_off, 0, DV_SHORT_CHUNK_LEN);
 	else if (h->payload_len <= DV_CHUNK_LEN)
-		emit_record(skb, h, l4.payload_off, 0, DV_CHUNK_LEN);
+		emit_record(skb, s, l4.payload_off, 0, DV_CHUNK_LEN);
 	else
 		emit_chunks(skb, l4.payload_off);
 	return SKB_PASS;

@@ -52,7 +52,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct dv_pkt_hdr *h = data;
 
 	/* Records end after the data capacity their payload needed. */
-	assert_true(size == sizeof(*h) + DV_SHORT_CHUNK_LEN || size == sizeof(struct dv_pkt));
+	assert_true(size == sizeof(*h) + DV_TINY_CHUNK_LEN || size == sizeof(*h) + DV_SHORT_CHUNK_LEN ||
+		    size == sizeof(struct dv_pkt));
 	assert_true(size >= sizeof(*h) + h->chunk_len);
 	if (cap->n < MAX_RECORDS)
 		memcpy(&cap->recs[cap->n++], data, size);
@@ -623,6 +624,28 @@ static void egress_with_task_helpers_records_the_sender(void **state)
 	assert_string_equal(h->owner.comm, "test_wire");
 }
 
+/* Programs of this attach type on our cgroup. */
+static __u32 attached(const struct agent *a, enum bpf_attach_type type)
+{
+	__u32 ids[4], n = 4;
+
+	assert_int_equal(bpf_prog_query(a->cgroup_fd, type, 0, NULL, ids, &n), 0);
+	return n;
+}
+
+/* The egress program records a UDP sender itself where it can: the sendmsg hooks would only
+ * run a second program per datagram. Without the task helpers in cgroup_skb they record it. */
+static void sendmsg_hooks_only_without_egress_task_helpers(void **state)
+{
+	struct agent *a = *state;
+	__u32 want = !wire_features(a->w)->task_helpers_in_egress;
+
+	assert_int_equal(attached(a, BPF_CGROUP_UDP4_SENDMSG), want);
+	assert_int_equal(attached(a, BPF_CGROUP_UDP6_SENDMSG), want);
+	assert_int_equal(attached(a, BPF_CGROUP_UDP4_RECVMSG), 1);
+	assert_int_equal(attached(a, BPF_CGROUP_INET4_CONNECT), 1);
+}
+
 static void egress_without_task_helpers_passes_and_records_no_owner(void **state)
 {
 	struct agent *a = *state;
@@ -690,6 +713,10 @@ int main(void)
 		cmocka_unit_test(disabled_features_are_missing_without_a_probe),
 		cmocka_unit_test_setup_teardown(egress_with_task_helpers_records_the_sender,
 						setup_agent_full, teardown_agent),
+		cmocka_unit_test_setup_teardown(sendmsg_hooks_only_without_egress_task_helpers,
+						setup_agent_full, teardown_agent),
+		cmocka_unit_test_setup_teardown(sendmsg_hooks_only_without_egress_task_helpers,
+						setup_agent_reduced, teardown_agent),
 		cmocka_unit_test_setup_teardown(
 			egress_without_task_helpers_passes_and_records_no_owner, setup_agent_reduced,
 			teardown_agent),
