@@ -43,7 +43,11 @@
 #define MAX_INTEL_PATHS 32
 #define MAX_WATCH 64
 /* long options without a short one */
-enum { OPT_ACTIVE_NS = 256, OPT_ACTIVE_NS_RATE };
+enum { OPT_ACTIVE_NS = 256, OPT_ACTIVE_NS_RATE, OPT_OVERLOAD };
+/* The niceness of each --overload choice: yield to the workload, or outweigh a busy one. */
+#define NICE_SHED 10
+#define NICE_KEEP (-5)
+#define NICE_UNSET INT_MIN
 /* How long one poll waits: bounds event delay to well under the 1 s flush promise. */
 #define POLL_MS 100
 
@@ -119,9 +123,13 @@ static const char usage_tail[] =
 	"                            (default 5000)\n"
 	"  -s, --stats-interval SEC  seconds between stats events, 0 = never (default 10)\n"
 	"      --proc PATH           procfs mount (default /proc)\n"
-	"      --nice N              scheduling niceness, -20..19 (default 10): under CPU\n"
-	"                            contention the agent yields to the workloads it watches;\n"
-	"                            events it then cannot keep up with are counted as drops\n"
+	"      --overload shed|keep  when the host's CPUs are saturated (default shed):\n"
+	"                            shed: the agent yields to the workloads it watches\n"
+	"                            (niceness 10); events it cannot keep up with are lost and\n"
+	"                            counted as ring-buffer drops. keep: the agent outweighs\n"
+	"                            them (niceness -5) and keeps every event, at a cost to\n"
+	"                            their throughput\n"
+	"      --nice N              scheduling niceness, -20..19, instead of --overload's\n"
 	"Other:\n"
 	"  -n, --check               validate the options and exit\n"
 	"  -v, --verbose             debug logging, libbpf's included\n"
@@ -174,6 +182,7 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, 's' },
 	{ "proc", required_argument, NULL, 'X' },
 	{ "nice", required_argument, NULL, 'N' },
+	{ "overload", required_argument, NULL, OPT_OVERLOAD },
 	{ "collector", required_argument, NULL, 'c' },
 	{ "tls-ca", required_argument, NULL, 'A' },
 	{ "tls-cert", required_argument, NULL, 'T' },
@@ -194,7 +203,8 @@ struct config {
 	bool pretty;
 	bool check_only;
 	bool no_resolver;
-	int nice;
+	int nice;          /* NICE_UNSET: from keep_events */
+	bool keep_events;  /* --overload keep */
 	unsigned int disabled_features; /* 1 << enum feature */
 	const char *lib_roots[MAX_LIB_ROOTS];
 	const char *intel_paths[MAX_INTEL_PATHS];
@@ -415,6 +425,11 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 				fatalx("--nice: expected a niceness from -20 to 19");
 			cfg->nice = v;
 			break;
+		case OPT_OVERLOAD:
+			if (strcmp(optarg, "shed") && strcmp(optarg, "keep"))
+				fatalx("--overload: expected shed or keep");
+			cfg->keep_events = !strcmp(optarg, "keep");
+			break;
 		case 'c':
 			if (cfg->ship.n_collectors == SHIP_MAX_COLLECTORS)
 				fatalx("--collector: at most %d", SHIP_MAX_COLLECTORS);
@@ -465,6 +480,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	}
 	if (optind < argc)
 		fatalx("unexpected argument '%s' (see --help)", argv[optind]);
+	if (cfg->nice == NICE_UNSET)
+		cfg->nice = cfg->keep_events ? NICE_KEEP : NICE_SHED;
 	check_ship_args(cfg);
 	if (!cfg->jsonl_path && !cfg->pretty)
 		cfg->jsonl_path = "-";
@@ -773,7 +790,7 @@ static void close_agent(struct agent *a)
 int main(int argc, char **argv)
 {
 	static struct config cfg = {
-		.nice = 10,
+		.nice = NICE_UNSET,
 		.ns_change_min_age = -1,
 		.rules = CORRELATE_DEFAULTS,
 		.wire = { .ports = { 53 }, .ringbuf_bytes = 16 << 20 },
@@ -803,7 +820,8 @@ int main(int argc, char **argv)
 		printf("configuration OK\n");
 		return 0;
 	}
-	/* The agent must not slow down what it watches: a busy host gets the CPU first. */
+	/* By default the agent must not slow down what it watches: a busy host gets the CPU
+	 * first. */
 	if (setpriority(PRIO_PROCESS, 0, cfg.nice))
 		log_warn("setting niceness %d", cfg.nice);
 	raise_fd_limit();
