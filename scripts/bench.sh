@@ -13,9 +13,10 @@
 #   1. Fixed rate: dnsperf -Q BENCH_QPS for BENCH_FIXED_S s with the agent running and
 #      kernel.bpf_stats_enabled=1. BPF ns per run per program (bpftool run_time_ns/run_cnt
 #      deltas), the agent's user+sys CPU (/proc/PID/stat), messages captured and events lost
-#      (the agent's stats events), all-in CPU ns per message.
+#      (the agent's stats events), all-in CPU ns per message, the agent's peak RSS (VmHWM).
 #   2. Saturation: dnsperf without a rate limit, BENCH_ROUNDS rounds of (a) alone, (b) with the
-#      agent, (c) with dnscap capturing, interleaved a b c a b c ...; median qps, b/a and c/a.
+#      agent, (c) with dnscap capturing, (d) with the agent in --overload keep, interleaved
+#      a b c d a b c d ...; median qps, b/a, c/a and d/a, and the events lost in b and d.
 #      kernel.bpf_stats_enabled is back at its previous value here: no stats overhead.
 #   3. Parser: BUILD_DIR/bench_dns on the unit corpus, the typical A response first.
 #
@@ -32,7 +33,8 @@
 # BENCH_SAT_S [5], BENCH_ROUNDS [3], BENCH_CLIENTS [4], BENCH_OUTSTANDING [200];
 # BENCH_TMPDIR [/tmp]: where the agent's JSONL and dnscap's pcap go (hundreds of MB, deleted
 # after each run; /dev/shm takes disk writeback out of the picture); BENCH_AGENT_ARGS []: more
-# agent options, e.g. "--nice 0"; BENCH_OTHERS_WAIT_S [120]:
+# agent options, e.g. "--nice 0"; BENCH_WARM_MB [3072]: guest memory touched once before
+# measuring (see below; 0: none); BENCH_OTHERS_WAIT_S [120]:
 # how long to wait for another running dnsvigil to exit before giving up. With the defaults a
 # run takes about 1.5 minutes.
 set -uo pipefail
@@ -172,12 +174,13 @@ run_dnsperf() {
 	}
 }
 
-# agent_start JSONL LOG: the agent in the host namespace (the root cgroup's programs see every
-# namespace), stats every second; waits for "ready" and sets agent_pid.
+# agent_start JSONL LOG [OPTION...]: the agent in the host namespace (the root cgroup's programs
+# see every namespace), stats every second; waits for "ready" and sets agent_pid.
 agent_start() {
 	local jsonl=$1 log=$2 i
+	shift 2
 	# shellcheck disable=SC2086 # BENCH_AGENT_ARGS is a list of options
-	"$agent_bin" --jsonl "$jsonl" -s 1 ${BENCH_AGENT_ARGS:-} </dev/null >/dev/null 2>"$log" &
+	"$agent_bin" --jsonl "$jsonl" -s 1 ${BENCH_AGENT_ARGS:-} "$@" </dev/null >/dev/null 2>"$log" &
 	agent_pid=$!
 	for ((i = 0; i < 200; i++)); do # 20 s
 		grep -q ready "$log" 2>/dev/null && return 0
@@ -317,6 +320,19 @@ LAB_UNBOUND_EXTRA=$'\tnum-threads: 1\n\tso-rcvbuf: 4m\n\tso-sndbuf: 4m' \
 	die "writing unbound.conf"
 lab_unbound_start "$ns" "$tmp/unbound.conf" "$res/unbound.log" || die "starting unbound"
 lab_wait_dns "$ns" "$server" www.bench.test 10 || die "unbound did not come up: $(cat "$res/unbound.log")"
+# A virtual machine's first write to each guest page faults to the host (here ~15x the cost of
+# a later write: 1.5 GB by dd took 3.3 s once, then 0.21 s). Without this the JSONL and pcap
+# writes of the first run would be charged for it, which is the VM's cost and not the agent's
+# or dnscap's: a long-running host's memory is warm. Touching BENCH_WARM_MB of memory once
+# (then freeing it) makes the page cache land on pages the host already backs.
+warm_mb=${BENCH_WARM_MB:-3072}
+check_int BENCH_WARM_MB "$warm_mb" 0 65536
+avail_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+((warm_mb <= avail_mb / 2)) || warm_mb=$((avail_mb / 2))
+if ((warm_mb)); then
+	progress "warm-up: touching $warm_mb MB of guest memory"
+	"$py" -c "b = b'\\1' * ($warm_mb << 20)" || die "warming $warm_mb MB of memory"
+fi
 wait_for_others
 progress "warm-up: 2 s of unlimited load"
 run_dnsperf "$res/warmup-dnsperf.txt" 2 -c "$clients" -q "$outstanding" # interrupted: fine
@@ -344,6 +360,7 @@ fixed_rate() {
 		wait_agent_idle
 		bpftool -j prog show >"$res/fixed-bpf-after.json" || die "bpftool prog show"
 		cpu_ticks "$agent_pid" >"$res/fixed-cpu-after.txt" || die "reading /proc/$agent_pid/stat"
+		grep '^VmHWM:' "/proc/$agent_pid/status" >"$res/fixed-rss.txt"
 	fi
 	sysctl -qw kernel.bpf_stats_enabled="$stats_prev"
 	agent_stop >"$res/fixed-agent-rc.txt"
@@ -362,8 +379,9 @@ done
 
 # --- 2. saturation -----------------------------------------------------------------------------
 
-# saturation OUT CFG: one unlimited-rate measurement in configuration a, b or c; returns 2 when
-# another dnsvigil interfered.
+# saturation OUT CFG: one unlimited-rate measurement in configuration a (alone), b (the agent as
+# it starts by default), c (dnscap) or d (the agent with --overload keep); returns 2 when another
+# dnsvigil interfered.
 saturation() {
 	local out=$1 cfg=$2 rc
 	wait_for_others
@@ -373,8 +391,12 @@ saturation() {
 		run_dnsperf "$out-dnsperf.txt" "$sat_s" -c "$clients" -q "$outstanding"
 		rc=$?
 		;;
-	b)
-		agent_start "$tmp/sat.jsonl" "$out-agent.log"
+	b | d)
+		if [[ $cfg == d ]]; then
+			agent_start "$tmp/sat.jsonl" "$out-agent.log" --overload keep
+		else
+			agent_start "$tmp/sat.jsonl" "$out-agent.log"
+		fi
 		run_dnsperf "$out-dnsperf.txt" "$sat_s" -c "$clients" -q "$outstanding"
 		rc=$?
 		agent_stop >"$out-agent-rc.txt"
@@ -395,9 +417,9 @@ saturation() {
 	return "$rc"
 }
 
-progress "saturation: $rounds rounds of a (alone), b (agent), c (dnscap), dnsperf -c $clients -q $outstanding -l $sat_s"
+progress "saturation: $rounds rounds of a (alone), b (agent), c (dnscap), d (agent --overload keep), dnsperf -c $clients -q $outstanding -l $sat_s"
 for ((r = 1; r <= rounds; r++)); do
-	for cfg in a b c; do
+	for cfg in a b c d; do
 		for ((attempt = 1; ; attempt++)); do
 			saturation "$res/sat-$r$cfg" "$cfg" && break
 			((attempt < 5)) || die "another dnsvigil interfered with 5 attempts at round $r$cfg"

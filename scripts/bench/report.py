@@ -164,10 +164,10 @@ def main():
 
     # 2. saturation
     rounds = int(e["rounds"])
-    qps_by = {"a": [], "b": [], "c": []}
+    qps_by = {"a": [], "b": [], "c": [], "d": []}
     order = []
     for r in range(1, rounds + 1):
-        for cfg in "abc":
+        for cfg in "abcd":
             q = dnsperf(res, "sat-%d%s-dnsperf.txt" % (r, cfg))["qps"]
             qps_by[cfg].append(q)
             load = read(res, "sat-%d%s-loadavg.txt" % (r, cfg), "").strip()
@@ -178,18 +178,27 @@ def main():
     table.append(("saturation b/a (agent)", fmt(ba, 2), ">= %.2f and > c/a" % SAT_TARGET,
                   yes(ba is not None and ca is not None and ba >= SAT_TARGET and ba > ca)))
     table.append(("saturation c/a (dnscap)", fmt(ca, 2), "reference", "-"))
-    # Lost events make round b cheaper (a failed reservation costs little): read b/a with them.
-    lost_pct = []
+    # Lost events make a round cheaper (a failed reservation costs little): read b/a with them.
+    lost_pct = {cfg: [] for cfg in "bd"}
     for r in range(1, rounds + 1):
-        sb = stats(res, "sat-%db-stats-final.json" % r)
-        if sb is not None:
-            d = drops(sb, None)
-            lost_b = sum(d.get(k, 0) for k in LOST_FIELDS) + sb.get("incomplete_packets", 0)
-            total = lost_b + sb.get("messages", 0)
-            lost_pct.append(100.0 * lost_b / total if total else 0.0)
-    if lost_pct:
-        table.append(("saturation events lost in b (median)", "%.1f%%" % statistics.median(lost_pct),
-                      "reference", "-"))
+        for cfg in "bd":
+            sb = stats(res, "sat-%d%s-stats-final.json" % (r, cfg))
+            if sb is not None:
+                d = drops(sb, None)
+                lost = sum(d.get(k, 0) for k in LOST_FIELDS) + sb.get("incomplete_packets", 0)
+                total = lost + sb.get("messages", 0)
+                lost_pct[cfg].append(100.0 * lost / total if total else 0.0)
+    if lost_pct["b"]:
+        table.append(("saturation events lost in b (median)",
+                      "%.1f%%" % statistics.median(lost_pct["b"]), "reference", "-"))
+    da = med["d"] / med["a"] if med["a"] else None
+    table.append(("saturation d/a (agent, --overload keep)", fmt(da, 2), "reference", "-"))
+    if lost_pct["d"]:
+        table.append(("saturation events lost in d (median)",
+                      "%.1f%%" % statistics.median(lost_pct["d"]), "reference", "-"))
+    hwm = read(res, "fixed-rss.txt", "").split()
+    table.append(("agent peak RSS @%s qps (VmHWM)" % qps,
+                  "%.1f MB" % (int(hwm[1]) / 1024) if len(hwm) > 1 else "n/a", "reference", "-"))
 
     # 3. parser
     ptext = read(res, "parse.txt")
@@ -254,17 +263,20 @@ def main():
             fmt(r["run_ns"] / r["runs"]) if r["runs"] else "n/a (no runs)"))
     print("- saturation (dnsperf -c %s -q %s -l %s, rounds in run order): %s" % (
         e["clients"], e["outstanding"], e["sat_s"], ", ".join(order)))
-    print("- saturation medians: a %s, b %s, c %s qps" % (fmt(med["a"]), fmt(med["b"]), fmt(med["c"])))
+    print("- saturation medians: a %s, b %s, c %s, d %s qps" % (
+        fmt(med["a"]), fmt(med["b"]), fmt(med["c"]), fmt(med["d"])))
     for r in range(1, rounds + 1):
-        sb = stats(res, "sat-%db-stats-final.json" % r)
-        pb = dnsperf(res, "sat-%db-dnsperf.txt" % r)
-        if sb is not None:
-            d = drops(sb, None)
-            lost_b = sum(d.get(k, 0) for k in LOST_FIELDS) + sb.get("incomplete_packets", 0)
-            print("- round %db agent: messages %d for %s completed queries, lost events %d "
-                  "(ringbuf_full %d), exit status %s" % (
-                      r, sb.get("messages", 0), fmt(pb["completed"]), lost_b,
-                      d.get("ringbuf_full", 0), read(res, "sat-%db-agent-rc.txt" % r, "?").strip()))
+        for cfg in "bd":
+            sb = stats(res, "sat-%d%s-stats-final.json" % (r, cfg))
+            pb = dnsperf(res, "sat-%d%s-dnsperf.txt" % (r, cfg))
+            if sb is not None:
+                d = drops(sb, None)
+                lost = sum(d.get(k, 0) for k in LOST_FIELDS) + sb.get("incomplete_packets", 0)
+                print("- round %d%s agent: messages %d for %s completed queries, lost events %d "
+                      "(ringbuf_full %d), exit status %s" % (
+                          r, cfg, sb.get("messages", 0), fmt(pb["completed"]), lost,
+                          d.get("ringbuf_full", 0),
+                          read(res, "sat-%d%s-agent-rc.txt" % (r, cfg), "?").strip()))
         dc = read(res, "sat-%dc-dnscap.log" % r, "")
         m = re.search(r"(\d+) recv (\d+) drop", dc)
         if m:
