@@ -135,7 +135,7 @@ static void render_net(struct jbuf *b, const struct net_info *n)
 	jbuf_key(b, "direction", false);
 	jbuf_lit(b, n->direction == NET_EGRESS ? "\"egress\"" : "\"ingress\"");
 	jbuf_key(b, "role", false);
-	jbuf_str(b, role_name(n->role));
+	jbuf_plain_str(b, role_name(n->role));
 	jbuf_key(b, "src_ip", false);
 	jbuf_ip(b, n->family, n->src_ip);
 	jbuf_key(b, "src_port", false);
@@ -160,9 +160,9 @@ static void render_section(struct jbuf *b, const struct dns_section *sec)
 		jbuf_lit(b, i ? ",{\"name\":" : "{\"name\":");
 		jbuf_str(b, rr->name);
 		jbuf_key(b, "type", false);
-		jbuf_str(b, dns_type_str(rr->type, tbuf));
+		jbuf_plain_str(b, dns_type_str(rr->type, tbuf));
 		jbuf_key(b, "class", false);
-		jbuf_str(b, dns_class_str(rr->rclass, cbuf));
+		jbuf_plain_str(b, dns_class_str(rr->rclass, cbuf));
 		jbuf_key(b, "ttl", false);
 		jbuf_u64(b, rr->ttl);
 		jbuf_key(b, "data", false);
@@ -208,9 +208,9 @@ static void render_dns(struct jbuf *b, const struct dns_msg *m)
 	jbuf_key(b, "qr", false);
 	jbuf_lit(b, m->qr ? "true" : "false");
 	jbuf_key(b, "opcode", false);
-	jbuf_str(b, dns_opcode_str(m->opcode, mbuf));
+	jbuf_plain_str(b, dns_opcode_str(m->opcode, mbuf));
 	jbuf_key(b, "rcode", false);
-	jbuf_str(b, dns_rcode_str(m->rcode, mbuf));
+	jbuf_plain_str(b, dns_rcode_str(m->rcode, mbuf));
 	jbuf_key(b, "flags", false);
 	jbuf_lit(b, "[");
 	for (size_t i = 0; i < ARRAY_LEN(flag_names); i++) {
@@ -218,16 +218,16 @@ static void render_dns(struct jbuf *b, const struct dns_msg *m)
 			continue;
 		if (!first)
 			jbuf_lit(b, ",");
-		jbuf_str(b, flag_names[i]);
+		jbuf_plain_str(b, flag_names[i]);
 		first = false;
 	}
 	jbuf_lit(b, "]");
 	jbuf_key(b, "qname", false);
 	jbuf_str(b, m->has_question ? m->qname : NULL);
 	jbuf_key(b, "qtype", false);
-	jbuf_str(b, m->has_question ? dns_type_str(m->qtype, mbuf) : NULL);
+	jbuf_plain_str(b, m->has_question ? dns_type_str(m->qtype, mbuf) : NULL);
 	jbuf_key(b, "qclass", false);
-	jbuf_str(b, m->has_question ? dns_class_str(m->qclass, mbuf) : NULL);
+	jbuf_plain_str(b, m->has_question ? dns_class_str(m->qclass, mbuf) : NULL);
 	jbuf_key(b, "answers", false);
 	render_section(b, &m->an);
 	jbuf_key(b, "authority", false);
@@ -250,9 +250,9 @@ static void render_timeout(struct jbuf *b, const struct timeout_info *t)
 	jbuf_key(b, "qname", false);
 	jbuf_str(b, t->qname);
 	jbuf_key(b, "qtype", false);
-	jbuf_str(b, dns_type_str(t->qtype, mbuf));
+	jbuf_plain_str(b, dns_type_str(t->qtype, mbuf));
 	jbuf_key(b, "qclass", false);
-	jbuf_str(b, dns_class_str(t->qclass, mbuf));
+	jbuf_plain_str(b, dns_class_str(t->qclass, mbuf));
 	jbuf_lit(b, "},\"waited_ns\":");
 	jbuf_u64(b, t->waited_ns);
 }
@@ -325,7 +325,7 @@ static void render_call(struct jbuf *b, const struct call_info *c)
 		jbuf_lit(b, "null");
 	}
 	jbuf_key(b, "qtype", false);
-	jbuf_str(b, c->qtype ? dns_type_str(c->qtype, mbuf) : NULL);
+	jbuf_plain_str(b, c->qtype ? dns_type_str(c->qtype, mbuf) : NULL);
 	jbuf_key(b, "result", false);
 	jbuf_str(b, c->result);
 	jbuf_key(b, "result_code", false);
@@ -366,7 +366,7 @@ static void render_finding(struct jbuf *b, const struct finding *f)
 	jbuf_lit(b, "{\"rule\":");
 	jbuf_str(b, f->rule);
 	jbuf_key(b, "severity", false);
-	jbuf_str(b, finding_severity_name(f->severity));
+	jbuf_plain_str(b, finding_severity_name(f->severity));
 	jbuf_key(b, "attack", false);
 	render_strs(b, f->attack, f->n_attack);
 	jbuf_key(b, "summary", false);

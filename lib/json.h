@@ -60,6 +60,11 @@ void jbuf_u64(struct jbuf *b, uint64_t v);
 void jbuf_i64(struct jbuf *b, int64_t v);
 /* A JSON string with escapes, or null when s is NULL. */
 void jbuf_str(struct jbuf *b, const char *s);
+/* s quoted as is, or null when s is NULL: for text that never needs an escape (mnemonics,
+ * fixed names), which then skips jbuf_str's scan; beyond JBUF_PLAIN_MAX bytes it is
+ * written by jbuf_str. */
+#define JBUF_PLAIN_MAX 32
+void jbuf_plain_str(struct jbuf *b, const char *s);
 void jbuf_hex(struct jbuf *b, const uint8_t *data, size_t n); /* "0a1b..." */
 /* RFC 3339 UTC with nanoseconds, quoted */
 void jbuf_time(struct jbuf *b, uint64_t realtime_ns);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "json.h"
@@ -113,6 +114,43 @@ static void ipv4_and_ipv6_addresses(void **state)
 	assert_string_equal(text(), "\"127.0.10.255\"\"2001:db8::1\"");
 }
 
+/* The formatters take digits two at a time: every length and boundary as printf writes it. */
+static void numbers_are_written_as_printf_writes_them(void **state)
+{
+	char want[32];
+
+	(void)state;
+	for (uint64_t p = 1; p && p <= UINT64_MAX / 10; p *= 10) {
+		const uint64_t values[] = { p - 1, p, p + 1, p * 9 + p - 1, p * 5 + 7 };
+
+		for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+			jbuf_reset(&b);
+			jbuf_u64(&b, values[i]);
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)values[i]);
+			assert_string_equal(text(), want);
+		}
+	}
+}
+
+static void every_ipv4_octet_in_every_position_as_inet_ntop(void **state)
+{
+	char want[INET_ADDRSTRLEN + 2] = "\"";
+
+	(void)state;
+	for (int pos = 0; pos < 4; pos++) {
+		for (int v = 0; v < 256; v++) {
+			uint8_t addr[16] = { 1, 2, 3, 4 };
+
+			addr[pos] = v;
+			jbuf_reset(&b);
+			jbuf_ip(&b, 4, addr);
+			inet_ntop(AF_INET, addr, want + 1, INET_ADDRSTRLEN);
+			strcat(want, "\"");
+			assert_string_equal(text(), want);
+		}
+	}
+}
+
 static void hex_is_lowercase(void **state)
 {
 	const uint8_t data[] = { 0x00, 0xab, 0xff };
@@ -141,6 +179,8 @@ int main(void)
 		cmocka_unit_test_setup(keys_have_commas_except_the_first, reset),
 		cmocka_unit_test_setup(time_is_rfc3339_utc_with_nanoseconds, reset),
 		cmocka_unit_test_setup(ipv4_and_ipv6_addresses, reset),
+		cmocka_unit_test_setup(numbers_are_written_as_printf_writes_them, reset),
+		cmocka_unit_test_setup(every_ipv4_octet_in_every_position_as_inet_ntop, reset),
 		cmocka_unit_test_setup(hex_is_lowercase, reset),
 		cmocka_unit_test_setup(buffer_grows_past_its_first_size, reset),
 	};
