@@ -236,16 +236,17 @@ $(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OU
 FUZZ_SECONDS ?= 60
 # Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
 # only, so the fixtures stay as they are.
+DNS_SRCS := lib/dns.c lib/dns_fmt.c lib/dns_rdata.c lib/dns_rdata_ext.c
 FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data
-$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
+$(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c $(DNS_SRCS) $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
-		tests/fuzz/fuzz_dns.c lib/dns.c -o $@
+		tests/fuzz/fuzz_dns.c $(DNS_SRCS) -o $@
 
 # The collector's Event decoder, with the renderer and the encoder it round-trips through,
 # seeded with an encoded event of each type (tests/fuzz/event-pb).
 FUZZ_PB_SRCS := tests/fuzz/fuzz_event_pb.c lib/event_pb.c lib/pb_unpack.c lib/event.c lib/event_json.c lib/json.c \
-	lib/dns.c lib/stats.c lib/log.c $(PROTO_C)
+	$(DNS_SRCS) lib/stats.c lib/log.c $(PROTO_C)
 $(OUTPUT)/fuzz_event_pb: $(FUZZ_PB_SRCS) $(wildcard lib/*.h) $(PROTO_H) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I$(OUTPUT) -Ilib \
@@ -314,9 +315,9 @@ fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
 run: deps $(OUTPUT)/dnsvigil
 	$(OUTPUT)/dnsvigil --pretty --jsonl $(OUTPUT)/events.jsonl
 
-$(OUTPUT)/bench_dns: tests/bench/bench_dns.c lib/dns.c $(wildcard lib/*.h) | $(OUTPUT)
+$(OUTPUT)/bench_dns: tests/bench/bench_dns.c $(DNS_SRCS) $(wildcard lib/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c lib/dns.c -o $@
+	$(Q)$(CC) $(CFLAGS) tests/bench/bench_dns.c $(DNS_SRCS) -o $@
 
 $(OUTPUT)/bench_match: tests/bench/bench_match.c $(OUTPUT)/agent/match.o $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)

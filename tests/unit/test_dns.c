@@ -843,7 +843,10 @@ static void soa_too_short_is_rdata_length_mismatch(void **state)
 	for (int i = 0; i < 4; i++)
 		put32(&w, 1);
 	assert_malformed(w.b, w.n, "rdata length mismatch");
-	assert_int_equal(msg.ns.n, 0);
+	assert_int_equal(msg.ns.n, 1);
+	assert_string_equal(msg.ns.rrs[0].data, "\\# 20 C00CC00C00000001000000010000000100000001");
+	assert_null(msg.ns.rrs[0].target);
+	assert_null(msg.ns.rrs[0].rname);
 }
 
 static void name_in_rdata_crossing_rdlength_is_mismatch(void **state)
@@ -1222,8 +1225,9 @@ static void cname_target_equals_the_owner_it_leads_to(void **state)
 	assert_string_equal(msg.an.rrs[1].name, msg.an.rrs[0].target);
 }
 
-/* A record that fails to decode is not listed, whatever of it had decoded (here the SOA
- * MNAME), and the records before it carry nothing of what the last message had there. */
+/* A record that fails to decode is listed in RFC 3597 form only, whatever of it had decoded
+ * (here the SOA MNAME), and the records before it carry nothing of what the last message had
+ * there. */
 static void malformed_record_leaves_no_typed_fields(void **state)
 {
 	struct wire w;
@@ -1251,11 +1255,15 @@ static void malformed_record_leaves_no_typed_fields(void **state)
 	for (uint32_t i = 1; i <= 5; i++)
 		put32(&w, i);
 	assert_malformed(w.b, w.n, "forward compression pointer");
-	assert_int_equal(msg.an.n, 1);
+	assert_int_equal(msg.an.n, 2);
 	assert_rr(&msg.an.rrs[0], "a.example", 1, 60, "192.0.2.1");
 	assert_int_equal(msg.an.rrs[0].addr_len, 4);
 	assert_null(msg.an.rrs[0].target);
 	assert_null(msg.an.rrs[0].rname);
+	assert_rr(&msg.an.rrs[1], "a.example", 6, 60,
+		  "\\# 26 C00C0162C03D0000000100000002000000030000000400000005");
+	assert_null(msg.an.rrs[1].target);
+	assert_null(msg.an.rrs[1].rname);
 }
 
 /* Typed names are arena strings too: those handed out before it grew stay. */
