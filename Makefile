@@ -234,10 +234,13 @@ $(OUTPUT)/tests/%: tests/bpf/%.c $(SKELS) $$(call test_objs,$$*) $(LIBDV) | $(OU
 	$(Q)$(CC) $(CFLAGS) $< $(call test_objs,$*) $(LIBDV) $(call test_libs,$*) $(LDLIBS) -lcmocka -o $@
 
 FUZZ_SECONDS ?= 60
-# Seeded from the parser's unit fixtures. libFuzzer adds new inputs to the first directory
-# only, so the fixtures stay as they are.
+# Seeded from the parser's unit fixtures, and with a message per canned RDATA of
+# test_dns_rdata, which writes them. libFuzzer adds new inputs to the first directory only,
+# so the fixtures stay as they are.
 DNS_SRCS := lib/dns.c lib/dns_fmt.c lib/dns_rdata.c lib/dns_rdata_ext.c
-FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data
+FUZZ_CORPUS := $(OUTPUT)/fuzz-corpus tests/unit/data $(OUTPUT)/fuzz-corpus-rdata
+$(OUTPUT)/fuzz-corpus-rdata: $(OUTPUT)/tests/test_dns_rdata
+	$(Q)rm -rf $@ && mkdir -p $@ && DNS_RDATA_SEEDS=$@ $< >/dev/null 2>&1
 $(OUTPUT)/fuzz_dns: tests/fuzz/fuzz_dns.c $(DNS_SRCS) $(wildcard lib/*.h) | $(OUTPUT) preflight-fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
@@ -274,6 +277,7 @@ test-bpf: $(BPFTEST_BINS)
 	$(Q)scripts/run-tests.sh bpf $(BPFTEST_BINS)
 
 test-fuzz: $(OUTPUT)/fuzz_dns $(OUTPUT)/fuzz_event_pb $(OUTPUT)/fuzz_intel \
+		$(OUTPUT)/fuzz-corpus-rdata \
 		| $(OUTPUT)/fuzz-corpus $(OUTPUT)/fuzz-corpus-pb $(OUTPUT)/fuzz-corpus-intel
 	$(Q)$(OUTPUT)/fuzz_dns -max_total_time=10 -max_len=4096 $(FUZZ_CORPUS) 2>$(OUTPUT)/fuzz.log \
 		|| { tail -40 $(OUTPUT)/fuzz.log; exit 1; }
@@ -309,7 +313,7 @@ test-e2e: $(OUTPUT)/dnsvigil $(RESOLVER_CALLS) $(OUTPUT)/dnsvigil-collector $(OU
 		tests/e2e/collector.sh $(OUTPUT) || rc=1; tests/e2e/feed.sh $(OUTPUT) || rc=1; \
 		tests/e2e/hier.sh $(OUTPUT) || rc=1; exit $$rc
 
-fuzz: $(OUTPUT)/fuzz_dns | $(OUTPUT)/fuzz-corpus
+fuzz: $(OUTPUT)/fuzz_dns $(OUTPUT)/fuzz-corpus-rdata | $(OUTPUT)/fuzz-corpus
 	$(OUTPUT)/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(FUZZ_CORPUS)
 
 run: deps $(OUTPUT)/dnsvigil

@@ -145,10 +145,10 @@ int dns_rd_apl(struct dns_parser *p, size_t *pos, size_t end)
 		afi = get16(b);
 		alen = afi == 1 ? 4 : afi == 2 ? 16 : 0;
 		len = b[3] & 0x7f;
-		if (!alen || b[2] > alen * 8 || len > alen || (len && b[4 + len - 1] == 0))
-			return bad(p, "bad APL item");
 		if (!avail(*pos + 4, end, len))
 			return mismatch(p);
+		if (!alen || b[2] > alen * 8 || len > alen || (len && b[4 + len - 1] == 0))
+			return bad(p, "bad APL item");
 		memcpy(addr, b + 4, len);
 		err = reserve(p, 6);
 		if (err)

@@ -13,12 +13,17 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dns.h"
 
 static struct dns_parser *parser;
 static struct dns_msg msg;
+/* DNS_RDATA_SEEDS names a directory that gets every message these tests parse: the fuzz
+ * target's seeds for the RDATA decoders (make's fuzz-corpus-rdata). */
+static const char *seed_dir;
+static unsigned int n_seeds;
 
 struct wire {
 	uint8_t b[1024];
@@ -56,6 +61,17 @@ static void put(struct wire *w, const void *b, size_t n)
 	w->n += n;
 }
 
+static void write_seed(const uint8_t *b, size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rdata-%03u.bin", seed_dir, n_seeds++);
+	f = fopen(path, "wb");
+	if (!f || fwrite(b, 1, n, f) != n || fclose(f))
+		fail_msg("%s: cannot write", path);
+}
+
 /* The response: question a.example. A at offset 12, then one answer per RDATA, each
  * followed by an A record that shows whether parsing went on */
 static int parse_answer(uint16_t type, const uint8_t *rdata, size_t len)
@@ -71,6 +87,8 @@ static int parse_answer(uint16_t type, const uint8_t *rdata, size_t len)
 	put(&w, rr, sizeof(rr));
 	put(&w, rdata, len);
 	put(&w, a, sizeof(a));
+	if (seed_dir)
+		write_seed(w.b, w.n);
 	return dns_parse(parser, w.b, w.n, &msg);
 }
 
@@ -294,5 +312,6 @@ int main(void)
 		cmocka_unit_test(typed_names_only_for_the_listed_types),
 	};
 
+	seed_dir = getenv("DNS_RDATA_SEEDS");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
