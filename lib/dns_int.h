@@ -64,7 +64,6 @@ enum {
 	DDD_QUOTED = 2,  /* \DDD inside quotes: space stays as is */
 	BS_LABEL = 4,    /* backslash in a name label (RFC 1035 5.1, RFC 4343) */
 	BS_QUOTED = 8,   /* backslash inside a quoted character-string */
-	BS_LIST = 16,    /* backslash in an unquoted SVCB value list (RFC 9460 A.1) */
 };
 
 extern const uint8_t dns_esc[256];

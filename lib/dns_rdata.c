@@ -11,6 +11,8 @@
  * too; following a pointer elsewhere still gives the name's right text, and every name is
  * bounded as owner names are.
  */
+#include <limits.h>
+
 #include "array.h"
 #include "dns_int.h"
 
@@ -63,12 +65,13 @@ static int rd_string(struct dns_parser *p, size_t *pos, size_t end)
 	return dns_put_quoted(p, p->msg + *pos - n, n);
 }
 
-/* One or more character-strings up to the end: TXT and its kin */
-static int rd_strings(struct dns_parser *p, size_t *pos, size_t end)
+/* One to max character-strings up to the end: TXT and its kin, ISDN (address and an optional
+ * subaddress, RFC 1183 3.2) */
+static int rd_strings(struct dns_parser *p, size_t *pos, size_t end, unsigned int max)
 {
 	int err = rd_string(p, pos, end);
 
-	while (!err && *pos < end) {
+	for (unsigned int n = 1; !err && *pos < end && n < max; n++) {
 		err = put_char(p, ' ');
 		if (!err)
 			err = rd_string(p, pos, end);
@@ -149,7 +152,7 @@ static int put_field(struct dns_parser *p, char f, size_t *pos, size_t end)
 	case 's': /* one quoted character-string */
 		return rd_string(p, pos, end);
 	case 'S': /* one or more */
-		return rd_strings(p, pos, end);
+		return rd_strings(p, pos, end, UINT_MAX);
 	case 'q': /* the rest as one quoted string (URI target) */
 		*pos = end;
 		return dns_put_quoted(p, b, rest);
@@ -184,12 +187,24 @@ static int put_field(struct dns_parser *p, char f, size_t *pos, size_t end)
 		return err;
 	case 'e': /* EUI-48 and EUI-64 (RFC 7043): hex pairs joined by "-" */
 	case 'E':
-	case 'g': /* ILNP 64-bit locator (RFC 6742): four groups of four hex digits */
 		err = reserve(p, 3 * 8);
 		for (size_t i = 0; !err && i < width[(uint8_t)f]; i++) {
-			if (i && (f != 'g' || i % 2 == 0))
-				*p->cur++ = f == 'g' ? ':' : '-';
+			if (i)
+				*p->cur++ = '-';
 			p->cur = fmt_hex(p->cur, b + i, 1, dns_hex_lower);
+		}
+		return err;
+	case 'g': /* ILNP 64-bit locator (RFC 6742): four 16-bit groups, hex without zeros
+		   * in front, as dig prints them */
+		err = reserve(p, 4 * 5);
+		for (size_t i = 0; !err && i < 8; i += 2) {
+			unsigned int v = get16(b + i);
+
+			if (i)
+				*p->cur++ = ':';
+			for (int shift = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0;
+			     shift >= 0; shift -= 4)
+				*p->cur++ = dns_hex_lower[v >> shift & 15];
 		}
 		return err;
 	default:
@@ -257,17 +272,9 @@ static int rd_nxt(struct dns_parser *p, size_t *pos, size_t end)
 	return err;
 }
 
-/* RFC 1183 3.2: ISDN address, then an optional subaddress */
 static int rd_isdn(struct dns_parser *p, size_t *pos, size_t end)
 {
-	int err = rd_string(p, pos, end);
-
-	if (!err && *pos < end) {
-		err = put_char(p, ' ');
-		if (!err)
-			err = rd_string(p, pos, end);
-	}
-	return err;
+	return rd_strings(p, pos, end, 2);
 }
 
 /* RFC 1706: "0x" and the NSAP in hex */
@@ -279,6 +286,22 @@ static int rd_nsap(struct dns_parser *p, size_t *pos, size_t end)
 		err = dns_put_hex(p, p->msg + *pos, end - *pos, dns_hex_lower);
 	*pos = end;
 	return err;
+}
+
+/* DSYNC (generalized NOTIFY, draft-ietf-dnsop-generalized-notify): the type it is for, the notification scheme, port and target */
+static int rd_dsync(struct dns_parser *p, size_t *pos, size_t end)
+{
+	int err = dns_put_layout(p, "T", pos, end);
+
+	if (!err && !avail(*pos, end, 1))
+		err = mismatch(p);
+	if (!err)
+		err = p->msg[*pos] == 1 ? dns_put_str(p, " NOTIFY") : dns_put_sp_u32(p, p->msg[*pos]);
+	if (!err) {
+		*pos += 1;
+		err = put_char(p, ' ');
+	}
+	return err ? err : dns_put_layout(p, "2n", pos, end);
 }
 
 #define LAYOUT(s) { .layout = s }
@@ -349,10 +372,10 @@ static const struct rdata_type low_types[128] = {
 	[63] = LAYOUT("411X"),				/* ZONEMD */
 	[64] = { .decode = dns_rd_svcb, .typed_names = true }, /* SVCB */
 	[65] = { .decode = dns_rd_svcb, .typed_names = true }, /* HTTPS */
+	[66] = DECODE(rd_dsync),			/* DSYNC */
+	[67] = LAYOUT("B"),				/* HHIT */
+	[68] = LAYOUT("B"),				/* BRID */
 	[99] = LAYOUT("S"),				/* SPF */
-	[100] = LAYOUT("s"),				/* UINFO */
-	[101] = LAYOUT("4"),				/* UID */
-	[102] = LAYOUT("4"),				/* GID */
 	[104] = LAYOUT("2g"),				/* NID */
 	[105] = LAYOUT("2a"),				/* L32 */
 	[106] = LAYOUT("2g"),				/* L64 */
@@ -369,6 +392,7 @@ static const struct rdata_type high_types[] = {
 	[259 - 256] = DECODE(dns_rd_doa),		/* DOA */
 	[260 - 256] = DECODE(dns_rd_amtrelay),		/* AMTRELAY */
 	[261 - 256] = LAYOUT("S"),			/* RESINFO */
+	[262 - 256] = LAYOUT("S"),			/* WALLET */
 };
 
 /* TA and DLV, both shaped like DS */

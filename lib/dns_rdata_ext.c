@@ -104,23 +104,20 @@ int dns_rd_a6(struct dns_parser *p, size_t *pos, size_t end)
 		return mismatch(p);
 	prefix = p->msg[(*pos)++];
 	n = 16 - prefix / 8;
-	if (prefix == 128)
-		n = 0;
 	if (!avail(*pos, end, n))
 		return mismatch(p);
 	memcpy(addr + 16 - n, p->msg + *pos, n);
 	if (n && prefix % 8)
 		addr[16 - n] &= (uint8_t)(0xff >> prefix % 8); /* the prefix's bits are not ours */
 	*pos += n;
-	err = reserve(p, 3);
+	err = reserve(p, 4);
 	if (err)
 		return err;
+	/* the address field is there even when empty: prefix 128 reads "128  name." */
 	p->cur = fmt_u32(p->cur, (uint32_t)prefix);
-	if (n) {
-		err = put_char(p, ' ');
-		if (!err)
-			err = dns_put_ipv6(p, addr);
-	}
+	*p->cur++ = ' ';
+	if (n)
+		err = dns_put_ipv6(p, addr);
 	if (!err && prefix) {
 		err = put_char(p, ' ');
 		if (!err)
@@ -352,13 +349,12 @@ enum {
 	SVC_IPV4HINT,
 	SVC_ECH,
 	SVC_IPV6HINT,
-	SVC_DOHPATH, /* RFC 9461 */
-	SVC_OHTTP,   /* RFC 9540 */
 };
 
+/* The keys dig 9.18 names: dohpath (7, RFC 9461) and ohttp (8, RFC 9540) come out there as
+ * key7 and key8 with their values quoted, like any key it does not know, and so here. */
 static const char *const svc_key_names[] = {
 	"mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint",
-	"dohpath", "ohttp",
 };
 
 static int put_svc_key(struct dns_parser *p, uint16_t key)
@@ -391,6 +387,35 @@ static int put_svc_hints(struct dns_parser *p, const uint8_t *b, size_t n, size_
 	return err;
 }
 
+/* The alpn ids, quoted as dig prints them: the value list escapes "," and "\" inside an id
+ * (RFC 9460 A.1), and the quoted string escapes that backslash again: the id h2,x reads
+ * h2\\,x and a backslash four of them. */
+static int put_svc_alpn(struct dns_parser *p, const uint8_t *b, size_t n)
+{
+	int err;
+
+	if (!n)
+		return bad(p, "bad SVCB parameter");
+	err = put_char(p, '"');
+	for (size_t i = 0; !err && i < n; i += 1 + b[i]) {
+		if (!b[i] || b[i] >= n - i)
+			return bad(p, "bad SVCB parameter");
+		err = reserve(p, 1 + 4 * (size_t)b[i]);
+		if (err)
+			return err;
+		if (i)
+			*p->cur++ = ',';
+		for (size_t j = i + 1; j <= i + b[i]; j++) {
+			if (b[j] == ',' || b[j] == '\\') {
+				*p->cur++ = '\\';
+				*p->cur++ = '\\';
+			}
+			p->cur = fmt_escaped(p->cur, b + j, 1, DDD_QUOTED, BS_QUOTED);
+		}
+	}
+	return err ? err : put_char(p, '"');
+}
+
 /* The value of one SvcParam (b[0..n) is in bounds), after the "=" its caller wrote when n > 0 */
 static int put_svc_value(struct dns_parser *p, uint16_t key, const uint8_t *b, size_t n)
 {
@@ -408,22 +433,8 @@ static int put_svc_value(struct dns_parser *p, uint16_t key, const uint8_t *b, s
 		}
 		return err;
 	case SVC_ALPN:
-		if (!n)
-			return bad(p, "bad SVCB parameter");
-		/* unquoted value list: a comma inside an id comes out as "\," */
-		for (size_t i = 0; !err && i < n; i += 1 + b[i]) {
-			if (!b[i] || b[i] >= n - i)
-				return bad(p, "bad SVCB parameter");
-			err = reserve(p, 1 + 4 * (size_t)b[i]);
-			if (err)
-				return err;
-			if (i)
-				*p->cur++ = ',';
-			p->cur = fmt_escaped(p->cur, b + i + 1, b[i], DDD_BARE, BS_LIST);
-		}
-		return err;
+		return put_svc_alpn(p, b, n);
 	case SVC_NO_DEFAULT_ALPN:
-	case SVC_OHTTP:
 		return n ? bad(p, "bad SVCB parameter") : 0;
 	case SVC_PORT:
 		if (n != 2)

@@ -77,6 +77,26 @@ lab_ns_delete() {
 	rm -rf "/etc/netns/$ns"
 }
 
+# lab_check_teardown NS TMP CHECK_PID KEEP_DIR PATTERN...: the end of an e2e whose python check
+# starts the daemons. Kills the check (CHECK_PID, may be empty) and every pid it wrote to
+# TMP/pids (the agent in the host namespace too), deletes namespace NS, keeps the files of TMP
+# that match a PATTERN in KEEP_DIR (the last run's logs) and removes TMP. TMP may be empty.
+lab_check_teardown() {
+	local ns=$1 tmp=$2 check_pid=$3 keep=$4 pattern pids=()
+	shift 4
+	[[ -z $check_pid ]] || lab_kill "$check_pid"
+	[[ -z $tmp || ! -e $tmp/pids ]] || mapfile -t pids <"$tmp/pids"
+	lab_kill "${pids[@]}"
+	lab_ns_delete "$ns"
+	[[ -n $tmp && -d $tmp ]] || return 0
+	rm -rf "$keep" && mkdir -p "$keep"
+	for pattern in "$@"; do
+		# shellcheck disable=SC2086 # the pattern is a glob
+		cp -f "$tmp"/$pattern "$keep/" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+
 # lab_unbound_config CONF ZONE_FILE ADDR...: an answer-only unbound listening on ADDR port 53
 # (UDP and TCP). ZONE_FILE holds local-zone/local-data lines (server: clause) and is included.
 # LAB_UNBOUND_EXTRA, if set, is appended to the server: clause verbatim (e.g. num-threads: 2).

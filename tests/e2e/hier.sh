@@ -33,19 +33,9 @@ setup_fail() {
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
-	local rc=$? pids=()
+	local rc=$?
 	trap - EXIT INT TERM
-	[[ -z $check_pid ]] || lab_kill "$check_pid"
-	# Whatever hier_check.py started (the agent in the host namespace too), by pid.
-	[[ -z $tmp || ! -e $tmp/pids ]] || mapfile -t pids <"$tmp/pids"
-	lab_kill "${pids[@]}"
-	lab_ns_delete "$ns"
-	if [[ -n $tmp && -d $tmp ]]; then
-		rm -rf "$build/hier-last" && mkdir -p "$build/hier-last"
-		cp -f "$tmp"/*.log "$tmp"/*.zone "$tmp"/unbound.conf "$tmp"/events.jsonl \
-			"$build/hier-last/" 2>/dev/null
-		rm -rf "$tmp"
-	fi
+	lab_check_teardown "$ns" "$tmp" "$check_pid" "$build/hier-last" '*.log' '*.zone' unbound.conf events.jsonl
 	exit "$rc"
 }
 trap cleanup EXIT

@@ -8,7 +8,7 @@ Started by tests/e2e/hier.sh, which owns the namespace, the temp dir and the tea
 script starts and restarts the servers and the agent inside them (their pids go to files the
 shell's trap kills). One function per case, in the order of CASES: the later ones build on
 the earlier (the delegation cases on the state of the agent's first run). Prints
-"hier-e2e: N passed, M failed" last. Stdlib only.
+"hier-e2e: N passed, M failed" last. Stdlib and labprocs only.
 """
 import argparse
 import json
@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import time
+
+import labprocs
 
 WAIT_S = 5.0
 ROOT4, TLD4, UNBOUND4 = "127.53.0.1", "127.53.0.2", "127.53.0.53"
@@ -118,26 +120,7 @@ def nsd_conf(name, addrs, zones):
     return f"{d}/nsd.conf"
 
 
-procs = {}
-
-
-def start(name, argv):
-    log = open(f"{args.tmp}/{name}.log", "a")
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    procs[name] = p
-    with open(f"{args.tmp}/pids", "a") as f:
-        f.write(f"{p.pid}\n")
-    return p
-
-
-def stop(name):
-    p = procs.pop(name)
-    p.terminate()
-    try:
-        p.wait(5)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+procs = None  # labprocs.Procs, once args.tmp is known
 
 
 def start_servers(delegations):
@@ -148,10 +131,10 @@ def start_servers(delegations):
             ("auth", sorted(set(NS_ADDR.values())),
              [(o, f"auth-{o.rstrip('.')}.zone") for o in auth_zones])):
         if name in procs:
-            stop(name)
-        start(name, ns_exec("nsd", "-d", "-c", nsd_conf(name, addrs, zones)))
+            procs.stop(name)
+        procs.start(name, ns_exec("nsd", "-d", "-c", nsd_conf(name, addrs, zones)))
     if "unbound" in procs:
-        stop("unbound")  # its cache holds the delegations
+        procs.stop("unbound")  # its cache holds the delegations
     conf = f"{args.tmp}/unbound.conf"
     with open(f"{args.tmp}/root.hints", "w") as f:
         f.write(f". 3600000 NS ns.root.\nns.root. 3600000 A {ROOT4}\n")
@@ -169,7 +152,7 @@ def start_servers(delegations):
             "  qname-minimisation: no", "  harden-referral-path: no", "  prefetch: no",
             "  target-fetch-policy: \"0 0 0 0 0\"", "  local-zone: \"lab.\" nodefault",
             "remote-control:", "  control-enable: no"]) + "\n")
-    start("unbound", ns_exec("unbound", "-d", "-c", conf))
+    procs.start("unbound", ns_exec("unbound", "-d", "-c", conf))
     for _ in range(100):
         out = subprocess.run(ns_exec("dig", "+short", "+time=1", "+tries=1", f"@{UNBOUND4}",
                                      "ns1.goodhost.lab"), capture_output=True, text=True).stdout
@@ -191,9 +174,10 @@ class Agent:
     def start(self, extra=()):
         log = f"{args.tmp}/agent.log"
         mark = os.path.getsize(log) if os.path.exists(log) else 0
-        self.p = start("agent", [args.agent, "--jsonl", f"{args.tmp}/events.jsonl", "-s", "0",
-                                 "--intel", f"{args.tmp}/intel", "--state-dir",
-                                 f"{args.tmp}/state", "--ns-change-min-age", "2", *extra])
+        self.p = procs.start("agent", [args.agent, "--jsonl", f"{args.tmp}/events.jsonl",
+                                       "-s", "0", "--intel", f"{args.tmp}/intel",
+                                       "--state-dir", f"{args.tmp}/state",
+                                       "--ns-change-min-age", "2", *extra])
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with open(log) as f:
@@ -206,7 +190,7 @@ class Agent:
         raise Fail(f"the agent did not log ready: {open(log).read()[-2000:]}")
 
     def stop(self):
-        stop("agent")
+        procs.stop("agent")
         if self.p.returncode != 0:
             raise Fail(f"the agent exited with {self.p.returncode}")
 
@@ -414,12 +398,13 @@ CASES = [
 
 
 def main():
-    global args
+    global args, procs
     ap = argparse.ArgumentParser()
     ap.add_argument("--netns", required=True)
     ap.add_argument("--tmp", required=True)
     ap.add_argument("--agent", required=True)
     args = ap.parse_args()
+    procs = labprocs.Procs(args.tmp)
     passed = failed = 0
     os.makedirs(f"{args.tmp}/intel", exist_ok=True)
     os.makedirs(f"{args.tmp}/state", exist_ok=True)
@@ -442,8 +427,7 @@ def main():
         failed += 1
         print(f"FAIL lab_setup: {err}")
     finally:
-        for name in list(procs):
-            stop(name)
+        procs.stop_all()
     print(f"hier-e2e: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

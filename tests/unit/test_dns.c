@@ -304,14 +304,14 @@ static void svcb_answer_has_mandatory_alpn_port_and_unknown_key(void **state)
 	(void)state;
 	assert_rr(single_answer("svcb-response", "svc.example.test", 64), "svc.example.test", 64,
 		  300,
-		  "2 svc1.example.test. mandatory=alpn,port alpn=h2 port=8443 key667=\"hello\"");
+		  "2 svc1.example.test. mandatory=alpn,port alpn=\"h2\" port=8443 key667=\"hello\"");
 }
 
 static void https_answer_has_hints_and_ech(void **state)
 {
 	(void)state;
 	assert_rr(single_answer("https-response", "example.test", 65), "example.test", 65, 3600,
-		  "1 . alpn=h3,h2 ipv4hint=192.0.2.1 ech=AEX+DQBB ipv6hint=2001:db8::1");
+		  "1 . alpn=\"h3,h2\" ipv4hint=192.0.2.1 ech=AEX+DQBB ipv6hint=2001:db8::1");
 }
 
 static void ds_digest_is_hex(void **state)

@@ -173,7 +173,7 @@ static const struct rdata_case decoded[] = {
 	{ 37, RD("\0\x09\x30\x39\x63\1\2\3"), "9 12345 99 AQID" },
 	{ 38, RD("\x40\0\0\0\0\0\0\0\1\3pfx\xc0\x0c"), "64 ::1 pfx.a.example." }, /* A6 */
 	{ 38, RD("\0\x20\1\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\1"), "0 2001:db8::1" },
-	{ 38, RD("\x80\3pfx\0"), "128 pfx." },
+	{ 38, RD("\x80\3pfx\0"), "128  pfx." },
 	{ 40, RD("\1\2\3\x0a\x0b"), "1 2 3 Cgs=" },		/* SINK */
 	{ 42, RD("\0\1\x18\3\xc0\0\2\0\2\x20\x82\x20\1"), "1:192.0.2.0/24 !2:2001::/32" }, /* APL */
 	{ 42, RD(""), "" },
@@ -200,12 +200,9 @@ static const struct rdata_case decoded[] = {
 	{ 63, RD("\0\0\0\1\1\1\0\1\2\3\4\5\6\7\x08\x09\x0a\x0b"), /* ZONEMD */
 	  "1 1 1 000102030405060708090A0B" },
 	/* ILNP, EUI, and the 2010s */
-	{ 100, RD("\4info"), "\"info\"" },			/* UINFO */
-	{ 101, RD("\0\0\3\xe8"), "1000" },			/* UID */
-	{ 102, RD("\0\0\3\xe8"), "1000" },			/* GID */
-	{ 104, RD("\0\x0a\0\x14\x4f\xff\xfe\x20\x85\x27"), "10 0014:4fff:fe20:8527" }, /* NID */
+	{ 104, RD("\0\x0a\0\x14\x4f\xff\xfe\x20\x85\x27"), "10 14:4fff:fe20:8527" }, /* NID */
 	{ 105, RD("\0\x0a\x0a\1\2\3"), "10 10.1.2.3" },		/* L32 */
-	{ 106, RD("\0\x0a\x20\1\x0d\xb8\x11\x40\x10\0"), "10 2001:0db8:1140:1000" }, /* L64 */
+	{ 106, RD("\0\x0a\x20\1\x0d\xb8\x11\x40\x10\0"), "10 2001:db8:1140:1000" }, /* L64 */
 	{ 107, RD("\0\x0a\2lp\xc0\x0c"), "10 lp.a.example." },	/* LP */
 	{ 108, RD("\0\0\x5e\0\x53\x2a"), "00-00-5e-00-53-2a" },	/* EUI48 */
 	{ 109, RD("\0\0\x5e\xef\x10\0\0\x2a"), "00-00-5e-ef-10-00-00-2a" }, /* EUI64 */
@@ -218,7 +215,18 @@ static const struct rdata_case decoded[] = {
 	{ 260, RD("\x0a\0"), "10 0 0 ." },
 	{ 260, RD("\x0a\3\3amt\0"), "10 0 3 amt." },
 	{ 261, RD("\x08qnamemin\x09" "exterr=15"), "\"qnamemin\" \"exterr=15\"" }, /* RESINFO */
-	/* not decoded: RFC 3597 form, as dig prints it */
+	{ 66, RD("\0\x3b\1\x14\xef\7ds-boot\7example\0"), "CDS NOTIFY 5359 ds-boot.example." },
+	{ 66, RD("\xff\0\2\0\x35\0"), "TYPE65280 2 53 ." },	/* DSYNC */
+	{ 67, RD("\1\2\3"), "AQID" },				/* HHIT */
+	{ 68, RD("\1\2\3"), "AQID" },				/* BRID */
+	{ 262, RD("\3BTC\4bc1q"), "\"BTC\" \"bc1q\"" },		/* WALLET */
+	{ 64, RD("\0\1\0\0\1\0\x08\4h2,x\2h3"), "1 . alpn=\"h2\\\\,x,h3\"" }, /* SVCB */
+	{ 64, RD("\0\1\0\0\1\0\x05\4f\\oo"), "1 . alpn=\"f\\\\\\\\oo\"" },
+	{ 65, RD("\0\1\0\0\7\0\2/q\0\x08\0\0"), "1 . key7=\"/q\" key8" }, /* HTTPS */
+	/* not decoded by dig 9.18 either: RFC 3597 form, as it prints them */
+	{ 100, RD("\4info"), "\\# 5 04696E666F" },		/* UINFO */
+	{ 101, RD("\0\0\3\xe8"), "\\# 4 000003E8" },		/* UID */
+	{ 103, RD("\0\xff\x41"), "\\# 3 00FF41" },		/* UNSPEC */
 	{ 10, RD("\1\2\3"), "\\# 3 010203" },			/* NULL */
 	{ 65280, RD("\1\2"), "\\# 2 0102" },
 	{ 65280, RD(""), "\\# 0" },
