@@ -79,34 +79,10 @@ static int rd_strings(struct dns_parser *p, size_t *pos, size_t end, unsigned in
 	return err;
 }
 
-/* RFC 4034 4.1.2 window blocks, each type as " MNEMONIC" */
-static int rd_type_bitmap(struct dns_parser *p, size_t *pos, size_t end)
-{
-	while (*pos < end) {
-		const uint8_t *b = p->msg + *pos;
-		int err;
-
-		if (!avail(*pos, end, 2) || b[1] == 0 || b[1] > 32)
-			return bad(p, "bad type bitmap");
-		if (!avail(*pos + 2, end, b[1]))
-			return mismatch(p);
-		for (unsigned int i = 0; i < b[1] * 8u; i++) {
-			if (!(b[2 + i / 8] & 0x80 >> i % 8))
-				continue;
-			err = put_char(p, ' ');
-			if (!err)
-				err = dns_put_type(p, (uint16_t)(b[0] << 8 | i));
-			if (err)
-				return err;
-		}
-		*pos += 2 + b[1];
-	}
-	return 0;
-}
-
-/* " n" for each bit set in b[0..n), bit 0 being the first byte's high bit: WKS ports, NXT
- * types */
-static int put_bit_numbers(struct dns_parser *p, const uint8_t *b, size_t n, bool as_types)
+/* " n" for each bit set in b[0..n), bit 0 being the first byte's high bit, counting from
+ * base: WKS ports, NXT types, the types of an NSEC window */
+static int put_bit_numbers(struct dns_parser *p, const uint8_t *b, size_t n, unsigned int base,
+			   bool as_types)
 {
 	int err = 0;
 
@@ -116,7 +92,25 @@ static int put_bit_numbers(struct dns_parser *p, const uint8_t *b, size_t n, boo
 		if (!as_types)
 			err = dns_put_sp_u32(p, (uint32_t)i);
 		else if (!(err = put_char(p, ' ')))
-			err = dns_put_type(p, (uint16_t)i);
+			err = dns_put_type(p, (uint16_t)(base + i));
+	}
+	return err;
+}
+
+/* RFC 4034 4.1.2 window blocks, each type as " MNEMONIC" */
+static int rd_type_bitmap(struct dns_parser *p, size_t *pos, size_t end)
+{
+	int err = 0;
+
+	while (!err && *pos < end) {
+		const uint8_t *b = p->msg + *pos;
+
+		if (!avail(*pos, end, 2) || b[1] == 0 || b[1] > 32)
+			return bad(p, "bad type bitmap");
+		if (!avail(*pos + 2, end, b[1]))
+			return mismatch(p);
+		err = put_bit_numbers(p, b + 2, b[1], (unsigned int)b[0] << 8, true);
+		*pos += 2 + b[1];
 	}
 	return err;
 }
@@ -254,7 +248,7 @@ static int rd_wks(struct dns_parser *p, size_t *pos, size_t end)
 	int err = dns_put_layout(p, "a1", pos, end);
 
 	if (!err)
-		err = put_bit_numbers(p, p->msg + *pos, end - *pos, false);
+		err = put_bit_numbers(p, p->msg + *pos, end - *pos, 0, false);
 	*pos = end;
 	return err;
 }
@@ -267,7 +261,7 @@ static int rd_nxt(struct dns_parser *p, size_t *pos, size_t end)
 	if (!err && end - *pos > 16)
 		return bad(p, "bad type bitmap");
 	if (!err)
-		err = put_bit_numbers(p, p->msg + *pos, end - *pos, true);
+		err = put_bit_numbers(p, p->msg + *pos, end - *pos, 0, true);
 	*pos = end;
 	return err;
 }
