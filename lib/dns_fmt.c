@@ -78,9 +78,7 @@ char *dns_fmt_ipv6(char *w, const uint8_t *a)
 		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && a[10] == 0xff &&
 							       a[11] == 0xff)))
 			return dns_fmt_ipv4(w, a + 12);
-		for (int shift = g >= 0x1000 ? 12 : g >= 0x100 ? 8 : g >= 0x10 ? 4 : 0; shift >= 0;
-		     shift -= 4)
-			*w++ = dns_hex_lower[g >> shift & 15];
+		w = fmt_hex16(w, g);
 	}
 	if (best >= 0 && best + best_len == 8)
 		*w++ = ':';

@@ -150,6 +150,15 @@ static inline char *fmt_hex(char *w, const uint8_t *b, size_t n, const char *dig
 	return w;
 }
 
+/* A 16-bit group in lowercase hex without zeros in front, as IPv6 and ILNP locators show it */
+static inline char *fmt_hex16(char *w, unsigned int v)
+{
+	for (int shift = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0; shift >= 0;
+	     shift -= 4)
+		*w++ = dns_hex_lower[v >> shift & 15];
+	return w;
+}
+
 char *dns_fmt_ipv4(char *w, const uint8_t *a);
 char *dns_fmt_ipv6(char *w, const uint8_t *a);
 char *dns_fmt_time(char *w, uint32_t t);

@@ -166,7 +166,6 @@ static int put_field(struct dns_parser *p, char f, size_t *pos, size_t end)
 	case 'T': /* type mnemonic */
 		return dns_put_type(p, get16(b));
 	case 'm': /* NSEC type bitmap to the end; its types bring their own spaces */
-		p->cur--;
 		return rd_type_bitmap(p, pos, end);
 	case 'h': /* NSEC3 salt: length byte, hex or "-" */
 	case 'H': /* NSEC3 next hashed owner: length byte, base32hex */
@@ -192,13 +191,9 @@ static int put_field(struct dns_parser *p, char f, size_t *pos, size_t end)
 		   * in front, as dig prints them */
 		err = reserve(p, 4 * 5);
 		for (size_t i = 0; !err && i < 8; i += 2) {
-			unsigned int v = get16(b + i);
-
 			if (i)
 				*p->cur++ = ':';
-			for (int shift = v >= 0x1000 ? 12 : v >= 0x100 ? 8 : v >= 0x10 ? 4 : 0;
-			     shift >= 0; shift -= 4)
-				*p->cur++ = dns_hex_lower[v >> shift & 15];
+			p->cur = fmt_hex16(p->cur, get16(b + i));
 		}
 		return err;
 	default:
@@ -214,7 +209,7 @@ int dns_put_layout(struct dns_parser *p, const char *layout, size_t *pos, size_t
 		/* rest-of-RDATA fields that may be empty print nothing, not even the space */
 		if (*pos == end && (*f == 'x' || *f == 'b' || *f == 'm'))
 			continue;
-		if (f != layout)
+		if (f != layout && *f != 'm')
 			err = put_char(p, ' ');
 		if (!err)
 			err = put_field(p, *f, pos, end);
@@ -282,7 +277,8 @@ static int rd_nsap(struct dns_parser *p, size_t *pos, size_t end)
 	return err;
 }
 
-/* DSYNC (generalized NOTIFY, draft-ietf-dnsop-generalized-notify): the type it is for, the notification scheme, port and target */
+/* DSYNC (generalized NOTIFY, draft-ietf-dnsop-generalized-notify): the type it is for, the
+ * notification scheme, port and target */
 static int rd_dsync(struct dns_parser *p, size_t *pos, size_t end)
 {
 	int err = dns_put_layout(p, "T", pos, end);
@@ -290,7 +286,8 @@ static int rd_dsync(struct dns_parser *p, size_t *pos, size_t end)
 	if (!err && !avail(*pos, end, 1))
 		err = mismatch(p);
 	if (!err)
-		err = p->msg[*pos] == 1 ? dns_put_str(p, " NOTIFY") : dns_put_sp_u32(p, p->msg[*pos]);
+		err = p->msg[*pos] == 1 ? dns_put_str(p, " NOTIFY")
+					: dns_put_sp_u32(p, p->msg[*pos]);
 	if (!err) {
 		*pos += 1;
 		err = put_char(p, ' ');
@@ -421,11 +418,11 @@ int dns_put_rdata(struct dns_parser *p, uint16_t type, size_t *pos, size_t end)
 	const struct rdata_type *t = rdata_type(type);
 	size_t start = *pos;
 
+	p->keep_rd_names = t && t->typed_names;
 	if (!t) {
 		*pos = end;
 		return dns_put_generic(p, p->msg + start, end - start);
 	}
-	p->keep_rd_names = t->typed_names;
 	return t->decode ? t->decode(p, pos, end) : dns_put_layout(p, t->layout, pos, end);
 }
 

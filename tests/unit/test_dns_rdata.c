@@ -76,10 +76,12 @@ static void write_seed(const uint8_t *b, size_t n)
  * followed by an A record that shows whether parsing went on */
 static int parse_answer(uint16_t type, const uint8_t *rdata, size_t len)
 {
-	static const uint8_t head[] = { 0xbe, 0xef, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
-					1, 'a', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1 };
-	const uint8_t rr[] = { 0xc0, 0x0c, type >> 8, type & 0xff, 0, 1, 0, 0, 0, 60,
-			       len >> 8, len & 0xff };
+	static const uint8_t head[] = {
+		0xbe, 0xef, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+		1, 'a', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
+	};
+	const uint8_t rr[] = { 0xc0, 0x0c, type >> 8, type & 0xff, 0, 1, 0, 0, 0, 60, len >> 8,
+			       len & 0xff };
 	static const uint8_t a[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 9 };
 	struct wire w = { .n = 0 };
 
