@@ -35,7 +35,8 @@ setup_fail() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	lab_check_teardown "$ns" "$tmp" "$check_pid" "$build/hier-last" '*.log' '*.zone' unbound.conf events.jsonl
+	lab_check_teardown "$ns" "$tmp" "$check_pid" "$build/hier-last" '*.log' '*.zone' \
+		unbound.conf events.jsonl
 	exit "$rc"
 }
 trap cleanup EXIT

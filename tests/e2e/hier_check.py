@@ -167,7 +167,7 @@ def start_servers(delegations):
 
 class Agent:
     def __init__(self):
-        self.pos = 0
+        self.tail = None  # the events file, once args.tmp is known; read on across restarts
         self.items = []
         self.p = None
 
@@ -195,12 +195,8 @@ class Agent:
             raise Fail(f"the agent exited with {self.p.returncode}")
 
     def refresh(self):
-        with open(f"{args.tmp}/events.jsonl", "rb") as f:
-            f.seek(self.pos)
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        self.pos += end
-        for line in data[:end].split(b"\n"):
+        self.tail = self.tail or labprocs.LineTail(f"{args.tmp}/events.jsonl")
+        for line in self.tail.new_lines():
             if b'"type":"finding"' in line:
                 self.items.append(json.loads(line))
 

@@ -36,7 +36,8 @@ setup_fail() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	lab_check_teardown "$ns" "$tmp" "$check_pid" "$build/rrtypes-last" '*.log' '*.zone' nsd.conf events.jsonl
+	lab_check_teardown "$ns" "$tmp" "$check_pid" "$build/rrtypes-last" '*.log' '*.zone' \
+		nsd.conf events.jsonl
 	exit "$rc"
 }
 trap cleanup EXIT

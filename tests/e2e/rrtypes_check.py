@@ -14,7 +14,8 @@ script writes the zone, starts nsd and the agent (their pids go to $tmp/pids, wh
 shell's trap kills), sends every query in one batch, stops the agent and compares. One case
 per RR type: "ok TYPE", or one "DIFF TYPE name: dig=<...> agent=<...>" line per record that
 differs (MISSING, FAIL: no event, or dig itself did not get the records). Prints
-"rrtypes-e2e: N passed, M failed" last. Stdlib and labprocs only; no name is ever looked up on the host.
+"rrtypes-e2e: N passed, M failed" last. Stdlib and labprocs only; no name is ever looked up on
+the host.
 """
 import argparse
 import base64
@@ -463,20 +464,11 @@ class Events:
     """The agent's JSONL file: the client side's response events to our queries, by DNS id."""
 
     def __init__(self, path):
-        self.path = path
-        self.pos = 0
+        self.tail = labprocs.LineTail(path)
         self.by_id = {}
 
     def refresh(self):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.pos)
-                data = f.read()
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n") + 1
-        self.pos += end
-        for line in data[:end].split(b"\n"):
+        for line in self.tail.new_lines():
             if b"rr.lab" not in line or b'"type":"dns"' not in line:
                 continue
             e = json.loads(line.decode("utf-8", "replace"))
