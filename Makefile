@@ -336,6 +336,11 @@ $(OUTPUT)/bench_ship: tests/bench/bench_ship.c $(OUTPUT)/agent/ship.o $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -ldeflate -lprotobuf-c -lssl -lcrypto -lpthread -o $@
 
+# What a system call, a context switch and a cache miss cost here (scripts/bench.sh, step 0).
+$(OUTPUT)/bench_machine: tests/bench/bench_machine.c lib/clock.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 # Threat intel: 1 M generated indicators in a temporary directory, loaded and looked up.
 $(OUTPUT)/bench_intel: tests/bench/bench_intel.c $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
@@ -352,8 +357,8 @@ $(OUTPUT)/bench_dga: tests/bench/bench_dga.c $(LIBDV) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $^ -lm -o $@
 
-bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_match $(OUTPUT)/bench_pipeline \
-       $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/bench_pdns $(OUTPUT)/bench_dga \
+bench: deps $(OUTPUT)/dnsvigil $(OUTPUT)/bench_dns $(OUTPUT)/bench_machine $(OUTPUT)/bench_match \
+       $(OUTPUT)/bench_pipeline $(OUTPUT)/bench_ship $(OUTPUT)/bench_intel $(OUTPUT)/bench_pdns $(OUTPUT)/bench_dga \
        $(OUTPUT)/resolver/gai-loop $(OUTPUT)/dnsvigil-collector $(OUTPUT)/feedtool
 	$(Q)scripts/bench.sh $(OUTPUT)
 	$(Q)scripts/bench-resolver.sh $(OUTPUT)

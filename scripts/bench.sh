@@ -5,15 +5,19 @@
 #
 #   scripts/bench.sh BUILD_DIR          (make bench runs it as: scripts/bench.sh build)
 #
-# Needs root, BUILD_DIR/dnsvigil, BUILD_DIR/bench_dns, unbound, dnsperf, dnscap, bpftool and
-# python3 (make deps). It creates a network namespace with only loopback, runs an answer-only
-# unbound on 127.53.0.1 in it and dnsperf against it, and removes all of it on exit, Ctrl-C
-# included (processes, namespace, temporary files, kernel.bpf_stats_enabled restored).
+# Needs root, BUILD_DIR/dnsvigil, BUILD_DIR/bench_dns, BUILD_DIR/bench_machine, unbound,
+# dnsperf, dnscap, bpftool and python3 (make deps). It creates a network namespace with only
+# loopback, runs an answer-only unbound on 127.53.0.1 in it and dnsperf against it, and removes
+# all of it on exit, Ctrl-C included (processes, namespace, temporary files,
+# kernel.bpf_stats_enabled restored).
 #
+#   0. The machine: what a system call, a context switch and a load missing every cache cost
+#      (BUILD_DIR/bench_machine).
 #   1. Fixed rate: dnsperf -Q BENCH_QPS for BENCH_FIXED_S s with the agent running and
 #      kernel.bpf_stats_enabled=1. BPF ns per run per program (bpftool run_time_ns/run_cnt
 #      deltas), the agent's user+sys CPU (/proc/PID/stat), messages captured and events lost
-#      (the agent's stats events), all-in CPU ns per message, the agent's peak RSS (VmHWM).
+#      (the agent's stats events), all-in CPU ns per message, the agent's peak RSS (VmHWM), its
+#      system calls and context switches per message (/proc/PID/io, /proc/PID/status).
 #   2. Saturation: dnsperf without a rate limit, BENCH_ROUNDS rounds of (a) alone, (b) with the
 #      agent, (c) with dnscap capturing, (d) with the agent in --overload keep, interleaved
 #      a b c d a b c d ...; median qps, b/a, c/a and d/a, and the events lost in b and d.
@@ -115,6 +119,8 @@ why=$(lab_preflight ip unbound unbound-checkconf dig dnsperf dnscap bpftool sysc
 	getconf "$py") || die "$why"
 [[ -x $agent_bin ]] || die "$agent_bin is missing: run make $build/dnsvigil"
 [[ -x $bench_bin ]] || die "$bench_bin is missing: run make $build/bench_dns"
+[[ -x $build/bench_machine ]] ||
+	die "$build/bench_machine is missing: run make $build/bench_machine"
 for fn in lab_ns_create lab_ns_delete lab_unbound_config lab_unbound_start lab_wait_dns lab_kill; do
 	declare -F "$fn" >/dev/null || die "scripts/lab.sh does not define $fn"
 done
@@ -217,6 +223,13 @@ cpu_ticks() {
 	echo $((f[11] + f[12]))
 }
 
+# kernel_entries PID: its system calls (syscr, syscw of /proc/PID/io) and context switches,
+# voluntary and not (/proc/PID/status), one "name value" per line.
+kernel_entries() {
+	grep -E '^sysc[rw]:' "/proc/$1/io"
+	grep -E '^(non)?voluntary_ctxt_switches:' "/proc/$1/status"
+}
+
 # agent_prog_ids: ids of the BPF programs the agent holds (fdinfo of its prog and link fds);
 # exact even when another dnsvigil runs on the host at the same time.
 agent_prog_ids() {
@@ -311,6 +324,12 @@ printf '%s\n' 'www.bench.test A' 'www.bench.test AAAA' 'api.bench.test A' \
 	'api.bench.test AAAA' 'mail.bench.test A' 'cdn.bench.test A' 'cdn.bench.test AAAA' \
 	>"$tmp/queries.txt"
 
+# What a system call, a context switch and a cache miss cost here: the units of the figures.
+"$build/bench_machine" >"$res/machine.txt" 2>&1 || {
+	sed 's/^/  | /' "$res/machine.txt" >&2
+	die "bench_machine failed (output above)"
+}
+
 progress "lab: namespace $ns, unbound on $server"
 lab_ns_create "$ns" || die "creating namespace $ns"
 # One thread, like the prototype measurement; big socket buffers (unbound uses SO_RCVBUFFORCE
@@ -352,6 +371,7 @@ fixed_rate() {
 	last_stats "$tmp/fixed.jsonl" >"$res/fixed-stats-before.json"
 	bpftool -j prog show >"$res/fixed-bpf-before.json" || die "bpftool prog show"
 	cpu_ticks "$agent_pid" >"$res/fixed-cpu-before.txt" || die "reading /proc/$agent_pid/stat"
+	kernel_entries "$agent_pid" >"$res/fixed-entries-before.txt"
 	run_dnsperf "$res/fixed-dnsperf.txt" "$fixed_s" -Q "$qps"
 	rc=$?
 	if ((rc == 0)); then
@@ -360,6 +380,7 @@ fixed_rate() {
 		wait_agent_idle
 		bpftool -j prog show >"$res/fixed-bpf-after.json" || die "bpftool prog show"
 		cpu_ticks "$agent_pid" >"$res/fixed-cpu-after.txt" || die "reading /proc/$agent_pid/stat"
+		kernel_entries "$agent_pid" >"$res/fixed-entries-after.txt"
 		grep '^VmHWM:' "/proc/$agent_pid/status" >"$res/fixed-rss.txt"
 	fi
 	sysctl -qw kernel.bpf_stats_enabled="$stats_prev"

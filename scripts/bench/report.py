@@ -3,9 +3,9 @@
 
     report.py RESULTS_DIR
 
-RESULTS_DIR holds what bench.sh collected (env.txt, fixed-*, sat-*, parse.txt); the output goes
-to stdout. Every figure is computed here, from those files only, so that a run can be
-re-reported from BUILD_DIR/bench-last/.
+RESULTS_DIR holds what bench.sh collected (env.txt, fixed-*, sat-*, parse.txt,
+machine.txt); the output goes to stdout. Every figure is computed here, from those files
+only, so that a run can be re-reported from BUILD_DIR/bench-last/.
 """
 import json
 import os
@@ -114,6 +114,15 @@ def yes(ok):
     return "yes" if ok else "no"
 
 
+def entries(res, name):
+    """{syscr, syscw, voluntary_ctxt_switches, nonvoluntary_ctxt_switches} of kernel_entries."""
+    out = {}
+    for line in read(res, name, "").splitlines():
+        key, _, value = line.partition(":")
+        out[key.strip()] = int(value)
+    return out
+
+
 def fmt(x, digits=0):
     if x is None:
         return "n/a"
@@ -208,6 +217,16 @@ def main():
     table.append(("parse ns/msg (%s)" % a_name, fmt(a_ns, 1), "<= %d" % PARSE_TARGET_NS,
                   yes(a_ns is not None and a_ns <= PARSE_TARGET_NS)))
 
+    # 0. the machine: the units the figures above are made of
+    machine = dict(l.split() for l in read(res, "machine.txt", "").splitlines()
+                   if len(l.split()) == 2)
+    table.append(("this machine: null system call ns", machine.get("syscall", "n/a"),
+                  "reference", "-"))
+    table.append(("this machine: context switch ns", machine.get("switch", "n/a"),
+                  "reference", "-"))
+    table.append(("this machine: memory load missing every cache ns", machine.get("miss", "n/a"),
+                  "reference", "-"))
+
     # Output
     print("## dnsvigil benchmark (scripts/bench.sh)")
     print()
@@ -253,6 +272,13 @@ def main():
                                          100.0 * agent_ns / (float(e["fixed_s"]) * 1e9), bpf_ns / 1e6))
     if messages:
         print("- per message: BPF %.0f ns + agent %.0f ns" % (bpf_ns / messages, agent_ns / messages))
+    n0, n1 = entries(res, "fixed-entries-before.txt"), entries(res, "fixed-entries-after.txt")
+    if messages and n0 and n1:
+        per = lambda key: (n1.get(key, 0) - n0.get(key, 0)) / messages
+        print("- agent kernel entries per message: system calls %.4f, voluntary switches %.4f, "
+              "involuntary switches %.4f" % (per("syscr") + per("syscw"),
+                                              per("voluntary_ctxt_switches"),
+                                              per("nonvoluntary_ctxt_switches")))
     if fixed["completed"]:
         print("- per completed query (query + response, each seen on egress and ingress): "
               "%.0f ns all-in" % ((bpf_ns + agent_ns) / fixed["completed"]))
