@@ -346,6 +346,7 @@ void wire_stats(struct wire *w, struct stats_registry *reg)
 		[DV_DROP_LOAD_BYTES] = "load_bytes_failed",
 		[DV_DROP_TOO_LONG] = "payload_too_long",
 		[DV_DROP_HDR_NOT_LINEAR] = "headers_not_linear",
+		[DV_DROP_NESTED] = "capture_nested",
 	};
 
 	stats_u64(reg, "records", &w->records);

@@ -84,6 +84,7 @@ enum dv_drop_reason {
 	DV_DROP_LOAD_BYTES,       /* bpf_skb_load_bytes failed: a chunk was lost */
 	DV_DROP_TOO_LONG,         /* payload beyond DV_MAX_CHUNKS chunks */
 	DV_DROP_HDR_NOT_LINEAR,   /* headers outside the linear skb area: packet not parsed */
+	DV_DROP_NESTED,           /* a third capture nested on one CPU: packet not captured */
 	DV_DROP_NR,
 };
 

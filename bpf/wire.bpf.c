@@ -194,15 +194,22 @@ static __always_inline void attribute(struct __sk_buff *skb, struct dv_pkt_hdr *
 
 /* The packet being captured, and what this CPU submitted since it last woke the consumer.
  * Per-CPU scratch rather than stack: the chunk loop below reads it from a global function,
- * which the verifier checks once instead of once per parse path. */
+ * which the verifier checks once instead of once per parse path. Two per CPU: a capture in
+ * process context (egress) can be interrupted by one in softirq (ingress, when an interrupt
+ * ends), which must not write over the header of the packet the first is copying. Each
+ * capture takes the first that is not busy. */
 struct capture_scratch {
 	struct dv_pkt_hdr hdr;
 	__u64 unannounced_bytes;
+	__u32 busy;
+	__u32 pad;
 };
+
+#define CAPTURE_LEVELS 2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, CAPTURE_LEVELS);
 	__type(key, __u32);
 	__type(value, struct capture_scratch);
 } scratch SEC(".maps");
@@ -255,10 +262,9 @@ static __always_inline void emit_record(struct __sk_buff *skb, struct capture_sc
 /* Copies the payload into ring-buffer records of DV_CHUNK_LEN bytes each. Global (not
  * inlined): verified once with unknown arguments, which keeps the 128-iteration loop within
  * the verifier's budget whatever path led here. */
-__noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
+__noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off, __u32 level)
 {
-	__u32 zero = 0;
-	struct capture_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct capture_scratch *s = bpf_map_lookup_elem(&scratch, &level);
 
 	if (!s)
 		return 0;
@@ -268,37 +274,34 @@ __noinline int emit_chunks(struct __sk_buff *skb, __u32 payload_off)
 	return 0;
 }
 
-static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
+/* The capture proper, into s (the scratch of this nesting level). */
+static __always_inline void capture_into(struct __sk_buff *skb, struct capture_scratch *s,
+					 __u32 level, __u8 direction)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
-	__u32 zero = 0;
-	struct capture_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	struct dv_pkt_hdr *h;
+	struct dv_pkt_hdr *h = &s->hdr;
 	struct l4 l4;
 
-	if (!s)
-		return SKB_PASS;
-	h = &s->hdr;
 	__builtin_memset(h, 0, sizeof(*h));
 	if (parse_l3(skb, data, end, h, &l4) < 0)
-		return SKB_PASS;
+		return;
 	if (l4.proto != IPPROTO_UDP && l4.proto != IPPROTO_TCP)
-		return SKB_PASS;
+		return;
 	if (parse_l4(data, end, h, &l4) < 0) {
 		/* Headers of a UDP/TCP packet should be linear at cgroup hooks; count if not. */
 		count_drop(DV_DROP_HDR_NOT_LINEAR);
-		return SKB_PASS;
+		return;
 	}
 	if (!is_dns_port(h->sport) && !is_dns_port(h->dport))
-		return SKB_PASS;
+		return;
 	if (skb->len < l4.payload_off)
-		return SKB_PASS;
+		return;
 	h->payload_len = skb->len - l4.payload_off;
 	if (h->payload_len == 0 &&
 	    !(h->l4proto == IPPROTO_TCP &&
 	      (h->tcp_flags & (DV_TCP_SYN | DV_TCP_FIN | DV_TCP_RST))))
-		return SKB_PASS;
+		return;
 	if (h->payload_len > DV_MAX_CHUNKS * DV_CHUNK_LEN) {
 		h->flags |= DV_PKT_TRUNCATED;
 		count_drop(DV_DROP_TOO_LONG);
@@ -317,7 +320,33 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
 	else if (h->payload_len <= DV_CHUNK_LEN)
 		emit_record(skb, s, l4.payload_off, 0, DV_CHUNK_LEN);
 	else
-		emit_chunks(skb, l4.payload_off);
+		emit_chunks(skb, l4.payload_off, level);
+}
+
+static __always_inline int capture(struct __sk_buff *skb, __u8 direction)
+{
+	__u32 level = 0;
+	struct capture_scratch *s = bpf_map_lookup_elem(&scratch, &level);
+
+	if (s && s->busy) {
+		level = 1;
+		s = bpf_map_lookup_elem(&scratch, &level);
+		if (s && s->busy) {
+			/* A third at once on this CPU (a preempted capture, another task's,
+			 * and an interrupt's): rare, and counted. */
+			count_drop(DV_DROP_NESTED);
+			return SKB_PASS;
+		}
+	}
+	if (!s)
+		return SKB_PASS;
+	s->busy = 1;
+	/* The compiler must not move the capture's stores above the flag or below its
+	 * release. */
+	barrier();
+	capture_into(skb, s, level, direction);
+	barrier();
+	s->busy = 0;
 	return SKB_PASS;
 }
 

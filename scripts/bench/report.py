@@ -21,7 +21,7 @@ MIN_RUNS = 100  # fewer runs than this in the window: the ns/run figure is not j
 # Programs listed first, in this order; any other program of the agent that ran follows.
 PROG_ORDER = ["wire_egress", "wire_ingress", "sendmsg4", "recvmsg4", "sendmsg6", "recvmsg6",
               "connect4", "connect6", "sock_create"]
-LOST_FIELDS = ["ringbuf_full", "load_bytes_failed"]
+LOST_FIELDS = ["ringbuf_full", "load_bytes_failed", "capture_nested"]
 
 
 def read(res, name, default=None):

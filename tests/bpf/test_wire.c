@@ -4,6 +4,7 @@
  * run on frames and by a child process moved into it. */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -443,6 +445,112 @@ static void truncated_udp_header_is_passed_and_ignored(void **state)
 	assert_int_equal(fx->cap.n, 0);
 }
 
+/* Where a member of the programs' struct capture_scratch is, from the object's BTF: the
+ * test sets the scratch as a capture in progress would leave it. */
+static size_t scratch_member(struct fixture *fx, const char *name)
+{
+	const struct btf *btf = bpf_object__btf(fx->skel->obj);
+	int id = btf__find_by_name_kind(btf, "capture_scratch", BTF_KIND_STRUCT);
+	const struct btf_type *t;
+	const struct btf_member *m;
+
+	assert_true(id > 0);
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (strcmp(btf__name_by_offset(btf, m->name_off), name) == 0)
+			return m->offset / 8;
+	fail_msg("capture_scratch has no member %s", name);
+	return 0;
+}
+
+/* Every CPU's scratch of this level as a capture of the marker packet (source port 1111)
+ * that is busy, or reads it back; values holds one per possible CPU. */
+static void *scratch_values(struct fixture *fx, size_t *stride)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	assert_true(ncpus > 0);
+	*stride = (bpf_map__value_size(fx->skel->maps.scratch) + 7) & ~7u;
+	return calloc(ncpus, *stride);
+}
+
+static void mark_busy(struct fixture *fx, __u32 level)
+{
+	size_t stride, busy = scratch_member(fx, "busy"), hdr = scratch_member(fx, "hdr");
+	uint8_t *values = scratch_values(fx, &stride);
+
+	assert_non_null(values);
+	for (int cpu = 0; cpu < libbpf_num_possible_cpus(); cpu++) {
+		struct dv_pkt_hdr marker = { .kind = DV_REC_PKT, .sport = 1111 };
+
+		memcpy(values + cpu * stride + hdr, &marker, sizeof(marker));
+		*(__u32 *)(values + cpu * stride + busy) = 1;
+	}
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(fx->skel->maps.scratch), &level, values,
+					     BPF_ANY), 0);
+	free(values);
+}
+
+/* What an interrupted capture of the marker packet still holds on every CPU. */
+static void assert_marker_kept(struct fixture *fx, __u32 level)
+{
+	size_t stride, hdr = scratch_member(fx, "hdr");
+	uint8_t *values = scratch_values(fx, &stride);
+
+	assert_non_null(values);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx->skel->maps.scratch), &level, values),
+			 0);
+	for (int cpu = 0; cpu < libbpf_num_possible_cpus(); cpu++)
+		assert_int_equal(((struct dv_pkt_hdr *)(values + cpu * stride + hdr))->sport, 1111);
+	free(values);
+}
+
+/* An ingress capture in softirq can interrupt an egress capture on the same CPU: it must
+ * capture its own packet and leave the header of the interrupted one as it was. */
+static void capture_interrupting_another_keeps_both_headers(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	mark_busy(fx, 0);
+	build_v4(&f, IPPROTO_UDP, 53, 40000, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 1);
+	assert_int_equal(fx->cap.recs[0].hdr.sport, 53);
+	assert_memory_equal(fx->cap.recs[0].data, dns_query, sizeof(dns_query));
+	assert_marker_kept(fx, 0);
+}
+
+static uint64_t drops_of(struct fixture *fx, __u32 reason)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t values[ncpus], sum = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx->skel->maps.drops), &reason, values),
+			 0);
+	for (int cpu = 0; cpu < ncpus; cpu++)
+		sum += values[cpu];
+	return sum;
+}
+
+/* A third capture at once on a CPU has no scratch left: the packet passes, uncaptured and
+ * counted, and neither capture in progress is disturbed. */
+static void third_nested_capture_is_counted(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame f;
+
+	mark_busy(fx, 0);
+	mark_busy(fx, 1);
+	build_v4(&f, IPPROTO_UDP, 53, 40000, 0, 0, dns_query, sizeof(dns_query), 0);
+	run(fx, fx->skel->progs.wire_ingress, &f);
+	assert_int_equal(fx->cap.n, 0);
+	assert_int_equal(drops_of(fx, DV_DROP_NESTED), 1);
+	assert_marker_kept(fx, 0);
+	assert_marker_kept(fx, 1);
+}
+
 /* The agent's programs as wire_open() loads them for the features left on, attached to a
  * cgroup of our own that no other process is in. */
 struct agent {
@@ -706,6 +814,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(non_ip_frame_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(truncated_udp_header_is_passed_and_ignored, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(capture_interrupting_another_keeps_both_headers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(third_nested_capture_is_counted, setup, teardown),
 	};
 
 	const struct CMUnitTest agent_tests[] = {
