@@ -23,9 +23,23 @@ struct rendered_process {
 	struct jbuf json;
 };
 
+/* A message on loopback is captured twice, leaving one socket and entering the other, with
+ * the same bytes: the second capture reuses the first's rendering of the message. Only
+ * loopback messages are kept (elsewhere a message is captured once, and keeping it would
+ * only cost), and only when the sink says each message was parsed from its raw bytes. */
+#define RENDERED_RAW_MAX 512
+
+struct rendered_dns {
+	uint8_t raw[RENDERED_RAW_MAX];
+	size_t raw_len; /* 0: nothing kept */
+	struct jbuf json;
+};
+
 struct event_json {
 	struct rendered_process rendered[RENDERED_PROCESSES];
 	unsigned int next_rendered; /* round-robin replacement */
+	bool reuse_dns;
+	struct rendered_dns last_dns;
 	const char *host;           /* the host rendered in host_json */
 	struct jbuf host_json;      /* ,"host":"..." */
 	struct jbuf origin_json;    /* ,"agent_id":"...","agent_cert":"..." or nothing */
@@ -239,6 +253,39 @@ static void render_dns(struct jbuf *b, const struct dns_msg *m)
 	jbuf_key(b, "size", false);
 	jbuf_u64(b, m->size);
 	jbuf_lit(b, "}");
+}
+
+static bool is_loopback(uint8_t family, const uint8_t *ip)
+{
+	static const uint8_t ipv6_loopback[16] = { [15] = 1 };
+
+	return family == 4 ? ip[0] == 127 : memcmp(ip, ipv6_loopback, 16) == 0;
+}
+
+static void render_dns_cached(struct event_json *j, struct jbuf *b, const struct event *ev)
+{
+	struct rendered_dns *r = &j->last_dns;
+
+	if (!j->reuse_dns || !ev->raw || ev->raw_len > RENDERED_RAW_MAX ||
+	    !is_loopback(ev->net.family, ev->net.src_ip) ||
+	    !is_loopback(ev->net.family, ev->net.dst_ip)) {
+		render_dns(b, ev->dns);
+		return;
+	}
+	if (r->raw_len == ev->raw_len && memcmp(r->raw, ev->raw, ev->raw_len) == 0) {
+		jbuf_raw(b, r->json.p, r->json.len);
+		return;
+	}
+	jbuf_reset(&r->json);
+	render_dns(&r->json, ev->dns);
+	if (r->json.failed) {
+		r->raw_len = 0;
+		render_dns(b, ev->dns);
+		return;
+	}
+	memcpy(r->raw, ev->raw, ev->raw_len);
+	r->raw_len = ev->raw_len;
+	jbuf_raw(b, r->json.p, r->json.len);
 }
 
 static void render_timeout(struct jbuf *b, const struct timeout_info *t)
@@ -474,7 +521,7 @@ void event_json_render(struct event_json *j, struct jbuf *b, const struct event 
 		if (ev->type == EVENT_TIMEOUT) {
 			render_timeout(b, ev->timeout);
 		} else {
-			render_dns(b, ev->dns);
+			render_dns_cached(j, b, ev);
 			jbuf_key(b, "latency_ns", false);
 			if (ev->latency_ns < 0)
 				jbuf_lit(b, "null");
@@ -511,12 +558,18 @@ struct event_json *event_json_new(void)
 	return calloc(1, sizeof(struct event_json));
 }
 
+void event_json_reuse_dns(struct event_json *j)
+{
+	j->reuse_dns = true;
+}
+
 void event_json_free(struct event_json *j)
 {
 	if (!j)
 		return;
 	for (int i = 0; i < RENDERED_PROCESSES; i++)
 		jbuf_free(&j->rendered[i].json);
+	jbuf_free(&j->last_dns.json);
 	jbuf_free(&j->host_json);
 	jbuf_free(&j->origin_json);
 	free(j);

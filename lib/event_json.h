@@ -19,6 +19,12 @@ void event_json_free(struct event_json *j);
  * agent_id NULL renders neither, as the agent does. Out of memory shows in the next render. */
 void event_json_set_origin(struct event_json *j, const char *agent_id, const char *cert);
 
+/* The agent's: every EVENT_DNS's dns was parsed from its raw bytes, so the same bytes render
+ * the same. A message on loopback, captured leaving one socket and entering another, is then
+ * rendered once for both. (Not the collector's: an agent's ship sink sends the fields it
+ * parsed and, with --ship-raw, the bytes apart.) */
+void event_json_reuse_dns(struct event_json *j);
+
 /* Appends ev, an output event (event_type_name() not NULL), as one JSON object, without a
  * newline. Out of memory shows in b->failed. */
 void event_json_render(struct event_json *j, struct jbuf *b, const struct event *ev);

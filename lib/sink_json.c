@@ -109,6 +109,8 @@ int sink_jsonl_new(const char *path, struct sink **out)
 		jsonl_free(&j->base);
 		return -ENOMEM;
 	}
+	/* The agent's sink: its events carry the bytes their messages were parsed from. */
+	event_json_reuse_dns(j->render);
 	*out = &j->base;
 	return 0;
 }
