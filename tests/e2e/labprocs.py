@@ -1,7 +1,13 @@
 """The daemons an e2e check starts (nsd, unbound, the agent), and the agent's JSONL as it grows.
 Each daemon logs to TMP/NAME.log, and its pid goes to TMP/pids, which the shell script's exit
 trap kills whatever becomes of the check."""
+import ctypes
+import os
+import signal
 import subprocess
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class LineTail:
@@ -30,6 +36,10 @@ class Procs(dict):
     def __init__(self, tmp):
         super().__init__()
         self.tmp = tmp
+        # A daemon that exits before its workers (nsd's server processes) leaves them to be
+        # reaped by whoever is the subreaper: this check, which waits for them in stop_all(),
+        # rather than this machine's init, which leaves them as zombies for seconds.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
     def start(self, name, argv):
         log = open(f"{self.tmp}/{name}.log", "a")
@@ -53,3 +63,34 @@ class Procs(dict):
     def stop_all(self):
         for name in list(self):
             self.stop(name)
+        self.reap_orphans()
+
+    @staticmethod
+    def orphans():
+        """pids of the processes whose parent is this one"""
+        me, out = os.getpid(), []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                        out.append(int(pid))
+            except (OSError, IndexError, ValueError):
+                pass
+        return out
+
+    def reap_orphans(self, seconds=5):
+        """Waits for the workers the stopped daemons left behind, killed after seconds"""
+        deadline = time.monotonic() + seconds
+        while self.orphans() and time.monotonic() < deadline + seconds:
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
+            except ChildProcessError:
+                return
+            if time.monotonic() > deadline:
+                for pid in self.orphans():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            time.sleep(0.05)
