@@ -67,16 +67,11 @@ lab_ns_create() {
 
 # lab_ns_delete NAME: kills every process still in the namespace, deletes it and its /etc/netns.
 lab_ns_delete() {
-	local ns=$1 pids round
+	local ns=$1 pids
 	if ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qx -- "$ns"; then
-		# Every process in the namespace was started by the lab: kill them by pid. Again
-		# while any is left: a server whose worker was killed first (nsd) forks a new one
-		# before it goes itself.
-		for ((round = 0; round < 5; round++)); do
-			mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
-			[[ ${#pids[@]} -gt 0 ]] || break
-			lab_kill "${pids[@]}"
-		done
+		# Every process in the namespace was started by the lab: kill them by pid.
+		mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+		lab_kill "${pids[@]}"
 		ip netns del "$ns" 2>/dev/null
 	fi
 	rm -rf "/etc/netns/$ns"
