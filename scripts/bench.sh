@@ -121,7 +121,8 @@ why=$(lab_preflight ip unbound unbound-checkconf dig dnsperf dnscap bpftool sysc
 [[ -x $bench_bin ]] || die "$bench_bin is missing: run make $build/bench_dns"
 [[ -x $build/bench_machine ]] ||
 	die "$build/bench_machine is missing: run make $build/bench_machine"
-for fn in lab_ns_create lab_ns_delete lab_unbound_config lab_unbound_start lab_wait_dns lab_kill; do
+for fn in lab_ns_create lab_ns_delete lab_unbound_config lab_unbound_start lab_wait_dns lab_kill \
+	lab_wait_ready lab_kernel_entries; do
 	declare -F "$fn" >/dev/null || die "scripts/lab.sh does not define $fn"
 done
 
@@ -183,16 +184,12 @@ run_dnsperf() {
 # agent_start JSONL LOG [OPTION...]: the agent in the host namespace (the root cgroup's programs
 # see every namespace), stats every second; waits for "ready" and sets agent_pid.
 agent_start() {
-	local jsonl=$1 log=$2 i
+	local jsonl=$1 log=$2
 	shift 2
 	# shellcheck disable=SC2086 # BENCH_AGENT_ARGS is a list of options
 	"$agent_bin" --jsonl "$jsonl" -s 1 ${BENCH_AGENT_ARGS:-} "$@" </dev/null >/dev/null 2>"$log" &
 	agent_pid=$!
-	for ((i = 0; i < 200; i++)); do # 20 s
-		grep -q ready "$log" 2>/dev/null && return 0
-		kill -0 "$agent_pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	lab_wait_ready "$agent_pid" "$log" && return 0
 	sed 's/^/  | /' "$log" >&2
 	die "the agent did not log ready within 20 s (log above)"
 }
@@ -221,13 +218,6 @@ cpu_ticks() {
 	# shellcheck disable=SC2206 # word splitting is the point
 	f=(${stat##*) })
 	echo $((f[11] + f[12]))
-}
-
-# kernel_entries PID: its system calls (syscr, syscw of /proc/PID/io) and context switches,
-# voluntary and not (/proc/PID/status), one "name value" per line.
-kernel_entries() {
-	grep -E '^sysc[rw]:' "/proc/$1/io"
-	grep -E '^(non)?voluntary_ctxt_switches:' "/proc/$1/status"
 }
 
 # agent_prog_ids: ids of the BPF programs the agent holds (fdinfo of its prog and link fds);
@@ -371,7 +361,7 @@ fixed_rate() {
 	last_stats "$tmp/fixed.jsonl" >"$res/fixed-stats-before.json"
 	bpftool -j prog show >"$res/fixed-bpf-before.json" || die "bpftool prog show"
 	cpu_ticks "$agent_pid" >"$res/fixed-cpu-before.txt" || die "reading /proc/$agent_pid/stat"
-	kernel_entries "$agent_pid" >"$res/fixed-entries-before.txt"
+	lab_kernel_entries "$agent_pid" >"$res/fixed-entries-before.txt"
 	run_dnsperf "$res/fixed-dnsperf.txt" "$fixed_s" -Q "$qps"
 	rc=$?
 	if ((rc == 0)); then
@@ -380,7 +370,7 @@ fixed_rate() {
 		wait_agent_idle
 		bpftool -j prog show >"$res/fixed-bpf-after.json" || die "bpftool prog show"
 		cpu_ticks "$agent_pid" >"$res/fixed-cpu-after.txt" || die "reading /proc/$agent_pid/stat"
-		kernel_entries "$agent_pid" >"$res/fixed-entries-after.txt"
+		lab_kernel_entries "$agent_pid" >"$res/fixed-entries-after.txt"
 		grep '^VmHWM:' "/proc/$agent_pid/status" >"$res/fixed-rss.txt"
 	fi
 	sysctl -qw kernel.bpf_stats_enabled="$stats_prev"

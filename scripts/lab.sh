@@ -165,6 +165,25 @@ lab_dnsmasq_start() {
 	LAB_DNSMASQ_PID=$!
 }
 
+# lab_wait_ready PID LOG: waits until the agent PID logs "ready" to LOG, 20 s at most; fails
+# when it exits or the time is up.
+lab_wait_ready() {
+	local pid=$1 log=$2 i
+	for ((i = 0; i < 200; i++)); do
+		grep -q ready "$log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_kernel_entries PID: its system calls (syscr, syscw of /proc/PID/io) and context
+# switches, voluntary and not (/proc/PID/status), one "name: value" per line.
+lab_kernel_entries() {
+	grep -E '^sysc[rw]:' "/proc/$1/io"
+	grep -E '^(non)?voluntary_ctxt_switches:' "/proc/$1/status"
+}
+
 # lab_wait_dns NS SERVER NAME TIMEOUT_S: waits until SERVER answers NAME A from inside NS.
 lab_wait_dns() {
 	local ns=$1 server=$2 name=$3 timeout=$4 i

@@ -74,26 +74,18 @@ lab_wait_dns "$ns" "$server" www.bench.test 10 || die "unbound did not come up"
 "$build/dnsvigil" --jsonl "$tmp/out.jsonl" ${PROFILE_AGENT_ARGS:-} </dev/null >/dev/null \
 	2>"$out/agent.log" &
 agent_pid=$!
-for ((i = 0; i < 200; i++)); do # 20 s
-	grep -q ready "$out/agent.log" 2>/dev/null && break
-	kill -0 "$agent_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q ready "$out/agent.log" || die "the agent did not log ready: $(cat "$out/agent.log")"
+lab_wait_ready "$agent_pid" "$out/agent.log" ||
+	die "the agent did not log ready within 20 s: $(cat "$out/agent.log")"
 
 # The load outlasts the sampling window by 2 s on each side.
 timeout -k 2 $((secs + 20)) ip netns exec "$ns" dnsperf -s "$server" -d "$tmp/queries.txt" \
 	-Q "$qps" -l $((secs + 4)) </dev/null >"$out/dnsperf.txt" 2>&1 &
 dnsperf_pid=$!
 sleep 2
-entries() {
-	grep -E '^sysc[rw]:' "/proc/$agent_pid/io"
-	grep -E '^(non)?voluntary_ctxt_switches:' "/proc/$agent_pid/status"
-}
-entries >"$out/entries-before.txt"
+lab_kernel_entries "$agent_pid" >"$out/entries-before.txt"
 timeout $((secs + 20)) perf record -q -e cpu-clock -g -o "$out/perf.data" -p "$agent_pid" \
 	-- sleep "$secs" 2>"$out/perf-record.log" || die "perf record: $(cat "$out/perf-record.log")"
-entries >"$out/entries-after.txt"
+lab_kernel_entries "$agent_pid" >"$out/entries-after.txt"
 wait "$dnsperf_pid"
 dnsperf_pid=
 

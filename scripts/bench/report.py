@@ -115,7 +115,7 @@ def yes(ok):
 
 
 def entries(res, name):
-    """{syscr, syscw, voluntary_ctxt_switches, nonvoluntary_ctxt_switches} of kernel_entries."""
+    """{syscr, syscw, voluntary_ctxt_switches, nonvoluntary_ctxt_switches} of lab_kernel_entries."""
     out = {}
     for line in read(res, name, "").splitlines():
         key, _, value = line.partition(":")
