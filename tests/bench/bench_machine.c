@@ -37,7 +37,7 @@ static double syscall_ns(void)
 
 /* The cycle visits every slot once in a random order (Sattolo's shuffle), one slot per
  * cache line, so the prefetchers cannot guess the next line. */
-static size_t *miss_cycle(size_t *n_slots)
+static size_t *miss_cycle(void)
 {
 	size_t stride = 64 / sizeof(size_t), n = MISS_BYTES / 64;
 	size_t *order = malloc(n * sizeof(*order));
@@ -60,7 +60,6 @@ static size_t *miss_cycle(size_t *n_slots)
 	for (size_t i = 0; i < n; i++)
 		slots[order[i] * stride] = order[(i + 1) % n] * stride;
 	free(order);
-	*n_slots = n;
 	return slots;
 }
 
@@ -126,8 +125,7 @@ static double round_trip_ns(void)
 int main(void)
 {
 	double best_syscall = 1e18, best_trip = 1e18, best_miss = 1e18;
-	size_t n_slots;
-	size_t *slots = miss_cycle(&n_slots);
+	size_t *slots = miss_cycle();
 
 	if (!slots) {
 		perror("bench_machine: malloc");
